@@ -1,0 +1,11 @@
+import { initParquetWasm } from "../src/pipeline/wasm-init.ts";
+import { rowsToColumns } from "../src/pipeline/columns.ts";
+import { encodeParquet } from "../src/pipeline/encode.ts";
+import type { Row } from "../src/schema/rows.ts";
+await initParquetWasm();
+const rows: Row[] = [];
+for (let i = 0; i < 5000; i++) rows.push({ stream: "bbo", exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: i % 7 ? 1700000000000 + i : null, ts_recv_us: 1700000000000000 + i * 10, conn_id: "c1", recv_seq: i + 1, bid_px: 100.1 + i, bid_qty: 1.5, ask_px: i % 3 ? 100.2 : null, ask_qty: 2, update_id: 123456789012 + i, ts_tx_ms: 1700000000000 });
+const t0 = performance.now();
+const bytes = encodeParquet(rowsToColumns("bbo", rows), { metadata: new Map([["schema_version", "v1"]]), createdBy: "x" });
+console.log(bytes.length, performance.now() - t0);
+await Bun.write("/tmp/exp/t.parquet", bytes);

@@ -1,0 +1,262 @@
+/** @module app — composition root: adapters → connections → queue → writer → storage; state, status, signals. */
+import { randomBytes } from "node:crypto";
+import { redact, type Config } from "./config.ts";
+import { describeError } from "./errors.ts";
+import { adapters } from "./exchanges/index.ts";
+import type { ExchangeAdapter } from "./exchanges/types.ts";
+import type { Logger } from "./log.ts";
+import { createWorkerEncoder } from "./pipeline/encoder.ts";
+import { BoundedQueue } from "./pipeline/queue.ts";
+import { Writer } from "./pipeline/writer.ts";
+import type { Row, Stream } from "./schema/rows.ts";
+import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
+import { Metrics } from "./state/metrics.ts";
+import { SilenceTracker } from "./state/silence.ts";
+import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
+import { startStatusServer, type StatusServer } from "./status/server.ts";
+import { createLocalStorage } from "./storage/local.ts";
+import type { Storage } from "./storage/types.ts";
+import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
+import { Connection, type ConnectionHooks } from "./ws/connection.ts";
+
+const BASE_URL_KEY = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" } as const;
+
+export interface RunningCollector {
+  instanceId: string;
+  statusPort: number;
+  snapshot(): Snapshot;
+  /** Resolves with the exit code once shutdown has finished. */
+  done: Promise<number>;
+  shutdown(signal: string): Promise<number>;
+}
+
+export async function startCollector(config: Readonly<Config>, log: Logger, opts: { handleSignals?: boolean } = {}): Promise<RunningCollector> {
+  const instanceId = randomBytes(4).toString("hex");
+  const startedAt = Date.now();
+  const metrics = new Metrics(config.EXCHANGES, config.STATE_WINDOW_SECONDS * 1000, startedAt);
+  const queue = new BoundedQueue<Row>(config.QUEUE_SIZE);
+  const storage: Storage = createLocalStorage(config.DATA_DIR);
+  const encoder = createWorkerEncoder();
+  const writer = new Writer(queue, storage, encoder, metrics, log, {
+    bufferSize: config.BUFFER_SIZE,
+    flushIntervalMs: config.FLUSH_INTERVAL * 1000,
+    minFlushGapMs: config.MIN_FLUSH_GAP_SECONDS * 1000,
+    maxInflightUploads: config.MAX_INFLIGHT_UPLOADS,
+    instanceId,
+    collectorVersion: COLLECTOR_VERSION,
+    retryBudget: 3,
+    retryBackoff: { baseMs: 500, maxMs: 30_000 },
+  });
+  const silence = new SilenceTracker();
+
+  log.info("collector_start", {
+    version: COLLECTOR_VERSION,
+    commit: BUILD_COMMIT_ID,
+    schema_version: SCHEMA_VERSION,
+    instance_id: instanceId,
+    pid: process.pid,
+    storage: storage.describe,
+    config: redact(config),
+  });
+
+  // --- ingestion -----------------------------------------------------------------------------
+  const seenSkipReasons = new Set<string>();
+  let dropsSinceLog = 0;
+  let lastDropLogMs = 0;
+  const hooks: ConnectionHooks = {
+    onRow(row) {
+      const now = Date.now();
+      metrics.recordEvent(row.stream, now);
+      const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
+      if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
+      if (!queue.offer(row)) {
+        metrics.recordDrop(now);
+        dropsSinceLog++;
+        if (now - lastDropLogMs >= 5000) {
+          log.warn("queue_drop", { dropped: dropsSinceLog, dropped_total: metrics.droppedTotal, queue_size: queue.size });
+          dropsSinceLog = 0;
+          lastDropLogMs = now;
+        }
+      }
+    },
+    onOpen(conn) {
+      metrics.connections[conn.adapter.id]!.open++;
+      evaluateState();
+    },
+    onClose(conn) {
+      metrics.connections[conn.adapter.id]!.open--;
+      evaluateState();
+    },
+    onReconnectScheduled(conn) {
+      metrics.recordReconnect(conn.adapter.id, Date.now());
+    },
+    onSkip(conn, reason, detail) {
+      metrics.recordParseError(reason);
+      const kind = `${conn.adapter.id}:${reason}`;
+      if (!seenSkipReasons.has(kind)) {
+        // Logged once per kind; every occurrence is counted in parse_errors_total.
+        seenSkipReasons.add(kind);
+        log.warn("parse_error", { exchange: conn.adapter.id, conn_id: conn.connId, reason, sample: detail?.slice(0, 200) });
+      }
+    },
+    onSubscribeError(conn, detail, topics) {
+      metrics.subscribeErrorsTotal++;
+      log.error("subscribe_error", { exchange: conn.adapter.id, conn_id: conn.connId, error: detail, topics });
+    },
+  };
+
+  const connections: Connection[] = [];
+  const streamsByExchange: Record<string, Stream[]> = {};
+  for (const ex of config.EXCHANGES) {
+    const adapter: ExchangeAdapter = adapters[ex]!;
+    const streams = [...adapter.streams];
+    streamsByExchange[ex] = streams;
+    const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);
+    metrics.connections[ex]!.planned = plans.length;
+    for (const plan of plans) {
+      connections.push(new Connection(adapter, plan, hooks, log, { instanceId, backoff: { baseMs: 500, maxMs: 30_000 }, stableAfterMs: 60_000, controlGapMs: 250 }));
+    }
+    for (const sym of config.SYMBOLS) for (const st of streams) silence.watch(ex, st, sym, adapter.silenceThresholdMs(st), startedAt);
+  }
+
+  // --- state ---------------------------------------------------------------------------------
+  let state: CollectorState = "OFFLINE";
+  let stateSince = startedAt;
+  const stateInputs = (now: number): StateInputs => {
+    const c = metrics.connectionTotals();
+    return {
+      fatalError: metrics.fatalError,
+      writerFailing: metrics.writerFailing,
+      connectionsOpen: c.open,
+      connectionsPlanned: c.planned,
+      queueUtilizationPct: queue.utilizationPct(),
+      drops15m: metrics.drops.sum(now),
+    };
+  };
+  function evaluateState(): void {
+    const now = Date.now();
+    const inputs = stateInputs(now);
+    const next = deriveState(inputs);
+    if (next !== state) {
+      log.info("state_change", { from: state, to: next, reasons: stateReasons(inputs) });
+      state = next;
+      stateSince = now;
+    }
+  }
+  const snapshot = (): Snapshot => {
+    const now = Date.now();
+    evaluateState();
+    return buildSnapshot({
+      metrics,
+      queueSize: queue.size,
+      queueCapacity: queue.capacity,
+      state,
+      stateSinceMs: stateSince,
+      stateReasons: stateReasons(stateInputs(now)),
+      symbols: config.SYMBOLS,
+      streams: streamsByExchange,
+      nowMs: now,
+      rssBytes: process.memoryUsage.rss(),
+    });
+  };
+
+  const timers: ReturnType<typeof setInterval>[] = [];
+  timers.push(
+    setInterval(() => {
+      const now = Date.now();
+      metrics.sampleRates();
+      for (const ev of silence.check(now)) {
+        metrics.recordSilence(now);
+        log.warn("silence_start", { exchange: ev.exchange, stream: ev.stream, symbol: ev.symbol, silent_ms: ev.silentMs });
+      }
+      evaluateState();
+    }, 1000),
+  );
+  timers.push(setInterval(() => heartbeat(), config.HEARTBEAT_INTERVAL * 1000));
+  function heartbeat(): void {
+    const s = snapshot();
+    log.info("heartbeat", {
+      state: s.status.state,
+      queue_pct: s.status.metrics.queue_pct,
+      silence_15m: s.status.metrics.silence_15m,
+      drops: s.metrics.dropped_events_total,
+      drops_15m: s.status.metrics.drops_15m,
+      reconnects: s.metrics.ws_reconnect_total,
+      reconnects_15m: s.status.metrics.reconnects_15m,
+      rss_mb: s.status.metrics.rss_mb,
+      events_per_sec: s.metrics.events_per_sec,
+      total_events: s.metrics.total_events,
+      parse_errors: s.metrics.parse_errors_total,
+      writer: s.metrics.writer,
+    });
+  }
+
+  // --- start ---------------------------------------------------------------------------------
+  let status: StatusServer;
+  try {
+    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot);
+  } catch (err) {
+    for (const t of timers) clearInterval(t);
+    await encoder.close();
+    throw new Error(`status API cannot listen on ${config.STATUS_HOST}:${config.STATUS_PORT}: ${describeError(err)}`);
+  }
+  log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
+  await writer.start();
+  evaluateState();
+  for (const c of connections) c.start();
+
+  // --- shutdown ------------------------------------------------------------------------------
+  let shutdownPromise: Promise<number> | null = null;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  async function shutdown(signal: string): Promise<number> {
+    if (shutdownPromise) {
+      log.warn("shutdown_signal", { signal, note: "shutdown already in progress; flush continues" });
+      return shutdownPromise;
+    }
+    shutdownPromise = (async () => {
+      log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
+      for (const c of connections) c.stop();
+      const res = await writer.close(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+      if (!res.complete) log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS });
+      for (const t of timers) clearInterval(t);
+      const s = snapshot();
+      log.info("collector_stop", {
+        signal,
+        uptime_s: s.health.uptime,
+        total_events: s.metrics.total_events,
+        events_total_by_stream: s.metrics.events_total_by_stream,
+        dropped_events_total: s.metrics.dropped_events_total,
+        parse_errors_total: s.metrics.parse_errors_total,
+        ws_reconnect_total: s.metrics.ws_reconnect_total,
+        silence_intervals_total: s.metrics.silence_intervals_total,
+        writer: s.metrics.writer,
+        unwritten_rows: res.unwrittenRows,
+      });
+      await status.stop();
+      await encoder.close();
+      const code = res.complete ? 0 : 1;
+      resolveDone(code);
+      return code;
+    })();
+    return shutdownPromise;
+  }
+
+  if (opts.handleSignals) {
+    // A registered handler replaces the default kill; a second signal must not abort the flush (bun-notes §8).
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("uncaughtException", (err) => {
+      metrics.fatalError = describeError(err);
+      log.error("fatal_error", { error: describeError(err) });
+      evaluateState();
+    });
+    process.on("unhandledRejection", (err) => {
+      metrics.fatalError = describeError(err);
+      log.error("fatal_error", { error: describeError(err) });
+      evaluateState();
+    });
+  }
+
+  return { instanceId, statusPort: status.port, snapshot, done, shutdown };
+}

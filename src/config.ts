@@ -1,0 +1,175 @@
+/** @module config — one zod schema over the environment (spec §8); CLI flags override; frozen result. */
+import { readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
+
+export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT", "LTCUSDT"];
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const positiveSeconds = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `must be a number of seconds ≥ ${min}`)
+    .transform(Number)
+    .refine((n) => n >= min, `must be a number of seconds ≥ ${min}`);
+
+const wsBaseUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === "ws:" || u.protocol === "wss:") && (u.pathname === "/" || u.pathname === "") && !u.search && !u.username;
+    } catch {
+      return false;
+    }
+  }, "must be a ws:// or wss:// URL with scheme, host and optional port only (the adapter appends the venue's paths)")
+  .transform((s) => s.replace(/\/+$/, ""));
+
+const csv = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+
+const symbolList = z
+  .string()
+  .transform(csv)
+  .refine((l) => l.length > 0, "must list at least one symbol")
+  .refine((l) => l.every((s) => /^[A-Z0-9]{1,20}USDT$/.test(s)), "symbols must be unified USDT perpetual names in upper case, e.g. BTCUSDT,ETHUSDT")
+  .transform((l) => [...new Set(l)]);
+
+const exchangeList = z
+  .string()
+  .transform((s) => csv(s.toLowerCase()))
+  .refine((l) => l.length > 0, "must list at least one exchange")
+  .refine((l) => l.every((x) => (EXCHANGES as readonly string[]).includes(x)), `must be a comma-separated subset of ${EXCHANGES.join(",")}`)
+  .transform((l) => [...new Set(l)] as ExchangeId[]);
+
+const optionalText = z.string().trim().optional().transform((s) => (s === "" ? undefined : s));
+
+const EnvSchema = z.object({
+  STORAGE_BACKEND: z.enum(["local", "s3"], { error: "must be local or s3" }).default("local"),
+  DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
+  S3_ENDPOINT: optionalText,
+  S3_ACCESS_KEY: optionalText,
+  S3_SECRET_KEY: optionalText,
+  S3_BUCKET: optionalText,
+  S3_PREFIX: z.string().trim().default(""),
+  S3_REGION: z.string().trim().default("us-east-1"),
+  SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
+  EXCHANGES: exchangeList.optional(),
+  STATUS_HOST: z.string().trim().min(1, "must not be empty").default("127.0.0.1"),
+  STATUS_PORT: intIn(0, 65535).default(9100),
+  QUEUE_SIZE: intIn(1, 50_000_000).default(500_000),
+  BUFFER_SIZE: intIn(1, 1_000_000).default(5000),
+  FLUSH_INTERVAL: positiveSeconds(0.1).default(60),
+  MIN_FLUSH_GAP_SECONDS: positiveSeconds(0).default(5),
+  MAX_INFLIGHT_UPLOADS: intIn(1, 256).default(16),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info"),
+  BINANCE_WS_URL: wsBaseUrl.default("wss://fstream.binance.com"),
+  BYBIT_WS_URL: wsBaseUrl.default("wss://stream.bybit.com"),
+  OKX_WS_URL: wsBaseUrl.default("wss://ws.okx.com:8443"),
+  HEARTBEAT_INTERVAL: positiveSeconds(1).default(30),
+  /** Length of the rolling windows behind drops_15m, silence_15m, reconnects_15m (default 15 min). */
+  STATE_WINDOW_SECONDS: positiveSeconds(1).default(900),
+  SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds(1).default(30),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config extends Omit<Env, "EXCHANGES"> {
+  EXCHANGES: ExchangeId[];
+}
+
+export interface CliOverrides {
+  symbols?: string;
+  exchanges?: string;
+  storage?: string;
+  dataDir?: string;
+  statusPort?: string;
+}
+
+const FLAG_FOR: Record<string, string> = {
+  SYMBOLS: "--symbols",
+  EXCHANGES: "--exchanges",
+  STORAGE_BACKEND: "--storage",
+  DATA_DIR: "--data-dir",
+  STATUS_PORT: "--status-port",
+};
+
+/** Validate env + flags; throws ConfigError with one line naming the key. */
+export function loadConfig(env: Record<string, string | undefined>, flags: CliOverrides = {}, available: readonly ExchangeId[] = EXCHANGES): Readonly<Config> {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined) input[key] = v;
+  }
+  const fromFlag = new Set<string>();
+  const set = (key: string, v: string | undefined) => {
+    if (v !== undefined) {
+      input[key] = v;
+      fromFlag.add(key);
+    }
+  };
+  set("SYMBOLS", flags.symbols);
+  set("EXCHANGES", flags.exchanges);
+  set("STORAGE_BACKEND", flags.storage);
+  set("DATA_DIR", flags.dataDir);
+  set("STATUS_PORT", flags.statusPort);
+
+  const res = EnvSchema.safeParse(input);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const key = String(issue.path[0] ?? "config");
+    const shown = input[key] === undefined ? "" : ` (got ${JSON.stringify(redactValue(key, input[key]!))})`;
+    const name = fromFlag.has(key) ? `${FLAG_FOR[key]} (${key})` : key;
+    throw new ConfigError(`invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const e = res.data;
+  const exchanges = e.EXCHANGES ?? [...available];
+  const missing = exchanges.filter((x) => !available.includes(x));
+  if (missing.length > 0) throw new ConfigError(`invalid configuration: EXCHANGES: ${missing.join(",")} not supported by this build (supported: ${available.join(",")})`);
+  if (e.STORAGE_BACKEND === "s3") {
+    for (const key of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
+      if (!e[key]) throw new ConfigError(`invalid configuration: ${key} is required when STORAGE_BACKEND=s3`);
+    }
+  }
+  return Object.freeze({ ...e, EXCHANGES: exchanges });
+}
+
+function redactValue(key: string, v: string): string {
+  return isSecretKey(key) ? "***" : v.length > 80 ? v.slice(0, 80) + "…" : v;
+}
+
+function isSecretKey(key: string): boolean {
+  return key === "S3_ACCESS_KEY" || key === "S3_SECRET_KEY";
+}
+
+/** The configuration as it may be logged or served: secrets replaced. */
+export function redact(c: Readonly<Config>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) out[k] = isSecretKey(k) && v ? "***" : v;
+  return out;
+}
+
+/** Read an env file (KEY=VALUE lines). Values already in the environment win. */
+export function readEnvFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: --env-file ${path}: ${(err as { code?: string }).code ?? "cannot read"}`);
+  }
+  return parseEnv(text) as Record<string, string>;
+}

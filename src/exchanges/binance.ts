@@ -1,0 +1,137 @@
+/**
+ * @module exchanges/binance — Binance USDⓈ-M futures public streams.
+ * Docs: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
+ * Facts used here: shared/spec/exchanges.md §1 (routes, combined streams, keepalive, samples).
+ */
+import type { Row, Stream } from "../schema/rows.ts";
+import {
+  FieldError,
+  isObject,
+  optFloat,
+  optInt,
+  parseJson,
+  reqBool,
+  reqFloat,
+  reqId,
+  reqInt,
+  reqString,
+} from "./fields.ts";
+import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
+
+/** Streams per connection: docs say 1024, older copies 200 (exchanges.md §1.3) — stay at 200. */
+const MAX_STREAMS_PER_CONNECTION = 200;
+
+/**
+ * Since 2026-04-23 each stream lives on one route; a stream on the wrong route is acknowledged and
+ * then never delivers (exchanges.md §1.1). `@trade` is on /public by the evidence there.
+ */
+const ROUTES: Record<"public" | "market", Partial<Record<Stream, (sym: string) => string[]>>> = {
+  public: {
+    bbo: (s) => [`${s}@bookTicker`],
+    trade: (s) => [`${s}@trade`],
+  },
+  market: {
+    // One markPrice stream yields both mark_price and funding rows.
+    mark_price: (s) => [`${s}@markPrice@1s`],
+    funding: (s) => [`${s}@markPrice@1s`],
+  },
+};
+
+function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+  const plans: ConnectionPlan[] = [];
+  const base = baseUrl.replace(/\/+$/, "");
+  for (const route of ["public", "market"] as const) {
+    const routeStreams = streams.filter((s) => ROUTES[route][s] !== undefined);
+    if (routeStreams.length === 0) continue;
+    const names: string[] = [];
+    for (const sym of symbols) {
+      for (const st of routeStreams) {
+        for (const n of ROUTES[route][st]!(sym.toLowerCase())) if (!names.includes(n)) names.push(n);
+      }
+    }
+    for (let i = 0; i < names.length; i += MAX_STREAMS_PER_CONNECTION) {
+      const chunk = names.slice(i, i + MAX_STREAMS_PER_CONNECTION);
+      const chunkSymbols = symbols.filter((s) => chunk.some((n) => n.startsWith(`${s.toLowerCase()}@`)));
+      // Combined-stream URL: the venue subscribes on connect, so no control message is needed.
+      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols });
+    }
+  }
+  return plans;
+}
+
+function common(d: Record<string, unknown>, recv: RecvMeta) {
+  const s = reqString(d, "s");
+  return {
+    exchange: "binance" as const,
+    symbol: s,
+    exchange_symbol: s,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+  };
+}
+
+function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
+  const e = d.e;
+  switch (e) {
+    case "bookTicker":
+      return {
+        kind: "rows",
+        rows: [{ ...common(d, recv), stream: "bbo", bid_px: reqFloat(d, "b"), bid_qty: reqFloat(d, "B"), ask_px: reqFloat(d, "a"), ask_qty: reqFloat(d, "A"), update_id: optInt(d, "u"), ts_tx_ms: optInt(d, "T") }],
+      };
+    case "trade":
+    case "aggTrade":
+      return {
+        kind: "rows",
+        rows: [{ ...common(d, recv), stream: "trade", trade_id: reqId(d, e === "trade" ? "t" : "a"), price: reqFloat(d, "p"), qty: reqFloat(d, "q"), side: reqBool(d, "m") ? "sell" : "buy", ts_trade_ms: optInt(d, "T") }],
+      };
+    case "markPriceUpdate": {
+      const c = common(d, recv);
+      const rows: Row[] = [];
+      const mark = optFloat(d, "p");
+      const index = optFloat(d, "i");
+      if (mark !== null || index !== null) rows.push({ ...c, stream: "mark_price", mark_price: mark, index_price: index });
+      const rate = optFloat(d, "r");
+      const next = optInt(d, "T"); // here T is the next funding time, not a transaction time
+      if (rate !== null || next !== null) rows.push({ ...c, stream: "funding", funding_rate: rate, funding_time_ms: next });
+      if (rows.length === 0) return { kind: "skip", reason: "empty_event:markPriceUpdate" };
+      return { kind: "rows", rows };
+    }
+    default:
+      return { kind: "skip", reason: typeof e === "string" ? `unknown_event:${e.slice(0, 40)}` : "unknown_message" };
+  }
+}
+
+function parse(text: string, recv: RecvMeta): ParseResult {
+  const j = parseJson(text);
+  if (!j.ok) return { kind: "skip", reason: "invalid_json" };
+  const m = j.value;
+  if (!isObject(m)) return { kind: "skip", reason: "not_an_object" };
+  if ("result" in m && "id" in m) return { kind: "ack", detail: `id=${String(m.id)}` };
+  if ("code" in m && "msg" in m && !("data" in m)) return { kind: "subscribe_error", detail: `${String(m.code)}: ${String(m.msg)}`, topics: [] };
+  const d = "data" in m && "stream" in m ? m.data : m;
+  if (!isObject(d)) return { kind: "skip", reason: "bad_envelope" };
+  try {
+    return rowsOf(d, recv);
+  } catch (err) {
+    if (err instanceof FieldError) return { kind: "skip", reason: `${String(d.e)}:${err.reason}` };
+    throw err;
+  }
+}
+
+export const binance: ExchangeAdapter = {
+  id: "binance",
+  streams: ["bbo", "trade", "mark_price", "funding"],
+  venueSymbol: (unified) => unified.toUpperCase(),
+  connections,
+  keepalive: {
+    // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
+    pingIntervalMs: 0,
+    ping: () => null,
+    // bookTicker and markPrice@1s both deliver at least every second on a live symbol.
+    idleTimeoutMs: 60_000,
+  },
+  silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
+  parse,
+};

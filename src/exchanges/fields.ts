@@ -1,0 +1,80 @@
+/** @module exchanges/fields — strict readers for venue fields: a wrong type is an error, never a guess. */
+
+export class FieldError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const NUMERIC = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/** A decimal string or JSON number → float64 exactly as sent; absent → null; "" → null. */
+export function optFloat(o: Obj, key: string): number | null {
+  const v = o[key];
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && NUMERIC.test(v)) return Number(v);
+  throw new FieldError(`bad_number:${key}`);
+}
+
+export function reqFloat(o: Obj, key: string): number {
+  const v = optFloat(o, key);
+  if (v === null) throw new FieldError(`missing:${key}`);
+  return v;
+}
+
+/** An integer (ms timestamp, id) given as a JSON number or an integer string. */
+export function optInt(o: Obj, key: string): number | null {
+  const v = o[key];
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+  if (typeof v === "string" && /^-?\d{1,16}$/.test(v)) {
+    const n = Number(v);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  throw new FieldError(`bad_integer:${key}`);
+}
+
+export function reqInt(o: Obj, key: string): number {
+  const v = optInt(o, key);
+  if (v === null) throw new FieldError(`missing:${key}`);
+  return v;
+}
+
+export function reqString(o: Obj, key: string): string {
+  const v = o[key];
+  if (typeof v === "string" && v !== "") return v;
+  if (v === undefined) throw new FieldError(`missing:${key}`);
+  throw new FieldError(`bad_string:${key}`);
+}
+
+/** An id that may arrive as a number or a string; stored as its decimal text. */
+export function reqId(o: Obj, key: string): string {
+  const v = o[key];
+  if (typeof v === "number" && Number.isSafeInteger(v)) return String(v);
+  if (typeof v === "string" && v !== "") return v;
+  if (v === undefined) throw new FieldError(`missing:${key}`);
+  throw new FieldError(`bad_id:${key}`);
+}
+
+export function reqBool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v === "boolean") return v;
+  if (v === undefined) throw new FieldError(`missing:${key}`);
+  throw new FieldError(`bad_bool:${key}`);
+}
+
+/** JSON.parse that reports instead of throwing. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

@@ -1,0 +1,6 @@
+/** @module exchanges — the adapter registry. A new venue is one file and one line here. */
+import type { ExchangeId } from "../schema/rows.ts";
+import { binance } from "./binance.ts";
+import type { ExchangeAdapter } from "./types.ts";
+
+export const adapters: Partial<Record<ExchangeId, ExchangeAdapter>> = { binance };

@@ -1,0 +1,48 @@
+/** @module exchanges/types — the small interface every venue implements; no I/O, no clock, no state. */
+import type { ExchangeId, Row, Stream } from "../schema/rows.ts";
+
+/** Transport metadata stamped on a frame before it is parsed. */
+export interface RecvMeta {
+  connId: string;
+  recvSeq: number;
+  tsRecvUs: number;
+}
+
+/** One socket to open: its URL, what to send after open, and what it carries. */
+export interface ConnectionPlan {
+  /** Short route name used in conn_id and logs (e.g. "public", "market"). */
+  route: string;
+  url: string;
+  subscribeMessages: string[];
+  streams: Stream[];
+  symbols: string[];
+}
+
+export interface KeepalivePolicy {
+  /** Send `ping()` this often (0 = the venue pings us; nothing to send). */
+  pingIntervalMs: number;
+  ping(): string | null;
+  /** A connection with no frame (data, pong or server ping) for this long is dead. */
+  idleTimeoutMs: number;
+}
+
+/** What one frame is: rows, or a control message, or a counted skip. Never thrown. */
+export type ParseResult =
+  | { kind: "rows"; rows: Row[] }
+  | { kind: "ack"; detail?: string }
+  | { kind: "pong" }
+  | { kind: "subscribe_error"; detail: string; topics: string[] }
+  | { kind: "notice"; code: string; detail: string }
+  | { kind: "skip"; reason: string; detail?: string };
+
+export interface ExchangeAdapter {
+  readonly id: ExchangeId;
+  /** Streams this venue can deliver over WebSocket (Binance: no open_interest). */
+  readonly streams: readonly Stream[];
+  venueSymbol(unified: string): string;
+  connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[];
+  readonly keepalive: KeepalivePolicy;
+  /** Longest normal gap between events of a silence-monitored stream. */
+  silenceThresholdMs(stream: Stream): number;
+  parse(text: string, recv: RecvMeta): ParseResult;
+}

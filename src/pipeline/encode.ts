@@ -1,0 +1,144 @@
+/** @module pipeline/encode — column batch → Arrow → Parquet bytes with tuned, fresh writer properties. */
+import {
+  Field,
+  Float64,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableToIPC,
+  Utf8,
+  type Data,
+  type DataType,
+} from "apache-arrow";
+import {
+  Compression,
+  Encoding,
+  Table as WasmTable,
+  writeParquet,
+  WriterPropertiesBuilder,
+} from "parquet-wasm/esm";
+import type { ColumnBatch, ColumnData } from "./columns.ts";
+import { DICTIONARY_COLUMNS } from "../schema/v1.ts";
+
+/** Rows per Parquet row group; bounds wasm memory growth (bun-notes §3 pitfall 5). */
+const MAX_ROW_GROUP_ROWS = 50_000;
+
+const encoder = new TextEncoder();
+
+function validityBitmap(valid: Uint8Array | undefined, n: number): { bitmap?: Uint8Array; nullCount: number } {
+  if (!valid) return { nullCount: 0 };
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (valid[i]) bitmap[i >> 3]! |= 1 << (i & 7);
+    else nullCount++;
+  }
+  return nullCount === 0 ? { nullCount: 0 } : { bitmap, nullCount };
+}
+
+function int64Values(numbers: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(numbers.length);
+  const words = new Uint32Array(out.buffer);
+  for (let i = 0; i < numbers.length; i++) {
+    const v = numbers[i]!;
+    if (v >= 0) {
+      // Faster than BigInt(v) for the non-negative safe integers that timestamps and ids are.
+      words[2 * i] = v >>> 0;
+      words[2 * i + 1] = Math.floor(v / 4294967296);
+    } else {
+      out[i] = BigInt(v);
+    }
+  }
+  return out;
+}
+
+function utf8Data(strings: (string | null)[]): { offsets: Int32Array; bytes: Uint8Array } {
+  const cache = new Map<string, Uint8Array>();
+  const encoded = new Array<Uint8Array | null>(strings.length);
+  let total = 0;
+  for (let i = 0; i < strings.length; i++) {
+    const s = strings[i];
+    if (s == null) {
+      encoded[i] = null;
+      continue;
+    }
+    let b = cache.get(s);
+    if (!b) {
+      b = encoder.encode(s);
+      if (cache.size < 4096) cache.set(s, b);
+    }
+    encoded[i] = b;
+    total += b.length;
+  }
+  const offsets = new Int32Array(strings.length + 1);
+  const bytes = new Uint8Array(total);
+  let pos = 0;
+  for (let i = 0; i < encoded.length; i++) {
+    const b = encoded[i];
+    if (b) {
+      bytes.set(b, pos);
+      pos += b.length;
+    }
+    offsets[i + 1] = pos;
+  }
+  return { offsets, bytes };
+}
+
+function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataType> } {
+  const { bitmap, nullCount } = validityBitmap(c.valid, n);
+  if (c.type === "utf8") {
+    const { offsets, bytes } = utf8Data(c.strings ?? []);
+    const type = new Utf8();
+    const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
+    return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };
+  }
+  if (c.type === "int64") {
+    const type = new Int64();
+    const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: int64Values(c.numbers!) });
+    return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };
+  }
+  const type = new Float64();
+  const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: c.numbers! });
+  return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };
+}
+
+export function batchToArrow(batch: ColumnBatch): Table {
+  const parts = batch.columns.map((c) => columnData(c, batch.length));
+  const schema = new Schema(parts.map((p) => p.field));
+  const struct = makeData({
+    type: new Struct(schema.fields),
+    length: batch.length,
+    nullCount: 0,
+    children: parts.map((p) => p.data),
+  });
+  return new Table([new RecordBatch(schema, struct)]);
+}
+
+export interface EncodeOptions {
+  metadata: Map<string, string>;
+  createdBy: string;
+}
+
+/** A NEW WriterProperties for every file: writeParquet consumes it (bun-notes §3 pitfall 3). */
+function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
+  let b = new WriterPropertiesBuilder()
+    .setCompression(Compression.ZSTD)
+    .setDictionaryEnabled(false)
+    .setMaxRowGroupSize(MAX_ROW_GROUP_ROWS)
+    .setCreatedBy(opts.createdBy)
+    .setKeyValueMetadata(opts.metadata);
+  for (const c of batch.columns) {
+    if (c.type === "utf8" && DICTIONARY_COLUMNS.has(c.name)) b = b.setColumnDictionaryEnabled(c.name, true);
+    if (c.type === "int64") b = b.setColumnEncoding(c.name, Encoding.DELTA_BINARY_PACKED);
+  }
+  return b.build();
+}
+
+export function encodeParquet(batch: ColumnBatch, opts: EncodeOptions): Uint8Array {
+  const ipc = tableToIPC(batchToArrow(batch), "stream");
+  const wasmTable = WasmTable.fromIPCStream(ipc);
+  return writeParquet(wasmTable, writerProperties(batch, opts));
+}

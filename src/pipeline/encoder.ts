@@ -1,0 +1,66 @@
+/** @module pipeline/encoder — runs Parquet encoding in a Bun Worker so the ingest thread never blocks on it. */
+import { transferablesOf, type ColumnBatch } from "./columns.ts";
+
+export interface EncodeRequest {
+  id: number;
+  batch: ColumnBatch;
+  metadata: [string, string][];
+  createdBy: string;
+}
+
+export type EncodeResponse = { id: number; bytes: Uint8Array } | { id: number; error: string };
+
+export interface Encoder {
+  encode(batch: ColumnBatch, metadata: Map<string, string>, createdBy: string): Promise<Uint8Array>;
+  /** Jobs handed over and not yet answered. */
+  pending(): number;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve: (b: Uint8Array) => void;
+  reject: (e: Error) => void;
+}
+
+export function createWorkerEncoder(): Encoder {
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  let worker = spawn();
+
+  function spawn(): Worker {
+    // The worker file is a second entrypoint of `bun build --compile` (scripts/build.ts).
+    const w = new Worker(new URL("./encode-worker.ts", import.meta.url).href);
+    w.onmessage = (ev: MessageEvent<EncodeResponse>) => {
+      const res = ev.data;
+      const p = pending.get(res.id);
+      if (!p) return;
+      pending.delete(res.id);
+      if ("bytes" in res) p.resolve(res.bytes);
+      else p.reject(new Error(`parquet encode failed: ${res.error}`));
+    };
+    w.onerror = (ev: ErrorEvent) => {
+      // A crashed worker fails its in-flight jobs (the writer retries them) and is replaced.
+      const err = new Error(`encoder worker crashed: ${ev.message}`);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      w.terminate();
+      worker = spawn();
+    };
+    return w;
+  }
+
+  return {
+    encode(batch, metadata, createdBy) {
+      const id = nextId++;
+      const req: EncodeRequest = { id, batch, metadata: [...metadata], createdBy };
+      return new Promise<Uint8Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage(req, transferablesOf(batch));
+      });
+    },
+    pending: () => pending.size,
+    async close() {
+      worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/** @module pipeline/writer — drains the queue into per-(exchange, stream, symbol) buffers and writes files. */
+import type { Row } from "../schema/rows.ts";
+import { fileMetadata } from "../schema/v1.ts";
+import { objectKey, utcDate } from "../storage/paths.ts";
+import type { Storage } from "../storage/types.ts";
+import type { Metrics } from "../state/metrics.ts";
+import type { Logger } from "../log.ts";
+import { describeError } from "../errors.ts";
+import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
+import { rowsToColumns } from "./columns.ts";
+import type { Encoder } from "./encoder.ts";
+import type { BoundedQueue } from "./queue.ts";
+
+export interface WriterOptions {
+  bufferSize: number;
+  flushIntervalMs: number;
+  minFlushGapMs: number;
+  maxInflightUploads: number;
+  instanceId: string;
+  collectorVersion: string;
+  /** Failed attempts of one file after which the writer reports itself failing (state ERROR). */
+  retryBudget: number;
+  retryBackoff: BackoffPolicy;
+}
+
+interface Partition {
+  key: string;
+  rows: Row[];
+  date: string;
+  oldestMs: number;
+  lastFlushMs: number;
+  /** Fixed per-partition offset added to FLUSH_INTERVAL so time flushes do not all land in one tick. */
+  staggerMs: number;
+}
+
+interface Job {
+  key: string;
+  rows: Row[];
+  attempts: number;
+}
+
+/** A partition holding this many × BUFFER_SIZE rows is flushed even inside MIN_FLUSH_GAP (bounds memory). */
+const HARD_CAP_FACTOR = 4;
+const DRAIN_EVERY_MS = 10;
+const DRAIN_MAX_PER_TICK = 100_000;
+const TICK_EVERY_MS = 100;
+const MAX_TIME_FLUSHES_PER_TICK = 8;
+
+export class Writer {
+  private readonly partitions = new Map<string, Partition>();
+  private readonly waiting: Job[] = [];
+  private readonly failing = new Set<Job>();
+  private inFlight = 0;
+  private jobsOpen = 0;
+  private fileSeq = 0;
+  private pendingRows = 0;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private idleWaiters: Array<() => void> = [];
+  private probeFailed = false;
+
+  constructor(
+    private readonly queue: BoundedQueue<Row>,
+    private readonly storage: Storage,
+    private readonly encoder: Encoder,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly opts: WriterOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.storage.probe();
+    } catch (err) {
+      this.probeFailed = true;
+      this.metrics.writeErrorsTotal++;
+      this.updateFailing();
+      this.log.error("write_error", { storage: this.storage.describe, error: describeError(err), action: "check that the data directory exists and is writable by the collector's user" });
+    }
+    this.timers.push(setInterval(() => this.drain(), DRAIN_EVERY_MS));
+    this.timers.push(setInterval(() => this.tick(Date.now()), TICK_EVERY_MS));
+  }
+
+  /** Move queued rows into partition buffers. */
+  drain(max = DRAIN_MAX_PER_TICK): void {
+    this.queue.drain(max, (row) => this.add(row));
+    this.updateGauges();
+  }
+
+  private add(row: Row): void {
+    const key = `${row.exchange}|${row.stream}|${row.symbol}`;
+    const date = utcDate(row.ts_recv_us);
+    const now = Date.now();
+    let p = this.partitions.get(key);
+    if (!p) {
+      p = { key, rows: [], date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
+      this.partitions.set(key, p);
+    }
+    if (p.rows.length > 0 && p.date !== date) this.flush(p, "utc_midnight", now);
+    if (p.rows.length === 0) {
+      p.date = date;
+      p.oldestMs = now;
+    }
+    p.rows.push(row);
+    this.pendingRows++;
+    const n = p.rows.length;
+    if (n >= this.opts.bufferSize && (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR)) {
+      this.flush(p, "size", now);
+    }
+  }
+
+  /** Time-based flushes, staggered and rate-limited per tick. */
+  tick(now: number): void {
+    let flushed = 0;
+    for (const p of this.partitions.values()) {
+      if (flushed >= MAX_TIME_FLUSHES_PER_TICK) break;
+      if (p.rows.length === 0) continue;
+      const due = now - p.oldestMs >= this.opts.flushIntervalMs + p.staggerMs;
+      const sizeDue = p.rows.length >= this.opts.bufferSize;
+      if ((due || sizeDue) && now - p.lastFlushMs >= this.opts.minFlushGapMs) {
+        this.flush(p, due ? "interval" : "size", now);
+        flushed++;
+      }
+    }
+    this.updateGauges();
+  }
+
+  private flush(p: Partition, reason: string, now: number): void {
+    const rows = p.rows;
+    p.rows = [];
+    p.lastFlushMs = now;
+    const first = rows[0]!;
+    const key = objectKey({
+      exchange: first.exchange,
+      stream: first.stream,
+      symbol: first.symbol,
+      firstTsRecvUs: first.ts_recv_us,
+      instanceId: this.opts.instanceId,
+      seq: ++this.fileSeq,
+    });
+    this.log.debug("flush", { key, rows: rows.length, reason });
+    this.jobsOpen++;
+    this.waiting.push({ key, rows, attempts: 0 });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.maxInflightUploads && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      this.inFlight++;
+      void this.run(job);
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    const first = job.rows[0]!;
+    const meta = fileMetadata({ exchange: first.exchange, stream: first.stream, symbol: first.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
+    for (;;) {
+      job.attempts++;
+      try {
+        const bytes = await this.encoder.encode(rowsToColumns(first.stream, job.rows), meta, `quantlab-collector ${this.opts.collectorVersion}`);
+        this.metrics.writer.in_flight_uploads++;
+        try {
+          await this.storage.put(job.key, bytes);
+        } finally {
+          this.metrics.writer.in_flight_uploads--;
+        }
+        break;
+      } catch (err) {
+        this.metrics.writer.upload_failures++;
+        this.metrics.writeErrorsTotal++;
+        if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
+        this.updateFailing();
+        const delayMs = backoffDelayMs(this.opts.retryBackoff, job.attempts);
+        this.log.error("write_error", { key: job.key, rows: job.rows.length, attempt: job.attempts, retry_in_ms: delayMs, storage: this.storage.describe, error: describeError(err) });
+        await Bun.sleep(delayMs);
+      }
+    }
+    if (job.attempts > 1) this.log.info("write_recovered", { key: job.key, attempts: job.attempts });
+    this.failing.delete(job);
+    this.probeFailed = false;
+    this.updateFailing();
+    this.pendingRows -= job.rows.length;
+    this.metrics.writer.total_written += job.rows.length;
+    this.metrics.writer.files_written++;
+    this.metrics.lastWriteTsMs = Date.now();
+    this.inFlight--;
+    this.jobsOpen--;
+    this.updateGauges();
+    this.pump();
+    if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private updateFailing(): void {
+    this.metrics.writerFailing = this.probeFailed || this.failing.size > 0;
+  }
+
+  private updateGauges(): void {
+    let active = 0;
+    for (const p of this.partitions.values()) if (p.rows.length > 0) active++;
+    this.metrics.writer.active_buffers = active;
+    this.metrics.writer.pending_events = this.pendingRows;
+  }
+
+  /** Rows accepted by the writer and not yet durably written. */
+  pendingEvents(): number {
+    return this.pendingRows;
+  }
+
+  /** Drain the queue, flush every buffer (ignoring MIN_FLUSH_GAP) and wait for all files, up to `timeoutMs`. */
+  async close(timeoutMs: number): Promise<{ complete: boolean; unwrittenRows: number }> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    while (this.queue.size > 0) this.drain();
+    const now = Date.now();
+    for (const p of this.partitions.values()) if (p.rows.length > 0) this.flush(p, "shutdown", now);
+    this.updateGauges();
+    if (this.jobsOpen > 0) {
+      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await Promise.race([idle, Bun.sleep(timeoutMs)]);
+    }
+    return { complete: this.jobsOpen === 0, unwrittenRows: this.pendingRows };
+  }
+}
+
+function staggerFor(key: string, flushIntervalMs: number): number {
+  // Deterministic spread over [0, 25%) of the interval.
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return ((h >>> 0) % 1000) / 1000 * flushIntervalMs * 0.25;
+}

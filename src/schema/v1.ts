@@ -1,0 +1,77 @@
+/** @module schema/v1 — the one place that defines Parquet schema v1: columns, order, types, metadata. */
+import type { Stream } from "./rows.ts";
+import { SCHEMA_VERSION } from "../version.ts";
+
+export type ColumnType = "utf8" | "int64" | "float64";
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+}
+
+const col = (name: string, type: ColumnType, nullable: boolean): ColumnDef => ({ name, type, nullable });
+
+/** Spec §3: common columns, in order. */
+export const COMMON_COLUMNS: readonly ColumnDef[] = [
+  col("exchange", "utf8", false),
+  col("symbol", "utf8", false),
+  col("exchange_symbol", "utf8", false),
+  col("ts_event_ms", "int64", true),
+  col("ts_recv_us", "int64", false),
+  col("conn_id", "utf8", false),
+  col("recv_seq", "int64", false),
+];
+
+/** Spec §3: per-stream columns, after the common ones. */
+export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
+  bbo: [
+    col("bid_px", "float64", true),
+    col("bid_qty", "float64", true),
+    col("ask_px", "float64", true),
+    col("ask_qty", "float64", true),
+    col("update_id", "int64", true),
+    col("ts_tx_ms", "int64", true),
+  ],
+  trade: [
+    col("trade_id", "utf8", false),
+    col("price", "float64", false),
+    col("qty", "float64", false),
+    col("side", "utf8", false),
+    col("ts_trade_ms", "int64", true),
+  ],
+  mark_price: [col("mark_price", "float64", true), col("index_price", "float64", true)],
+  funding: [col("funding_rate", "float64", true), col("funding_time_ms", "int64", true)],
+  open_interest: [
+    col("open_interest", "float64", true),
+    col("open_interest_ccy", "float64", true),
+    col("open_interest_usd", "float64", true),
+  ],
+};
+
+export function columnsFor(stream: Stream): readonly ColumnDef[] {
+  return [...COMMON_COLUMNS, ...STREAM_COLUMNS[stream]];
+}
+
+/** String columns with few distinct values per file: dictionary-encode these only (bun-notes §3). */
+export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side"]);
+
+export interface FileIdentity {
+  exchange: string;
+  stream: Stream;
+  symbol: string;
+  instanceId: string;
+  collectorVersion: string;
+}
+
+/** Spec §3: key-value metadata written into every file. */
+export function fileMetadata(id: FileIdentity): Map<string, string> {
+  return new Map([
+    ["schema_version", SCHEMA_VERSION],
+    ["collector_version", id.collectorVersion],
+    ["exchange", id.exchange],
+    ["stream", id.stream],
+    ["symbol", id.symbol],
+    ["instance_id", id.instanceId],
+  ]);
+}

@@ -1,0 +1,138 @@
+/**
+ * @module sim/binance — Binance USDⓈ-M protocol on loopback: /public and /market routes, combined
+ * (`/stream?streams=`) and raw (`/ws/…`) access, SUBSCRIBE/ack, server pings (exchanges.md §1).
+ * A stream on the wrong route, or for a symbol the simulator does not list, is acknowledged and
+ * never delivers — exactly the venue's silent failure.
+ */
+import type { Market, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor } from "./types.ts";
+
+type Route = "public" | "market";
+
+const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market" };
+
+export interface BinanceSimOptions {
+  market: Market;
+  symbols: readonly string[];
+  pingIntervalMs: number;
+}
+
+export function binanceSim(o: BinanceSimOptions): SimVenue {
+  const known = new Set(o.symbols.map((s) => s.toLowerCase()));
+
+  function subscription(route: Route, name: string, combined: boolean): SimSubscription | null {
+    const at = name.indexOf("@");
+    if (at <= 0) return null;
+    const sym = name.slice(0, at);
+    const kind = name.slice(at + 1);
+    if (!known.has(sym) || ROUTE_OF[kind] !== route) return null; // acknowledged, never delivers
+    const S = sym.toUpperCase();
+    const wrap = (data: Record<string, unknown>) => JSON.stringify(combined ? { stream: name, data } : data);
+    const m = o.market;
+    switch (kind) {
+      case "bookTicker":
+        return {
+          name, symbol: S, weight: 10,
+          emit(now) {
+            const p = m.price(S);
+            const d = decimalsFor(p);
+            const spread = p * 0.0001;
+            return {
+              text: wrap({ e: "bookTicker", u: m.nextId(`${S}:u`, 400_000_000), s: S, b: m.fmt(p - spread, d), B: m.fmt(m.random() * 50, 3), a: m.fmt(p + spread, d), A: m.fmt(m.random() * 50, 3), T: now - 2, E: now, st: 1, ps: S }),
+              rows: [{ stream: "bbo", symbol: S }],
+            };
+          },
+        };
+      case "trade":
+        return {
+          name, symbol: S, weight: 4,
+          emit(now) {
+            const p = m.price(S);
+            return {
+              text: wrap({ e: "trade", E: now, T: now - 1, s: S, t: m.nextId(`${S}:t`, 7_967_419_000), p: m.fmt(p, decimalsFor(p)), q: m.fmt(m.random() * 2 + 0.001, 3), X: "MARKET", m: m.random() < 0.5, st: 1 }),
+              rows: [{ stream: "trade", symbol: S }],
+            };
+          },
+        };
+      case "aggTrade":
+        return {
+          name, symbol: S, weight: 4,
+          emit(now) {
+            const p = m.price(S);
+            const f = m.nextId(`${S}:t`, 7_967_419_000);
+            return {
+              text: wrap({ e: "aggTrade", E: now, s: S, a: m.nextId(`${S}:a`, 5_933_014), p: m.fmt(p, decimalsFor(p)), q: m.fmt(m.random() * 2 + 0.001, 3), f, l: f, T: now - 1, m: m.random() < 0.5 }),
+              rows: [{ stream: "trade", symbol: S }],
+            };
+          },
+        };
+      case "markPrice":
+      case "markPrice@1s":
+        return {
+          name, symbol: S, weight: 1,
+          emit(now) {
+            const p = m.price(S);
+            const d = decimalsFor(p) + 3;
+            const nextFunding = Math.ceil(now / 28_800_000) * 28_800_000;
+            return {
+              text: wrap({ e: "markPriceUpdate", E: now, s: S, p: m.fmt(p, d), i: m.fmt(p * 0.9999, d), P: m.fmt(p * 1.0001, d), r: m.fmt((m.random() - 0.4) * 0.001, 8), T: nextFunding }),
+              rows: [
+                { stream: "mark_price", symbol: S },
+                { stream: "funding", symbol: S },
+              ],
+            };
+          },
+        };
+      default:
+        return null;
+    }
+  }
+
+  function add(ws: SimSocket, names: string[]): void {
+    const route = ws.data.state.route as Route;
+    const combined = ws.data.state.combined as boolean;
+    const active = ws.data.state.names as Set<string>;
+    for (const n of names) {
+      // Stream names are case-sensitive: an upper-case symbol is a different (silent) stream.
+      if (active.has(n)) continue;
+      active.add(n);
+      const sub = subscription(route, n, combined);
+      if (sub) ws.data.subs.push(sub);
+    }
+  }
+
+  return {
+    id: "binance",
+    accepts: (path) => /^\/(public|market)\/(stream|ws)(\/|$)/.test(path),
+    serverPingMs: () => o.pingIntervalMs,
+    open(ws) {
+      const match = /^\/(public|market)\/(stream|ws)\/?(.*)$/.exec(ws.data.path)!;
+      ws.data.state = { route: match[1], combined: match[2] === "stream", names: new Set<string>() };
+      const params = new URLSearchParams(ws.data.query);
+      const names = match[2] === "stream" ? (params.get("streams") ?? "").split("/") : match[3]!.split("/");
+      add(ws, names.filter((n) => n !== ""));
+    },
+    message(ws, text) {
+      let msg: unknown;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        ws.send(JSON.stringify({ code: 3, msg: "Invalid JSON: expected value at line 1 column 1" }));
+        return;
+      }
+      const m = msg as { method?: unknown; params?: unknown; id?: unknown };
+      if (typeof m.id !== "number" || !Number.isInteger(m.id) || m.id < 0) {
+        ws.send(JSON.stringify({ code: 2, msg: "Invalid request: request ID must be an unsigned integer" }));
+        return;
+      }
+      if (m.method === "SUBSCRIBE" && Array.isArray(m.params) && m.params.every((p) => typeof p === "string")) {
+        add(ws, m.params as string[]);
+        ws.send(JSON.stringify({ result: null, id: m.id }));
+      } else if (m.method === "LIST_SUBSCRIPTIONS") {
+        ws.send(JSON.stringify({ result: [...(ws.data.state.names as Set<string>)], id: m.id }));
+      } else {
+        ws.send(JSON.stringify({ code: 2, msg: `Invalid request: unknown variant ${String(m.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY at line 1 column 28` }));
+      }
+    },
+  };
+}

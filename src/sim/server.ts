@@ -1,0 +1,174 @@
+/** @module sim/server — the loopback exchange simulator: one Bun.serve port speaking every venue's protocol. */
+import type { Server, ServerWebSocket } from "bun";
+import type { ExchangeId } from "../schema/rows.ts";
+import { binanceSim } from "./binance.ts";
+import { Market, type SimSocketData, type SimVenue } from "./types.ts";
+
+export interface SimulatorOptions {
+  host?: string;
+  port?: number;
+  /** Frames per second per venue, spread over its subscriptions by weight. */
+  rate?: number;
+  symbols?: readonly string[];
+  exchanges?: readonly ExchangeId[];
+  /** Binance server ping interval (the venue uses 3 min). */
+  binancePingMs?: number;
+  seed?: number;
+  /** Stop generating after this many frames per venue (deterministic tests). */
+  maxFramesPerVenue?: number;
+  /** Keep every data frame sent, for field-by-field comparison in tests. */
+  record?: boolean;
+}
+
+export interface SentFrame {
+  venue: ExchangeId;
+  connection: number;
+  text: string;
+}
+
+export interface SimStats {
+  frames: Record<string, number>;
+  /** Rows the collector should write: key "exchange|stream|symbol". */
+  rows: Record<string, number>;
+  connectionsOpened: Record<string, number>;
+  openConnections: Record<string, number>;
+}
+
+export interface Simulator {
+  readonly port: number;
+  readonly url: string;
+  stats(): SimStats;
+  sent(): SentFrame[];
+  pause(): void;
+  resume(): void;
+  /** Send a raw text frame to every open socket of a venue (malformed-input tests). */
+  inject(venue: ExchangeId, text: string): number;
+  /** Drop every socket of a venue abruptly (no close frame). */
+  killConnections(venue?: ExchangeId): number;
+  stop(): Promise<void>;
+}
+
+export const SIM_DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT", "LTCUSDT", "1000PEPEUSDT", "SUIUSDT"];
+
+const TICK_MS = 5;
+
+export function startSimulator(opts: SimulatorOptions = {}): Simulator {
+  const market = new Market(opts.seed ?? 42);
+  const symbols = opts.symbols ?? SIM_DEFAULT_SYMBOLS;
+  const all: SimVenue[] = [binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000 })];
+  const venues = all.filter((v) => !opts.exchanges || opts.exchanges.includes(v.id));
+  const rate = opts.rate ?? 200;
+  const sockets = new Set<ServerWebSocket<SimSocketData>>();
+  const frames: Record<string, number> = {};
+  const rows: Record<string, number> = {};
+  const opened: Record<string, number> = {};
+  const sentLog: SentFrame[] = [];
+  let paused = false;
+  let nextId = 1;
+  const credit: Record<string, number> = {};
+  const rr: Record<string, number> = {};
+
+  const server: Server<SimSocketData> = Bun.serve<SimSocketData>({
+    hostname: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 0,
+    development: false,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      const venue = venues.find((v) => v.accepts(url.pathname));
+      if (!venue) return new Response("not found", { status: 404 });
+      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], cursor: 0, state: {} };
+      if (srv.upgrade(req, { data })) return undefined;
+      return new Response("expected a websocket upgrade", { status: 400 });
+    },
+    websocket: {
+      perMessageDeflate: false,
+      open(ws) {
+        sockets.add(ws);
+        opened[ws.data.venue] = (opened[ws.data.venue] ?? 0) + 1;
+        const venue = venues.find((v) => v.id === ws.data.venue)!;
+        venue.open(ws);
+        const pingMs = venue.serverPingMs();
+        if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && ws.ping("sim"), pingMs);
+      },
+      message(ws, msg) {
+        const venue = venues.find((v) => v.id === ws.data.venue)!;
+        venue.message(ws, typeof msg === "string" ? msg : new TextDecoder().decode(msg));
+      },
+      close(ws) {
+        sockets.delete(ws);
+        const t = ws.data.state.pingTimer as ReturnType<typeof setInterval> | undefined;
+        if (t) clearInterval(t);
+      },
+    },
+  });
+
+  // Generate frames at `rate` per venue, spread over each venue's subscriptions by weight.
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const elapsed = now - last;
+    last = now;
+    if (paused) return;
+    const wall = Date.now();
+    for (const v of venues) {
+      const subs: Array<{ ws: ServerWebSocket<SimSocketData>; i: number }> = [];
+      for (const ws of sockets) {
+        if (ws.data.venue !== v.id) continue;
+        ws.data.subs.forEach((s, i) => {
+          for (let w = 0; w < s.weight; w++) subs.push({ ws, i });
+        });
+      }
+      if (subs.length === 0) continue;
+      credit[v.id] = (credit[v.id] ?? 0) + (rate * elapsed) / 1000;
+      let n = Math.floor(credit[v.id]!);
+      credit[v.id]! -= n;
+      if (opts.maxFramesPerVenue !== undefined) n = Math.min(n, opts.maxFramesPerVenue - (frames[v.id] ?? 0));
+      for (let k = 0; k < n; k++) {
+        const pick = subs[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % subs.length)]!;
+        const sub = pick.ws.data.subs[pick.i]!;
+        const out = sub.emit(wall);
+        if (pick.ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
+        frames[v.id] = (frames[v.id] ?? 0) + 1;
+        for (const r of out.rows) {
+          const key = `${v.id}|${r.stream}|${r.symbol}`;
+          rows[key] = (rows[key] ?? 0) + 1;
+        }
+        if (opts.record) sentLog.push({ venue: v.id, connection: pick.ws.data.id, text: out.text });
+      }
+    }
+  }, TICK_MS);
+
+  const count = (venue?: ExchangeId) => [...sockets].filter((ws) => !venue || ws.data.venue === venue);
+  const port = server.port!;
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    stats: () => {
+      const openConnections: Record<string, number> = {};
+      for (const ws of sockets) openConnections[ws.data.venue] = (openConnections[ws.data.venue] ?? 0) + 1;
+      return { frames: { ...frames }, rows: { ...rows }, connectionsOpened: { ...opened }, openConnections };
+    },
+    sent: () => sentLog,
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+    },
+    inject(venue, text) {
+      const targets = count(venue);
+      for (const ws of targets) ws.send(text);
+      return targets.length;
+    },
+    killConnections(venue) {
+      const targets = count(venue);
+      for (const ws of targets) ws.terminate();
+      return targets.length;
+    },
+    async stop() {
+      clearInterval(ticker);
+      for (const ws of sockets) ws.terminate();
+      await server.stop(true);
+    },
+  };
+}

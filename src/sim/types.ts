@@ -1,0 +1,98 @@
+/** @module sim/types — what a simulated venue implements; the server owns sockets, pacing and faults. */
+import type { ExchangeId, Stream } from "../schema/rows.ts";
+
+/** One subscription able to produce frames. `emit()` returns the frame text and the rows it stands for. */
+export interface SimSubscription {
+  /** The venue's own name for it (e.g. "btcusdt@bookTicker"). */
+  name: string;
+  symbol: string;
+  weight: number;
+  emit(nowMs: number): { text: string; rows: { stream: Stream; symbol: string }[] };
+}
+
+export interface SimSocketData {
+  venue: ExchangeId;
+  path: string;
+  query: string;
+  id: number;
+  subs: SimSubscription[];
+  cursor: number;
+  /** Venue-specific per-connection state. */
+  state: Record<string, unknown>;
+}
+
+export interface SimSocket {
+  readonly data: SimSocketData;
+  send(text: string): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  ping(data?: string): void;
+}
+
+export interface SimVenue {
+  readonly id: ExchangeId;
+  accepts(path: string): boolean;
+  /** Called once the socket is open (URL-subscribed streams are set up here). */
+  open(ws: SimSocket): void;
+  /** A text frame from the client: control messages (subscribe, ping). */
+  message(ws: SimSocket, text: string): void;
+  /** Interval of server-initiated WebSocket pings (0 = none). */
+  serverPingMs(): number;
+}
+
+/** Per-symbol random walk shared by the venue generators (deterministic with a seed). */
+export class Market {
+  private readonly px = new Map<string, number>();
+  private readonly ids = new Map<string, number>();
+  private seed: number;
+
+  constructor(seed = 42) {
+    this.seed = seed >>> 0 || 1;
+  }
+
+  random(): number {
+    // xorshift32: reproducible payloads for a given seed.
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return this.seed / 4294967296;
+  }
+
+  price(symbol: string): number {
+    let p = this.px.get(symbol);
+    if (p === undefined) p = BASE_PRICES[symbol] ?? 10 + Object.keys(BASE_PRICES).length;
+    p = p * (1 + (this.random() - 0.5) * 0.0004);
+    this.px.set(symbol, p);
+    return p;
+  }
+
+  nextId(key: string, start = 1_000_000): number {
+    const id = (this.ids.get(key) ?? start) + 1;
+    this.ids.set(key, id);
+    return id;
+  }
+
+  /** Format with the tick size's decimals, as venues send prices: a decimal string. */
+  fmt(x: number, decimals: number): string {
+    return x.toFixed(decimals);
+  }
+}
+
+const BASE_PRICES: Record<string, number> = {
+  BTCUSDT: 64000,
+  ETHUSDT: 3100,
+  BNBUSDT: 580,
+  SOLUSDT: 145,
+  XRPUSDT: 0.52,
+  DOGEUSDT: 0.12,
+  ADAUSDT: 0.45,
+  AVAXUSDT: 28,
+  LINKUSDT: 14,
+  LTCUSDT: 72,
+};
+
+export function decimalsFor(price: number): number {
+  return price >= 1000 ? 1 : price >= 10 ? 2 : price >= 1 ? 3 : 5;
+}

@@ -1,0 +1,122 @@
+/** @module state/metrics — the collector's counters and gauges; every part writes here, status reads a snapshot. */
+import { STREAMS, type ExchangeId, type Stream } from "../schema/rows.ts";
+import { RollingCounter } from "./rolling.ts";
+
+const EPS_WINDOW_S = 10;
+
+export interface WriterCounters {
+  total_written: number;
+  files_written: number;
+  pending_events: number;
+  active_buffers: number;
+  in_flight_uploads: number;
+  upload_failures: number;
+}
+
+export class Metrics {
+  readonly startedAtMs: number;
+  totalEvents = 0;
+  readonly eventsByStream: Record<Stream, number>;
+  lastEventTsMs: number | null = null;
+  lastWriteTsMs: number | null = null;
+
+  droppedTotal = 0;
+  readonly drops: RollingCounter;
+  silenceTotal = 0;
+  readonly silence: RollingCounter;
+  readonly reconnectTotal: Record<string, number> = {};
+  readonly reconnects: RollingCounter;
+  parseErrorsTotal = 0;
+  readonly parseErrorsByReason: Record<string, number> = {};
+  subscribeErrorsTotal = 0;
+  readonly writer: WriterCounters = {
+    total_written: 0,
+    files_written: 0,
+    pending_events: 0,
+    active_buffers: 0,
+    in_flight_uploads: 0,
+    upload_failures: 0,
+  };
+  writeErrorsTotal = 0;
+  writerFailing = false;
+  fatalError: string | null = null;
+
+  /** Per exchange: open sockets and sockets planned. */
+  readonly connections: Record<string, { open: number; planned: number }> = {};
+
+  // events_per_sec: per-stream lifetime counts sampled once a second over a 10 s window.
+  private readonly epsSamples: Array<Record<Stream, number>> = [];
+  private eps: Record<Stream, number>;
+
+  constructor(exchanges: readonly ExchangeId[], windowMs: number, nowMs = Date.now()) {
+    this.startedAtMs = nowMs;
+    this.eventsByStream = zeroStreams();
+    this.eps = zeroStreams();
+    this.drops = new RollingCounter(windowMs, 60, nowMs);
+    this.silence = new RollingCounter(windowMs, 60, nowMs);
+    this.reconnects = new RollingCounter(windowMs, 60, nowMs);
+    for (const ex of exchanges) {
+      this.reconnectTotal[ex] = 0;
+      this.connections[ex] = { open: 0, planned: 0 };
+    }
+  }
+
+  recordEvent(stream: Stream, nowMs: number): void {
+    this.totalEvents++;
+    this.eventsByStream[stream]++;
+    this.lastEventTsMs = nowMs;
+  }
+
+  recordDrop(nowMs: number): void {
+    this.droppedTotal++;
+    this.drops.add(1, nowMs);
+  }
+
+  recordSilence(nowMs: number): void {
+    this.silenceTotal++;
+    this.silence.add(1, nowMs);
+  }
+
+  recordReconnect(exchange: string, nowMs: number): void {
+    this.reconnectTotal[exchange] = (this.reconnectTotal[exchange] ?? 0) + 1;
+    this.reconnects.add(1, nowMs);
+  }
+
+  recordParseError(reason: string): void {
+    this.parseErrorsTotal++;
+    this.parseErrorsByReason[reason] = (this.parseErrorsByReason[reason] ?? 0) + 1;
+  }
+
+  /** Called once a second. */
+  sampleRates(): void {
+    this.epsSamples.push({ ...this.eventsByStream });
+    if (this.epsSamples.length > EPS_WINDOW_S + 1) this.epsSamples.shift();
+    const first = this.epsSamples[0]!;
+    const span = this.epsSamples.length - 1;
+    const eps = zeroStreams();
+    if (span > 0) for (const s of STREAMS) eps[s] = round1((this.eventsByStream[s] - first[s]) / span);
+    this.eps = eps;
+  }
+
+  eventsPerSec(): Record<Stream, number> {
+    return { ...this.eps };
+  }
+
+  connectionTotals(): { open: number; planned: number } {
+    let open = 0;
+    let planned = 0;
+    for (const c of Object.values(this.connections)) {
+      open += c.open;
+      planned += c.planned;
+    }
+    return { open, planned };
+  }
+}
+
+function zeroStreams(): Record<Stream, number> {
+  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0 };
+}
+
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

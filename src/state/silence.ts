@@ -1,0 +1,61 @@
+/** @module state/silence — staleness intervals for mark_price / funding / open_interest (never bbo/trade). */
+import type { Stream } from "../schema/rows.ts";
+
+export const SILENCE_MONITORED: ReadonlySet<Stream> = new Set(["mark_price", "funding", "open_interest"]);
+
+interface Track {
+  exchange: string;
+  stream: Stream;
+  symbol: string;
+  thresholdMs: number;
+  lastEventMs: number;
+  silentSinceMs: number | null;
+}
+
+export interface SilenceEvent {
+  kind: "start" | "end";
+  exchange: string;
+  stream: Stream;
+  symbol: string;
+  silentMs: number;
+}
+
+export class SilenceTracker {
+  private readonly tracks = new Map<string, Track>();
+
+  /** Start watching a stream; the clock starts now (a stream that never delivers goes silent too). */
+  watch(exchange: string, stream: Stream, symbol: string, thresholdMs: number, nowMs: number): void {
+    if (!SILENCE_MONITORED.has(stream)) return;
+    this.tracks.set(`${exchange}|${stream}|${symbol}`, { exchange, stream, symbol, thresholdMs, lastEventMs: nowMs, silentSinceMs: null });
+  }
+
+  /** Record an event; returns the end of a silence interval when one was open. */
+  onEvent(exchange: string, stream: Stream, symbol: string, nowMs: number): SilenceEvent | null {
+    if (!SILENCE_MONITORED.has(stream)) return null;
+    const t = this.tracks.get(`${exchange}|${stream}|${symbol}`);
+    if (!t) return null;
+    t.lastEventMs = nowMs;
+    if (t.silentSinceMs === null) return null;
+    const ev: SilenceEvent = { kind: "end", exchange, stream, symbol, silentMs: nowMs - t.silentSinceMs };
+    t.silentSinceMs = null;
+    return ev;
+  }
+
+  /** Open an interval for every stream past its threshold; each interval is reported once. */
+  check(nowMs: number): SilenceEvent[] {
+    const opened: SilenceEvent[] = [];
+    for (const t of this.tracks.values()) {
+      if (t.silentSinceMs === null && nowMs - t.lastEventMs > t.thresholdMs) {
+        t.silentSinceMs = t.lastEventMs;
+        opened.push({ kind: "start", exchange: t.exchange, stream: t.stream, symbol: t.symbol, silentMs: nowMs - t.lastEventMs });
+      }
+    }
+    return opened;
+  }
+
+  openIntervals(): number {
+    let n = 0;
+    for (const t of this.tracks.values()) if (t.silentSinceMs !== null) n++;
+    return n;
+  }
+}

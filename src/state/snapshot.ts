@@ -1,0 +1,122 @@
+/** @module state/snapshot — the read-only view served by the status API and logged by the heartbeat. */
+import type { Stream } from "../schema/rows.ts";
+import type { CollectorState } from "./state.ts";
+import { round1, type Metrics, type WriterCounters } from "./metrics.ts";
+
+export interface HealthBody {
+  status: "ok";
+  uptime: number;
+  last_event_ts: number | null;
+  last_write_ts: number | null;
+}
+
+export interface StreamsBody {
+  symbols: string[];
+  streams: Record<string, Stream[]>;
+}
+
+export interface MetricsBody {
+  queue_size: number;
+  queue_maxsize: number;
+  queue_utilization_pct: number;
+  dropped_events_total: number;
+  drops_15m: number;
+  silence_intervals_15m: number;
+  silence_intervals_total: number;
+  ws_reconnect_total: Record<string, number>;
+  reconnects_15m: number;
+  /** Always 0: this product never fetches REST snapshots (kept for the prototype's dashboards). */
+  snapshot_fetches_total: number;
+  snapshot_events_seen: number;
+  gap_alignment_corrections: number;
+  effective_data_loss_rate_pct: number;
+  events_per_sec: Record<Stream, number>;
+  events_total_by_stream: Record<Stream, number>;
+  total_events: number;
+  parse_errors_total: number;
+  parse_errors_by_reason: Record<string, number>;
+  subscribe_errors_total: number;
+  write_errors_total: number;
+  connections: Record<string, { open: number; planned: number }>;
+  state: CollectorState;
+  rss_mb: number;
+  writer: WriterCounters;
+}
+
+export interface StatusBody {
+  state: CollectorState;
+  since: string;
+  reasons: string[];
+  metrics: { queue_pct: number; silence_15m: number; drops_15m: number; reconnects_15m: number; rss_mb: number };
+}
+
+export interface Snapshot {
+  health: HealthBody;
+  streams: StreamsBody;
+  metrics: MetricsBody;
+  status: StatusBody;
+}
+
+export interface SnapshotInputs {
+  metrics: Metrics;
+  queueSize: number;
+  queueCapacity: number;
+  state: CollectorState;
+  stateSinceMs: number;
+  stateReasons: string[];
+  symbols: string[];
+  streams: Record<string, Stream[]>;
+  nowMs: number;
+  rssBytes: number;
+}
+
+export function buildSnapshot(i: SnapshotInputs): Snapshot {
+  const m = i.metrics;
+  const queuePct = Math.round((i.queueSize / i.queueCapacity) * 10000) / 100;
+  const drops15m = m.drops.sum(i.nowMs);
+  const silence15m = m.silence.sum(i.nowMs);
+  const reconnects15m = m.reconnects.sum(i.nowMs);
+  const rssMb = round1(i.rssBytes / 1048576);
+  const lossPct = m.totalEvents === 0 ? 0 : Math.round((m.droppedTotal / m.totalEvents) * 100 * 10000) / 10000;
+  return {
+    health: {
+      status: "ok",
+      uptime: Math.round((i.nowMs - m.startedAtMs) / 10) / 100,
+      last_event_ts: m.lastEventTsMs,
+      last_write_ts: m.lastWriteTsMs,
+    },
+    streams: { symbols: [...i.symbols], streams: structuredClone(i.streams) },
+    metrics: {
+      queue_size: i.queueSize,
+      queue_maxsize: i.queueCapacity,
+      queue_utilization_pct: queuePct,
+      dropped_events_total: m.droppedTotal,
+      drops_15m: drops15m,
+      silence_intervals_15m: silence15m,
+      silence_intervals_total: m.silenceTotal,
+      ws_reconnect_total: { ...m.reconnectTotal },
+      reconnects_15m: reconnects15m,
+      snapshot_fetches_total: 0,
+      snapshot_events_seen: 0,
+      gap_alignment_corrections: 0,
+      effective_data_loss_rate_pct: lossPct,
+      events_per_sec: m.eventsPerSec(),
+      events_total_by_stream: { ...m.eventsByStream },
+      total_events: m.totalEvents,
+      parse_errors_total: m.parseErrorsTotal,
+      parse_errors_by_reason: { ...m.parseErrorsByReason },
+      subscribe_errors_total: m.subscribeErrorsTotal,
+      write_errors_total: m.writeErrorsTotal,
+      connections: structuredClone(m.connections),
+      state: i.state,
+      rss_mb: rssMb,
+      writer: { ...m.writer },
+    },
+    status: {
+      state: i.state,
+      since: new Date(i.stateSinceMs).toISOString(),
+      reasons: i.stateReasons,
+      metrics: { queue_pct: queuePct, silence_15m: silence15m, drops_15m: drops15m, reconnects_15m: reconnects15m, rss_mb: rssMb },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** @module status/prometheus — /metrics as Prometheus text exposition (format 0.0.4). */
+import type { Snapshot } from "../state/snapshot.ts";
+
+type Sample = { labels?: Record<string, string>; value: number };
+
+const PREFIX = "quantlab_collector_";
+
+function esc(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function family(out: string[], name: string, type: "counter" | "gauge", help: string, samples: Sample[]): void {
+  out.push(`# HELP ${PREFIX}${name} ${help}`);
+  out.push(`# TYPE ${PREFIX}${name} ${type}`);
+  for (const s of samples) {
+    const labels = s.labels && Object.keys(s.labels).length > 0 ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${esc(v)}"`).join(",")}}` : "";
+    out.push(`${PREFIX}${name}${labels} ${Number.isFinite(s.value) ? s.value : 0}`);
+  }
+}
+
+const one = (value: number | null): Sample[] => [{ value: value ?? 0 }];
+
+export function renderPrometheus(s: Snapshot): string {
+  const m = s.metrics;
+  const out: string[] = [];
+  family(out, "up", "gauge", "1 while the collector process serves this endpoint.", one(1));
+  family(out, "state", "gauge", "1 for the current state (READY, DEGRADED, OFFLINE, ERROR), 0 for the others.", ["READY", "DEGRADED", "OFFLINE", "ERROR"].map((st) => ({ labels: { state: st }, value: st === m.state ? 1 : 0 })));
+  family(out, "uptime_seconds", "gauge", "Seconds since the collector started.", one(s.health.uptime));
+  family(out, "last_event_timestamp_ms", "gauge", "Epoch ms of the last event received.", one(s.health.last_event_ts));
+  family(out, "last_write_timestamp_ms", "gauge", "Epoch ms of the last file written.", one(s.health.last_write_ts));
+  family(out, "queue_size", "gauge", "Events waiting in the ingest queue.", one(m.queue_size));
+  family(out, "queue_capacity", "gauge", "Capacity of the ingest queue (QUEUE_SIZE).", one(m.queue_maxsize));
+  family(out, "queue_utilization_percent", "gauge", "Queue fill level in percent.", one(m.queue_utilization_pct));
+  family(out, "dropped_events_total", "counter", "Events dropped because the queue was full.", one(m.dropped_events_total));
+  family(out, "silence_intervals_total", "counter", "Silence intervals opened on mark_price/funding/open_interest streams.", one(m.silence_intervals_total));
+  family(out, "silence_intervals_window", "gauge", "Silence intervals opened in the rolling window (15 min by default).", one(m.silence_intervals_15m));
+  family(out, "ws_reconnect_total", "counter", "WebSocket reconnects per exchange.", Object.entries(m.ws_reconnect_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "ws_connections_open", "gauge", "Open WebSocket connections per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.open })));
+  family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));
+  family(out, "events_total", "counter", "Events received, per stream.", Object.entries(m.events_total_by_stream).map(([st, v]) => ({ labels: { stream: st }, value: v })));
+  family(out, "events_per_second", "gauge", "Events per second over the last 10 s, per stream.", Object.entries(m.events_per_sec).map(([st, v]) => ({ labels: { stream: st }, value: v })));
+  family(out, "effective_data_loss_rate_percent", "gauge", "Dropped events over events received, in percent.", one(m.effective_data_loss_rate_pct));
+  family(out, "parse_errors_total", "counter", "Frames skipped because they could not be parsed into valid rows, per reason.", Object.entries(m.parse_errors_by_reason).map(([r, v]) => ({ labels: { reason: r }, value: v })));
+  family(out, "subscribe_errors_total", "counter", "Subscriptions the venue rejected.", one(m.subscribe_errors_total));
+  family(out, "written_events_total", "counter", "Rows written to storage.", one(m.writer.total_written));
+  family(out, "files_written_total", "counter", "Parquet files written to storage.", one(m.writer.files_written));
+  family(out, "pending_events", "gauge", "Rows buffered or being written, not yet durable.", one(m.writer.pending_events));
+  family(out, "active_buffers", "gauge", "Partitions with buffered rows.", one(m.writer.active_buffers));
+  family(out, "in_flight_uploads", "gauge", "Storage writes in progress.", one(m.writer.in_flight_uploads));
+  family(out, "upload_failures_total", "counter", "Failed storage write attempts (each is retried).", one(m.writer.upload_failures));
+  family(out, "rss_bytes", "gauge", "Resident set size of the process.", one(Math.round(m.rss_mb * 1048576)));
+  return out.join("\n") + "\n";
+}
