@@ -22,14 +22,22 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * From source the worker sits beside this file. In the compiled binary it is a second entrypoint of
+ * `bun build --compile` (scripts/build.ts), embedded under the entrypoints' common root: measured
+ * here, `new URL(…, import.meta.url)` does not resolve there, the embedded path does.
+ */
+function workerUrl(): string {
+  return import.meta.url.startsWith("file:///$bunfs/") ? "/$bunfs/root/src/pipeline/encode-worker.js" : new URL("./encode-worker.ts", import.meta.url).href;
+}
+
 export function createWorkerEncoder(): Encoder {
   let nextId = 1;
   const pending = new Map<number, Pending>();
   let worker = spawn();
 
   function spawn(): Worker {
-    // The worker file is a second entrypoint of `bun build --compile` (scripts/build.ts).
-    const w = new Worker(new URL("./encode-worker.ts", import.meta.url).href);
+    const w = new Worker(workerUrl());
     w.onmessage = (ev: MessageEvent<EncodeResponse>) => {
       const res = ev.data;
       const p = pending.get(res.id);

@@ -1,0 +1,41 @@
+/**
+ * Builds the single executable `bin/quantlab-collector` with `bun build --compile`.
+ * The Parquet wasm and the encoder worker are embedded; .env/bunfig autoload is off so the binary
+ * reads configuration only from its environment or an explicit --env-file (bun-notes §7, pitfall 13).
+ * Usage: bun scripts/build.ts [--outfile PATH] [--target bun-linux-x64|bun-linux-arm64|…]
+ */
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const outfile = opt("--outfile") ?? join(root, "bin", "quantlab-collector");
+const target = opt("--target");
+
+const git = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" });
+const commit = git.exitCode === 0 ? git.stdout.toString().trim() : "unknown";
+
+const cmd = [
+  process.execPath,
+  "build",
+  "--compile",
+  "--minify",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  `--define`,
+  `BUILD_COMMIT=${JSON.stringify(commit)}`,
+  ...(target ? [`--target=${target}`] : []),
+  join(root, "bin", "quantlab-collector.ts"),
+  join(root, "src", "pipeline", "encode-worker.ts"),
+  "--outfile",
+  outfile,
+];
+const res = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
+if (res.exitCode !== 0) {
+  console.error(`build failed (exit ${res.exitCode})`);
+  process.exit(res.exitCode ?? 1);
+}
+console.log(`built ${outfile} (commit ${commit}${target ? `, target ${target}` : ""})`);
