@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Records public WebSocket market data (bbo, trade, mark price, funding, open interest) from Binance, Bybit and OKX into Parquet (schema v1).")
     .version(versionLine(), "-v, --version", "print version, commit and schema version")
     .exitOverride()
+    .addHelpText("after", '\nCollector options (--symbols, --exchanges, --storage, --data-dir, --status-port, --env-file):\n  quantlab-collector run --help   (they work without "run" too)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const addRunOptions = (cmd: Command) =>

@@ -1,0 +1,56 @@
+/** Scope: pure state derivation (spec §7 precedence), rolling windows, silence intervals. */
+import { describe, expect, test } from "bun:test";
+import { RollingCounter } from "../../src/state/rolling.ts";
+import { SilenceTracker } from "../../src/state/silence.ts";
+import { deriveState, type StateInputs } from "../../src/state/state.ts";
+
+const ok: StateInputs = { fatalError: null, writerFailing: false, connectionsOpen: 4, connectionsPlanned: 4, queueUtilizationPct: 1, drops15m: 0 };
+
+describe("deriveState", () => {
+  const cases: Array<{ name: string; patch: Partial<StateInputs>; want: string }> = [
+    { name: "all good", patch: {}, want: "READY" },
+    { name: "queue above 80 pct", patch: { queueUtilizationPct: 80.1 }, want: "DEGRADED" },
+    { name: "queue at 80 pct exactly", patch: { queueUtilizationPct: 80 }, want: "READY" },
+    { name: "a drop in the window", patch: { drops15m: 1 }, want: "DEGRADED" },
+    { name: "some connections down", patch: { connectionsOpen: 3 }, want: "DEGRADED" },
+    { name: "no connection", patch: { connectionsOpen: 0 }, want: "OFFLINE" },
+    { name: "no connection and drops", patch: { connectionsOpen: 0, drops15m: 5 }, want: "OFFLINE" },
+    { name: "writer failing beats offline", patch: { connectionsOpen: 0, writerFailing: true }, want: "ERROR" },
+    { name: "fatal error", patch: { fatalError: "boom" }, want: "ERROR" },
+  ];
+  test.each(cases)("$name → $want", ({ patch, want }) => {
+    expect(deriveState({ ...ok, ...patch })).toBe(want);
+  });
+});
+
+describe("RollingCounter", () => {
+  test("counts inside the window and forgets after it", () => {
+    const t0 = 1_000_000;
+    const c = new RollingCounter(60_000, 60, t0);
+    c.add(2, t0);
+    c.add(3, t0 + 30_000);
+    expect(c.sum(t0 + 30_000)).toBe(5);
+    expect(c.sum(t0 + 61_000)).toBe(3);
+    expect(c.sum(t0 + 95_000)).toBe(0);
+    c.add(1, t0 + 10 * 60_000);
+    expect(c.sum(t0 + 10 * 60_000)).toBe(1);
+  });
+});
+
+describe("SilenceTracker", () => {
+  test("opens one interval per silence, only for monitored streams, closes on the next event", () => {
+    const s = new SilenceTracker();
+    s.watch("okx", "funding", "BTCUSDT", 1000, 0);
+    s.watch("okx", "bbo", "BTCUSDT", 1000, 0); // bbo is never monitored
+    expect(s.check(500)).toEqual([]);
+    const opened = s.check(1500);
+    expect(opened.map((e) => [e.kind, e.stream])).toEqual([["start", "funding"]]);
+    expect(s.check(5000)).toEqual([]); // counted once per interval
+    expect(s.openIntervals()).toBe(1);
+    const ended = s.onEvent("okx", "funding", "BTCUSDT", 6000);
+    expect(ended?.kind).toBe("end");
+    expect(ended?.silentMs).toBe(6000);
+    expect(s.check(6500)).toEqual([]);
+    expect(s.check(7100).length).toBe(1);
+  });
+});
