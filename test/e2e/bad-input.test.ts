@@ -1,0 +1,88 @@
+/**
+ * Scope: hostile frames from a venue — malformed JSON, unknown events, missing fields, wrong types,
+ * a 1 MB garbage frame. Each is counted in parse_errors_total and logged once per kind; the
+ * collector keeps running and writes no row with invented values.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import { query, streamGlob } from "../helpers/duck.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const dir = tmpDir();
+let sim: Simulator;
+let col: CollectorProcess;
+
+const bt = (d: Record<string, unknown>) => JSON.stringify({ stream: "btcusdt@bookTicker", data: { e: "bookTicker", u: 1, E: 1786540291675, T: 1786540291674, s: "BTCUSDT", b: "1.0", B: "2", a: "1.1", A: "3", ...d } });
+
+const BAD: Array<[string, string]> = [
+  ["invalid_json", "{not json"],
+  ["invalid_json", "x".repeat(1 << 20)], // 1 MB of garbage
+  ["not_an_object", "[1,2,3]"],
+  ["not_an_object", "null"],
+  ["unknown_event:kline", JSON.stringify({ stream: "btcusdt@kline_1m", data: { e: "kline", s: "BTCUSDT", E: 1 } })],
+  ["unknown_message", JSON.stringify({ hello: "world" })],
+  ["bookTicker:missing:b", bt({ b: undefined })],
+  ["bookTicker:bad_number:a", bt({ a: "1.1.1" })],
+  ["bookTicker:bad_number:B", bt({ B: true })],
+  ["bookTicker:bad_integer:E", bt({ E: "soon" })],
+  ["bookTicker:missing:s", bt({ s: undefined })],
+  ["trade:bad_bool:m", JSON.stringify({ stream: "btcusdt@trade", data: { e: "trade", E: 1, T: 1, s: "BTCUSDT", t: 5, p: "1", q: "1", m: "yes" } })],
+  ["trade:missing:p", JSON.stringify({ stream: "btcusdt@trade", data: { e: "trade", E: 1, T: 1, s: "BTCUSDT", t: 5, q: "1", m: true } })],
+  ["bad_envelope", JSON.stringify({ stream: "btcusdt@trade", data: "oops" })],
+];
+
+beforeAll(async () => {
+  sim = startSimulator({ rate: 300, exchanges: ["binance"] });
+  col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }));
+  await col.waitForLog("status_api_start");
+  await waitFor("both connections", async () => (await col.get("/metrics")).connections.binance.open === 2);
+  await waitFor("some data", async () => (await col.get("/metrics")).total_events > 50);
+});
+
+afterAll(async () => {
+  col?.proc.kill("SIGKILL");
+  await sim?.stop();
+  dir[Symbol.dispose]();
+});
+
+describe("bad input", () => {
+  test("every bad frame is counted by reason, logged once per kind, and the collector keeps recording", async () => {
+    sim.pause();
+    await Bun.sleep(200);
+    const before = await col.get("/metrics");
+    let sentTo = 0;
+    for (const [, frame] of BAD) sentTo = sim.inject("binance", frame);
+    for (const [, frame] of BAD) sim.inject("binance", frame); // twice: still one log line per kind
+    expect(sentTo).toBe(2);
+    const expectedErrors = BAD.length * 2 * sentTo;
+    await waitFor("all bad frames counted", async () => (await col.get("/metrics")).parse_errors_total === expectedErrors, 10_000);
+    const m = await col.get("/metrics");
+    const want: Record<string, number> = {};
+    for (const [reason] of BAD) want[reason] = (want[reason] ?? 0) + 2 * sentTo;
+    expect(m.parse_errors_by_reason).toEqual(want);
+    expect(m.total_events).toBe(before.total_events); // no row came out of a bad frame
+
+    const logged = col.logs.filter((l) => l.event === "parse_error").map((l) => l.reason as string);
+    expect(new Set(logged).size).toBe(logged.length / 1); // each (exchange, reason) once…
+    expect(logged.length).toBe(new Set(BAD.map(([r]) => r)).size); // …and every kind appears
+    for (const l of col.logs.filter((x) => x.event === "parse_error")) expect(String(l.sample ?? "").length).toBeLessThanOrEqual(200);
+
+    sim.resume();
+    await waitFor("recording continues", async () => (await col.get("/metrics")).total_events > before.total_events + 50, 10_000);
+    expect((await col.get("/status")).state).toBe("READY");
+  });
+
+  test("files hold exactly the valid events — nothing invented from bad frames", async () => {
+    sim.pause();
+    await Bun.sleep(200);
+    const expected = sim.stats().rows;
+    await waitFor("collector caught up", async () => (await col.get("/metrics")).total_events === Object.values(expected).reduce((a, b) => a + b, 0), 10_000);
+    expect(await col.stop("SIGTERM")).toBe(0);
+    const bbo = await query(`select count(*) n, count(*) filter (where bid_px = 1.0 and ask_px = 1.1) injected from ${streamGlob(dir.path, "binance", "bbo")}`);
+    expect(bbo[0]).toEqual({ n: expected["binance|bbo|BTCUSDT"], injected: 0 });
+    const trades = await query(`select count(*) n from ${streamGlob(dir.path, "binance", "trade")}`);
+    expect(trades[0]!.n).toBe(expected["binance|trade|BTCUSDT"]);
+  });
+});

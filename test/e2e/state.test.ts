@@ -1,0 +1,81 @@
+/**
+ * Scope: the state model end to end through the status API of a real collector process:
+ * READY → DEGRADED on drops → READY after the window; OFFLINE when the venue goes away;
+ * ERROR when the data directory cannot be written.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startSimulator } from "../../src/sim/server.ts";
+import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function stateOf(col: CollectorProcess): Promise<string> {
+  return (await col.get("/status")).state;
+}
+
+describe("state transitions", () => {
+  test("READY → DEGRADED on queue drops → READY after the window → OFFLINE when the venue disappears", async () => {
+    const dir = tmpDir();
+    cleanups.push(() => dir[Symbol.dispose]());
+    const sim = startSimulator({ rate: 40_000, exchanges: ["binance"] });
+    sim.pause();
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", QUEUE_SIZE: "5", STATE_WINDOW_SECONDS: "3" }));
+    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await col.waitForLog("status_api_start");
+    await waitFor("READY", async () => (await stateOf(col)) === "READY", 10_000);
+
+    sim.resume();
+    await waitFor("drops", async () => (await col.get("/metrics")).dropped_events_total > 0, 10_000);
+    sim.pause();
+    const degraded = await col.get("/status");
+    expect(degraded.state).toBe("DEGRADED");
+    expect(degraded.metrics.drops_15m).toBeGreaterThan(0);
+    expect(degraded.reasons.join(" ")).toContain("drops");
+    const m = await col.get("/metrics");
+    expect(m.effective_data_loss_rate_pct).toBeGreaterThan(0);
+    expect(m.dropped_events_total).toBeLessThanOrEqual(m.total_events);
+
+    await waitFor("READY after the drop window", async () => (await stateOf(col)) === "READY", 10_000);
+    expect((await col.get("/status")).metrics.drops_15m).toBe(0);
+    expect((await col.get("/metrics")).dropped_events_total).toBe(m.dropped_events_total); // lifetime counter keeps them
+
+    await sim.stop();
+    await waitFor("OFFLINE", async () => (await stateOf(col)) === "OFFLINE", 10_000);
+    await waitFor("reconnect attempts counted", async () => (await col.get("/metrics")).ws_reconnect_total.binance > 0, 10_000);
+    const changes = col.logs.filter((l) => l.event === "state_change").map((l) => l.to);
+    expect(changes).toEqual(expect.arrayContaining(["READY", "DEGRADED", "OFFLINE"]));
+    const dropLog = col.logs.find((l) => l.event === "queue_drop");
+    expect(dropLog).toBeDefined();
+
+    // Rows accepted before the drops are still written on shutdown: written = received - dropped.
+    expect(await col.stop("SIGTERM")).toBe(0);
+    const stop = await col.waitForLog("collector_stop");
+    expect((stop.writer as { total_written: number }).total_written).toBe((stop.total_events as number) - (stop.dropped_events_total as number));
+  }, 60_000);
+
+  test("ERROR when the data directory cannot be written, with an operator hint", async () => {
+    const dir = tmpDir();
+    cleanups.push(() => dir[Symbol.dispose]());
+    const blocker = join(dir.path, "not-a-dir");
+    writeFileSync(blocker, "x"); // a file where the data dir's parent should be: unwritable even for root
+    const sim = startSimulator({ rate: 200, exchanges: ["binance"] });
+    cleanups.push(() => sim.stop());
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0" }));
+    cleanups.push(() => col.proc.kill("SIGKILL"));
+    const err = await col.waitForLog("write_error");
+    expect(String(err.action)).toContain("writable");
+    await waitFor("ERROR", async () => (await stateOf(col)) === "ERROR", 10_000);
+    const s = await col.get("/status");
+    expect(s.reasons).toContain("writer failing");
+    await waitFor("failed write attempts counted", async () => (await col.get("/metrics")).writer.upload_failures > 0, 10_000);
+    expect(await col.get("/health")).toMatchObject({ status: "ok", last_write_ts: null });
+    col.proc.kill("SIGKILL");
+  }, 30_000);
+});
