@@ -12,6 +12,7 @@ import type { Row, Stream } from "./schema/rows.ts";
 import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
 import { Metrics } from "./state/metrics.ts";
 import { SilenceTracker } from "./state/silence.ts";
+import { LagMonitor } from "./state/lag.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
 import { startStatusServer, type StatusServer } from "./status/server.ts";
 import { createLocalStorage } from "./storage/local.ts";
@@ -48,6 +49,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     retryBackoff: { baseMs: 500, maxMs: 30_000 },
   });
   const silence = new SilenceTracker();
+  const lag = new LagMonitor();
 
   log.info("collector_start", {
     version: COLLECTOR_VERSION,
@@ -157,6 +159,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       streams: streamsByExchange,
       nowMs: now,
       rssBytes: process.memoryUsage.rss(),
+      lag: lag.stats(),
     });
   };
 
@@ -184,6 +187,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       reconnects: s.metrics.ws_reconnect_total,
       reconnects_15m: s.status.metrics.reconnects_15m,
       rss_mb: s.status.metrics.rss_mb,
+      event_loop_lag_ms: s.metrics.event_loop_lag_ms,
       events_per_sec: s.metrics.events_per_sec,
       total_events: s.metrics.total_events,
       parse_errors: s.metrics.parse_errors_total,
@@ -202,6 +206,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   }
   log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
   await writer.start();
+  lag.start();
   evaluateState();
   for (const c of connections) c.start();
 
@@ -220,6 +225,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       const res = await writer.close(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (!res.complete) log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS });
       for (const t of timers) clearInterval(t);
+      lag.stop();
       const s = snapshot();
       log.info("collector_stop", {
         signal,

@@ -1,6 +1,7 @@
 /** @module state/snapshot — the read-only view served by the status API and logged by the heartbeat. */
 import type { Stream } from "../schema/rows.ts";
 import type { CollectorState } from "./state.ts";
+import type { LagStats } from "./lag.ts";
 import { round1, type Metrics, type WriterCounters } from "./metrics.ts";
 
 export interface HealthBody {
@@ -40,6 +41,8 @@ export interface MetricsBody {
   connections: Record<string, { open: number; planned: number }>;
   state: CollectorState;
   rss_mb: number;
+  /** How late the ingest thread's timers fire (ms) over the last minute: the thread that reads sockets. */
+  event_loop_lag_ms: LagStats;
   writer: WriterCounters;
 }
 
@@ -68,6 +71,7 @@ export interface SnapshotInputs {
   streams: Record<string, Stream[]>;
   nowMs: number;
   rssBytes: number;
+  lag: LagStats;
 }
 
 export function buildSnapshot(i: SnapshotInputs): Snapshot {
@@ -110,6 +114,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       connections: structuredClone(m.connections),
       state: i.state,
       rss_mb: rssMb,
+      event_loop_lag_ms: i.lag,
       writer: { ...m.writer },
     },
     status: {

@@ -48,6 +48,11 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "active_buffers", "gauge", "Partitions with buffered rows.", one(m.writer.active_buffers));
   family(out, "in_flight_uploads", "gauge", "Storage writes in progress.", one(m.writer.in_flight_uploads));
   family(out, "upload_failures_total", "counter", "Failed storage write attempts (each is retried).", one(m.writer.upload_failures));
+  family(out, "event_loop_lag_milliseconds", "gauge", "Ingest-thread event-loop lag over the last minute, by quantile.", [
+    { labels: { quantile: "0.5" }, value: m.event_loop_lag_ms.p50 },
+    { labels: { quantile: "0.99" }, value: m.event_loop_lag_ms.p99 },
+    { labels: { quantile: "1" }, value: m.event_loop_lag_ms.max },
+  ]);
   family(out, "rss_bytes", "gauge", "Resident set size of the process.", one(Math.round(m.rss_mb * 1048576)));
   return out.join("\n") + "\n";
 }

@@ -7,7 +7,7 @@ import { deriveState, type StateInputs } from "../../src/state/state.ts";
 const ok: StateInputs = { fatalError: null, writerFailing: false, connectionsOpen: 4, connectionsPlanned: 4, queueUtilizationPct: 1, drops15m: 0 };
 
 describe("deriveState", () => {
-  const cases: Array<{ name: string; patch: Partial<StateInputs>; want: string }> = [
+  const cases: Array<{ name: string; patch: Partial<StateInputs>; want: ReturnType<typeof deriveState> }> = [
     { name: "all good", patch: {}, want: "READY" },
     { name: "queue above 80 pct", patch: { queueUtilizationPct: 80.1 }, want: "DEGRADED" },
     { name: "queue at 80 pct exactly", patch: { queueUtilizationPct: 80 }, want: "READY" },
@@ -52,5 +52,19 @@ describe("SilenceTracker", () => {
     expect(ended?.silentMs).toBe(6000);
     expect(s.check(6500)).toEqual([]);
     expect(s.check(7100).length).toBe(1);
+  });
+});
+
+describe("LagMonitor", () => {
+  test("percentiles over recorded lags, bounded window", async () => {
+    const { LagMonitor } = await import("../../src/state/lag.ts");
+    const m = new LagMonitor(20, 100);
+    expect(m.stats()).toEqual({ p50: 0, p99: 0, max: 0, samples: 0 });
+    for (let i = 1; i <= 200; i++) m.record(i); // only the last 100 (101..200) are kept
+    const s = m.stats();
+    expect(s.samples).toBe(100);
+    expect(s.max).toBe(200);
+    expect(s.p50).toBe(151);
+    expect(s.p99).toBe(200);
   });
 });

@@ -11,14 +11,14 @@ function snapshot() {
   m.recordDrop(now);
   m.recordReconnect("okx", now);
   m.connections.binance = { open: 2, planned: 2 };
-  return buildSnapshot({ metrics: m, queueSize: 25, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["1 drops in window"], symbols: ["BTCUSDT"], streams: { binance: ["bbo", "trade", "mark_price", "funding"] }, nowMs: now, rssBytes: 100 * 1048576 });
+  return buildSnapshot({ metrics: m, queueSize: 25, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["1 drops in window"], symbols: ["BTCUSDT"], streams: { binance: ["bbo", "trade", "mark_price", "funding"] }, nowMs: now, rssBytes: 100 * 1048576, lag: { p50: 0.5, p99: 3, max: 4, samples: 10 } });
 }
 
 const get = async (path: string, method = "GET") => handle(new Request(`http://x${path}`, { method }), snapshot);
 
 describe("status routes", () => {
   test("/health has the prototype's fields", async () => {
-    const b = await (await get("/health")).json();
+    const b = (await (await get("/health")).json()) as any;
     expect(b.status).toBe("ok");
     expect(typeof b.uptime).toBe("number");
     expect(b.uptime).toBeGreaterThanOrEqual(5);
@@ -31,7 +31,7 @@ describe("status routes", () => {
   });
 
   test("/metrics has every documented field with the right type", async () => {
-    const b = await (await get("/metrics")).json();
+    const b = (await (await get("/metrics")).json()) as any;
     const numbers = ["queue_size", "queue_maxsize", "queue_utilization_pct", "dropped_events_total", "silence_intervals_15m", "silence_intervals_total", "snapshot_fetches_total", "snapshot_events_seen", "gap_alignment_corrections", "effective_data_loss_rate_pct", "total_events"];
     for (const k of numbers) expect(typeof b[k]).toBe("number");
     expect(b.queue_size).toBe(25);
@@ -45,7 +45,7 @@ describe("status routes", () => {
   });
 
   test("/status has state, ISO since and the concise metrics", async () => {
-    const b = await (await get("/status")).json();
+    const b = (await (await get("/status")).json()) as any;
     expect(b.state).toBe("DEGRADED");
     expect(new Date(b.since).toISOString()).toBe(b.since);
     expect(b.metrics).toEqual({ queue_pct: 2.5, silence_15m: 0, drops_15m: 1, reconnects_15m: 1, rss_mb: 100 });
@@ -54,7 +54,7 @@ describe("status routes", () => {
   test("unknown paths are 404 JSON; other methods 405", async () => {
     const nf = await get("/nope");
     expect(nf.status).toBe(404);
-    expect((await nf.json()).error).toBe("not found");
+    expect(((await nf.json()) as any).error).toBe("not found");
     for (const m of ["POST", "PUT", "DELETE", "PATCH"]) {
       const r = await get("/health", m);
       expect(r.status).toBe(405);

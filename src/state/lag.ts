@@ -1,0 +1,51 @@
+/** @module state/lag — event-loop lag of the ingest thread: how late a 20 ms timer fires, over a sliding window. */
+
+export interface LagStats {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
+export class LagMonitor {
+  private readonly samples: Float64Array;
+  private n = 0;
+  private next = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly intervalMs = 20,
+    windowSamples = 3000, // 60 s at 20 ms
+  ) {
+    this.samples = new Float64Array(windowSamples);
+  }
+
+  start(): void {
+    let expected = performance.now() + this.intervalMs;
+    const tick = () => {
+      const now = performance.now();
+      this.record(Math.max(0, now - expected));
+      expected = now + this.intervalMs;
+      this.timer = setTimeout(tick, this.intervalMs);
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  record(lagMs: number): void {
+    this.samples[this.next] = lagMs;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.n < this.samples.length) this.n++;
+  }
+
+  stats(): LagStats {
+    if (this.n === 0) return { p50: 0, p99: 0, max: 0, samples: 0 };
+    const s = Float64Array.from(this.samples.subarray(0, this.n)).sort();
+    const at = (q: number) => Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 100) / 100;
+    return { p50: at(0.5), p99: at(0.99), max: Math.round(s[s.length - 1]! * 100) / 100, samples: this.n };
+  }
+}
