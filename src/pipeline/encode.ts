@@ -20,7 +20,7 @@ import {
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm/esm";
-import type { ColumnBatch, ColumnData } from "./columns.ts";
+import { unpackUtf8, type ColumnBatch, type ColumnData } from "./columns.ts";
 import { DICTIONARY_COLUMNS } from "../schema/v1.ts";
 
 /** Rows per Parquet row group; bounds wasm memory growth (bun-notes §3 pitfall 5). */
@@ -55,13 +55,13 @@ function int64Values(numbers: Float64Array): BigInt64Array {
   return out;
 }
 
-function utf8Data(strings: (string | null)[]): { offsets: Int32Array; bytes: Uint8Array } {
+function utf8Data(strings: (string | null)[], valid: Uint8Array | undefined): { offsets: Int32Array; bytes: Uint8Array } {
   const cache = new Map<string, Uint8Array>();
   const encoded = new Array<Uint8Array | null>(strings.length);
   let total = 0;
   for (let i = 0; i < strings.length; i++) {
     const s = strings[i];
-    if (s == null) {
+    if (s == null || (valid && !valid[i])) {
       encoded[i] = null;
       continue;
     }
@@ -90,7 +90,7 @@ function utf8Data(strings: (string | null)[]): { offsets: Int32Array; bytes: Uin
 function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataType> } {
   const { bitmap, nullCount } = validityBitmap(c.valid, n);
   if (c.type === "utf8") {
-    const { offsets, bytes } = utf8Data(c.strings ?? []);
+    const { offsets, bytes } = utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
     const type = new Utf8();
     const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
     return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };

@@ -7,7 +7,7 @@ import type { Metrics } from "../state/metrics.ts";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
-import { rowsToColumns } from "./columns.ts";
+import { rowsToColumns, type ColumnBatch } from "./columns.ts";
 import type { Encoder } from "./encoder.ts";
 import type { BoundedQueue } from "./queue.ts";
 
@@ -42,9 +42,9 @@ interface Job {
 /** A partition holding this many × BUFFER_SIZE rows is flushed even inside MIN_FLUSH_GAP (bounds memory). */
 const HARD_CAP_FACTOR = 4;
 const DRAIN_EVERY_MS = 10;
-const DRAIN_MAX_PER_TICK = 100_000;
-const TICK_EVERY_MS = 100;
-const MAX_TIME_FLUSHES_PER_TICK = 8;
+const DRAIN_MAX_PER_TICK = 10_000; // ≤ ~3 ms of work per 10 ms tick: bounded event-loop lag (1M rows/s ceiling)
+const TICK_EVERY_MS = 50;
+const MAX_TIME_FLUSHES_PER_TICK = 2;
 
 export class Writer {
   private readonly partitions = new Map<string, Partition>();
@@ -57,6 +57,7 @@ export class Writer {
   private timers: ReturnType<typeof setInterval>[] = [];
   private idleWaiters: Array<() => void> = [];
   private probeFailed = false;
+  private conversions: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly queue: BoundedQueue<Row>,
@@ -157,7 +158,7 @@ export class Writer {
     for (;;) {
       job.attempts++;
       try {
-        const bytes = await this.encoder.encode(rowsToColumns(first.stream, job.rows), meta, `quantlab-collector ${this.opts.collectorVersion}`);
+        const bytes = await this.encoder.encode(await this.toColumns(job), meta, `quantlab-collector ${this.opts.collectorVersion}`);
         this.metrics.writer.in_flight_uploads++;
         try {
           await this.storage.put(job.key, bytes);
@@ -188,6 +189,25 @@ export class Writer {
     this.updateGauges();
     this.pump();
     if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Rows → columns costs ~1 µs/row on the ingest thread. Partitions that fill together (symbols
+   * trading in step) would convert back to back and stall the socket reader for tens of ms, so
+   * conversions run one per event-loop turn, with socket reads and timers in between.
+   */
+  private toColumns(job: Job): Promise<ColumnBatch> {
+    const next = this.conversions.then(
+      () =>
+        new Promise<ColumnBatch>((resolve) =>
+          setTimeout(() => resolve(rowsToColumns(job.rows[0]!.stream, job.rows)), 0),
+        ),
+    );
+    this.conversions = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
   }
 
   private updateFailing(): void {
