@@ -26,15 +26,17 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "up", "gauge", "1 while the collector process serves this endpoint.", one(1));
   family(out, "state", "gauge", "1 for the current state (READY, DEGRADED, OFFLINE, ERROR), 0 for the others.", ["READY", "DEGRADED", "OFFLINE", "ERROR"].map((st) => ({ labels: { state: st }, value: st === m.state ? 1 : 0 })));
   family(out, "uptime_seconds", "gauge", "Seconds since the collector started.", one(s.health.uptime));
-  family(out, "last_event_timestamp_ms", "gauge", "Epoch ms of the last event received.", one(s.health.last_event_ts));
-  family(out, "last_write_timestamp_ms", "gauge", "Epoch ms of the last file written.", one(s.health.last_write_ts));
+  family(out, "last_event_timestamp_seconds", "gauge", "Unix time of the last event received (0 before the first).", one(s.health.last_event_ts === null ? null : s.health.last_event_ts / 1000));
+  family(out, "last_write_timestamp_seconds", "gauge", "Unix time of the last file written (0 before the first).", one(s.health.last_write_ts === null ? null : s.health.last_write_ts / 1000));
   family(out, "queue_size", "gauge", "Events waiting in the ingest queue.", one(m.queue_size));
   family(out, "queue_capacity", "gauge", "Capacity of the ingest queue (QUEUE_SIZE).", one(m.queue_maxsize));
   family(out, "queue_utilization_percent", "gauge", "Queue fill level in percent.", one(m.queue_utilization_pct));
   family(out, "dropped_events_total", "counter", "Events dropped because the queue was full.", one(m.dropped_events_total));
+  family(out, "dropped_events_window", "gauge", "Events dropped in the rolling window (15 min by default; /metrics drops_15m).", one(m.drops_15m));
   family(out, "silence_intervals_total", "counter", "Silence intervals opened on mark_price/funding/open_interest streams.", one(m.silence_intervals_total));
   family(out, "silence_intervals_window", "gauge", "Silence intervals opened in the rolling window (15 min by default).", one(m.silence_intervals_15m));
   family(out, "ws_reconnect_total", "counter", "WebSocket reconnects per exchange.", Object.entries(m.ws_reconnect_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "ws_reconnects_window", "gauge", "WebSocket reconnects in the rolling window, all exchanges (15 min by default; /metrics reconnects_15m).", one(m.reconnects_15m));
   family(out, "ws_connections_open", "gauge", "Open WebSocket connections per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.open })));
   family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));
   family(out, "events_total", "counter", "Events received, per stream.", Object.entries(m.events_total_by_stream).map(([st, v]) => ({ labels: { stream: st }, value: v })));
@@ -48,6 +50,7 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "active_buffers", "gauge", "Partitions with buffered rows.", one(m.writer.active_buffers));
   family(out, "in_flight_uploads", "gauge", "Storage writes in progress.", one(m.writer.in_flight_uploads));
   family(out, "upload_failures_total", "counter", "Failed storage write attempts (each is retried).", one(m.writer.upload_failures));
+  family(out, "write_errors_total", "counter", "Storage errors of any kind: failed writes plus failed start-up probes of the storage.", one(m.write_errors_total));
   family(out, "event_loop_lag_milliseconds", "gauge", "Ingest-thread event-loop lag over the last minute, by quantile.", [
     { labels: { quantile: "0.5" }, value: m.event_loop_lag_ms.p50 },
     { labels: { quantile: "0.99" }, value: m.event_loop_lag_ms.p99 },

@@ -1,0 +1,82 @@
+/**
+ * Prometheus text exposition (0.0.4) read with a real parser from the npm registry
+ * (parse-prometheus-text-format, prom2json-compatible), plus the strict checks that parser
+ * is lenient about: every sample line well-formed, every family typed and documented,
+ * no family declared twice, no sample lost, names in Prometheus conventions.
+ */
+import parsePrometheusTextFormat, { type PromFamily } from "parse-prometheus-text-format";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO } from "../helpers/collector.ts";
+
+export const PREFIX = "quantlab_collector_";
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\n"])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Inf)|\+Inf|NaN)( -?\d+)?$/;
+
+export interface Exposition {
+  families: Map<string, PromFamily>;
+  /** Value of one series; labels must match exactly. */
+  value(name: string, labels?: Record<string, string>): number | undefined;
+}
+
+export function parseExposition(text: string): Exposition {
+  const problems: string[] = [];
+  if (!text.endsWith("\n")) problems.push("exposition must end with a newline");
+  const declared = new Map<string, { help: boolean; type: string | null }>();
+  let sampleLines = 0;
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
+      const [, kind, name, rest] = line.match(/^# (HELP|TYPE) (\S+) ?(.*)$/) ?? [];
+      if (!name || !NAME.test(name)) { problems.push(`bad metric name in: ${line}`); continue; }
+      const d = declared.get(name) ?? { help: false, type: null };
+      if (kind === "HELP") {
+        if (d.help) problems.push(`HELP twice for ${name}`);
+        if (!rest) problems.push(`empty HELP for ${name}`);
+        d.help = true;
+      } else {
+        if (d.type) problems.push(`TYPE twice for ${name}`);
+        if (rest !== "counter" && rest !== "gauge") problems.push(`TYPE of ${name} is ${rest}, expected counter or gauge`);
+        d.type = rest ?? null;
+      }
+      declared.set(name, d);
+      continue;
+    }
+    if (line.startsWith("#")) continue;
+    const m = line.match(SAMPLE);
+    if (!m) { problems.push(`malformed sample line: ${line}`); continue; }
+    sampleLines++;
+    if (!declared.get(m[1]!)?.type) problems.push(`sample before its # TYPE: ${line}`);
+  }
+  const parsed = parsePrometheusTextFormat(text);
+  const families = new Map<string, PromFamily>();
+  let parsedSamples = 0;
+  for (const f of parsed) {
+    if (families.has(f.name)) problems.push(`family ${f.name} appears twice`);
+    families.set(f.name, f);
+    parsedSamples += f.metrics.length;
+    if (!f.name.startsWith(PREFIX)) problems.push(`${f.name} lacks the ${PREFIX} prefix`);
+    if (f.type !== "COUNTER" && f.type !== "GAUGE") problems.push(`${f.name} parsed as ${f.type}`);
+    if (!f.help) problems.push(`${f.name} has no HELP`);
+    if (f.type === "COUNTER" && !f.name.endsWith("_total")) problems.push(`counter ${f.name} must end in _total`);
+    if (f.type === "GAUGE" && f.name.endsWith("_total")) problems.push(`gauge ${f.name} must not end in _total`);
+    for (const s of f.metrics) if (!Number.isFinite(Number(s.value))) problems.push(`${f.name} has non-numeric value ${s.value}`);
+  }
+  if (parsedSamples !== sampleLines) problems.push(`parser read ${parsedSamples} samples from ${sampleLines} sample lines`);
+  if (problems.length > 0) throw new Error(`invalid Prometheus exposition:\n  ${problems.join("\n  ")}`);
+  return {
+    families,
+    value(name, labels = {}) {
+      const f = families.get(name);
+      const want = JSON.stringify(Object.entries(labels).sort());
+      const s = f?.metrics.find((x) => JSON.stringify(Object.entries(x.labels ?? {}).sort()) === want);
+      return s === undefined ? undefined : Number(s.value);
+    },
+  };
+}
+
+/** Metric names documented in the table of docs/operations.md ("| `quantlab_collector_…` | type | …"). */
+export function documentedMetrics(): string[] {
+  const doc = readFileSync(join(REPO, "docs", "operations.md"), "utf8");
+  return [...doc.matchAll(/^\| `(quantlab_collector_[a-z0-9_]+)`/gm)].map((m) => m[1]!);
+}

@@ -1,0 +1,126 @@
+/**
+ * Scope: GET /metrics/prometheus against /metrics. Parsed with a real exposition-format parser;
+ * every numeric field of /metrics is exported with the same value under a Prometheus name; the
+ * metric list documented in docs/operations.md is exactly what the endpoint serves.
+ */
+import { describe, expect, test } from "bun:test";
+import { Metrics } from "../../src/state/metrics.ts";
+import { buildSnapshot } from "../../src/state/snapshot.ts";
+import { handle } from "../../src/status/routes.ts";
+import { documentedMetrics, parseExposition, PREFIX } from "./prom.ts";
+
+function snapshot() {
+  const now = Date.now();
+  const m = new Metrics(["binance", "bybit", "okx"], 900_000, now - 65_000);
+  for (let i = 0; i < 7; i++) m.recordEvent("bbo", now - 100);
+  for (let i = 0; i < 3; i++) m.recordEvent("trade", now - 50);
+  m.recordEvent("funding", now - 20);
+  m.recordDrop(now);
+  m.recordDrop(now);
+  m.recordSilence(now);
+  m.recordReconnect("okx", now);
+  m.recordReconnect("okx", now);
+  m.recordReconnect("bybit", now);
+  m.recordParseError("bad_json");
+  m.recordParseError("bad_json");
+  m.recordParseError("invalid_row");
+  m.subscribeErrorsTotal = 4;
+  m.writeErrorsTotal = 6;
+  m.lastWriteTsMs = now - 2000;
+  m.connections.binance = { open: 2, planned: 2 };
+  m.connections.okx = { open: 1, planned: 2 };
+  Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
+  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 } });
+}
+
+/** Fields of /metrics that are deliberately not exported, and why. */
+const NOT_EXPORTED: Record<string, string> = {
+  snapshot_fetches_total: "always 0: REST snapshots are never fetched (kept in /metrics for the prototype's dashboards)",
+  snapshot_events_seen: "always 0, as above",
+  gap_alignment_corrections: "always 0, as above",
+  "event_loop_lag_ms.samples": "size of the lag sample window, not a measurement",
+};
+
+describe("GET /metrics/prometheus", () => {
+  const snap = snapshot();
+  const res = handle(new Request("http://x/metrics/prometheus"), () => snap);
+
+  test("is text exposition 0.0.4 that a real parser reads, with HELP/TYPE and conventional names", async () => {
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const exp = parseExposition(await res.clone().text()); // throws listing every violation
+    expect(exp.families.size).toBeGreaterThan(25);
+    for (const name of exp.families.keys()) expect(name.startsWith(PREFIX)).toBe(true);
+  });
+
+  test("every numeric field of /metrics is exported with the same value", async () => {
+    const exp = parseExposition(await res.clone().text());
+    const json = snap.metrics as unknown as Record<string, unknown>;
+    const v = (name: string, labels?: Record<string, string>) => exp.value(PREFIX + name, labels);
+    const sum = (name: string) => exp.families.get(PREFIX + name)!.metrics.reduce((a, s) => a + Number(s.value), 0);
+    const leaves: Array<[string, number]> = [];
+    const walk = (o: Record<string, unknown>, path: string) => {
+      for (const [k, val] of Object.entries(o)) {
+        const p = path ? `${path}.${k}` : k;
+        if (typeof val === "number") leaves.push([p, val]);
+        else if (val && typeof val === "object") walk(val as Record<string, unknown>, p);
+      }
+    };
+    walk(json, "");
+    const scalar: Record<string, string> = {
+      queue_size: "queue_size",
+      queue_maxsize: "queue_capacity",
+      queue_utilization_pct: "queue_utilization_percent",
+      dropped_events_total: "dropped_events_total",
+      drops_15m: "dropped_events_window",
+      silence_intervals_15m: "silence_intervals_window",
+      silence_intervals_total: "silence_intervals_total",
+      reconnects_15m: "ws_reconnects_window",
+      effective_data_loss_rate_pct: "effective_data_loss_rate_percent",
+      subscribe_errors_total: "subscribe_errors_total",
+      write_errors_total: "write_errors_total",
+      "writer.total_written": "written_events_total",
+      "writer.files_written": "files_written_total",
+      "writer.pending_events": "pending_events",
+      "writer.active_buffers": "active_buffers",
+      "writer.in_flight_uploads": "in_flight_uploads",
+      "writer.upload_failures": "upload_failures_total",
+    };
+    const unmapped: string[] = [];
+    for (const [path, want] of leaves) {
+      if (path in NOT_EXPORTED) continue;
+      const [head, key, sub] = path.split(".");
+      let got: number | undefined;
+      if (path in scalar) got = v(scalar[path]!);
+      else if (head === "ws_reconnect_total") got = v("ws_reconnect_total", { exchange: key! });
+      else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
+      else if (head === "events_total_by_stream") got = v("events_total", { stream: key! });
+      else if (head === "events_per_sec") got = v("events_per_second", { stream: key! });
+      else if (head === "parse_errors_by_reason") got = v("parse_errors_total", { reason: key! });
+      else if (head === "event_loop_lag_ms") got = v("event_loop_lag_milliseconds", { quantile: { p50: "0.5", p99: "0.99", max: "1" }[key!]! });
+      else if (path === "total_events") got = sum("events_total");
+      else if (path === "parse_errors_total") got = sum("parse_errors_total");
+      else if (path === "rss_mb") got = Math.round((v("rss_bytes")! / 1048576) * 10) / 10;
+      else {
+        unmapped.push(path);
+        continue;
+      }
+      expect({ path, value: got }).toEqual({ path, value: want });
+    }
+    // A new /metrics field must be exported in src/status/prometheus.ts and mapped above.
+    expect(unmapped).toEqual([]);
+    expect(leaves.length).toBeGreaterThan(35);
+    // The state is a string in /metrics: one series per state, 1 for the current one.
+    expect(["READY", "DEGRADED", "OFFLINE", "ERROR"].map((s) => v("state", { state: s }))).toEqual([0, 1, 0, 0]);
+    expect(v("last_write_timestamp_seconds")).toBe(snap.health.last_write_ts! / 1000);
+    expect(v("up")).toBe(1);
+  });
+
+  test("the metric table in docs/operations.md lists exactly the exported families", async () => {
+    const exp = parseExposition(await res.clone().text());
+    const documented = documentedMetrics();
+    expect(documented.length).toBeGreaterThan(25);
+    expect(new Set(documented).size).toBe(documented.length);
+    // An undocumented family means: add a row to the table in docs/operations.md.
+    expect([...exp.families.keys()].sort()).toEqual([...documented].sort());
+  });
+});
