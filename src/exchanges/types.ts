@@ -21,7 +21,14 @@ export interface ConnectionPlan {
 export interface KeepalivePolicy {
   /** Send `ping()` this often (0 = the venue pings us; nothing to send). */
   pingIntervalMs: number;
+  /**
+   * "interval" (default): ping every pingIntervalMs whatever arrives (Bybit).
+   * "idle": ping only once nothing has arrived for pingIntervalMs (OKX).
+   */
+  pingMode?: "interval" | "idle";
   ping(): string | null;
+  /** A ping not answered (ParseResult "pong") within this long means a dead connection; 0/absent = unchecked. */
+  pongTimeoutMs?: number;
   /** A connection with no frame (data, pong or server ping) for this long is dead. */
   idleTimeoutMs: number;
 }
@@ -32,7 +39,8 @@ export type ParseResult =
   | { kind: "ack"; detail?: string }
   | { kind: "pong" }
   | { kind: "subscribe_error"; detail: string; topics: string[] }
-  | { kind: "notice"; code: string; detail: string }
+  /** `reconnect`: the venue announced it will drop this connection; the transport reconnects now. */
+  | { kind: "notice"; code: string; detail: string; reconnect?: boolean }
   | { kind: "skip"; reason: string; detail?: string };
 
 export interface ExchangeAdapter {

@@ -39,6 +39,8 @@ export class Connection {
   private timers: ReturnType<typeof setTimeout>[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closeReason = "";
+  /** When the oldest unanswered ping was sent (null = none outstanding). */
+  private pingSentMs: number | null = null;
 
   constructor(
     readonly adapter: ExchangeAdapter,
@@ -61,6 +63,7 @@ export class Connection {
     this.connId = `${this.adapter.id}-${this.plan.route}-${this.opts.instanceId}-${++connCounter}`;
     this.recvSeq = 0;
     this.closeReason = "";
+    this.pingSentMs = null;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.plan.url);
@@ -71,7 +74,7 @@ export class Connection {
     }
     this.ws = ws;
     ws.onopen = () => this.handleOpen(ws);
-    ws.onmessage = (ev: MessageEvent) => this.handleMessage(ev.data);
+    ws.onmessage = (ev: MessageEvent) => this.handleMessage(ws, ev.data);
     ws.onerror = (ev: Event) => {
       this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error: (ev as ErrorEvent).message ?? "error" });
     };
@@ -99,27 +102,54 @@ export class Connection {
       );
     });
     const ka = this.adapter.keepalive;
-    if (ka.pingIntervalMs > 0) {
-      this.timers.push(
-        setInterval(() => {
-          const p = ka.ping();
-          if (p !== null && ws.readyState === WebSocket.OPEN) ws.send(p);
-        }, ka.pingIntervalMs),
-      );
+    if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
+      this.timers.push(setInterval(() => this.sendPing(ws), ka.pingIntervalMs));
     }
-    this.timers.push(setInterval(() => this.checkIdle(ws), Math.min(1000, ka.idleTimeoutMs / 4)));
+    // The same tick drives the idle watchdog, idle-mode pings and the pong deadline.
+    const tickMs = Math.max(20, Math.min(1000, ka.idleTimeoutMs / 4, ka.pingIntervalMs > 0 ? ka.pingIntervalMs / 4 : Infinity));
+    this.timers.push(setInterval(() => this.checkIdle(ws), tickMs));
     this.hooks.onOpen(this);
   }
 
-  private checkIdle(ws: WebSocket): void {
-    const idleMs = Date.now() - this.lastFrameMs;
-    if (idleMs <= this.adapter.keepalive.idleTimeoutMs) return;
-    // Bun's client never notices a dead peer by itself (bun-notes §0 pitfall 6).
-    this.closeReason = `watchdog: no frame for ${idleMs} ms`;
-    (ws as unknown as { terminate(): void }).terminate();
+  private sendPing(ws: WebSocket): void {
+    const p = this.adapter.keepalive.ping();
+    if (p === null || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(p);
+    this.pingSentMs ??= Date.now();
   }
 
-  private handleMessage(data: unknown): void {
+  private checkIdle(ws: WebSocket): void {
+    const ka = this.adapter.keepalive;
+    const now = Date.now();
+    const idleMs = now - this.lastFrameMs;
+    const pongTimeoutMs = ka.pongTimeoutMs ?? 0;
+    if (pongTimeoutMs > 0 && this.pingSentMs !== null && now - this.pingSentMs > pongTimeoutMs) {
+      this.closeReason = `watchdog: no pong within ${pongTimeoutMs} ms`;
+      (ws as unknown as { terminate(): void }).terminate();
+      return;
+    }
+    if (idleMs > ka.idleTimeoutMs) {
+      // Bun's client never notices a dead peer by itself (bun-notes §0 pitfall 6).
+      this.closeReason = `watchdog: no frame for ${idleMs} ms`;
+      (ws as unknown as { terminate(): void }).terminate();
+      return;
+    }
+    if (ka.pingMode === "idle" && ka.pingIntervalMs > 0 && idleMs >= ka.pingIntervalMs && this.pingSentMs === null) this.sendPing(ws);
+  }
+
+  /** A planned reconnect the venue asked for: close now and reconnect after the shortest backoff. */
+  private reconnectNow(ws: WebSocket, reason: string): void {
+    if (ws !== this.ws || this.stopped) return;
+    this.closeReason = reason;
+    this.attempt = 0;
+    try {
+      ws.close(1000, "reconnect");
+    } catch {
+      (ws as unknown as { terminate(): void }).terminate();
+    }
+  }
+
+  private handleMessage(ws: WebSocket, data: unknown): void {
     const tsRecvUs = nowUs();
     this.lastFrameMs = Math.floor(tsRecvUs / 1000);
     const seq = ++this.recvSeq;
@@ -144,9 +174,11 @@ export class Connection {
         this.log.debug("subscribe_ack", { exchange: this.adapter.id, conn_id: this.connId, detail: res.detail });
         break;
       case "notice":
-        this.log.warn("venue_notice", { exchange: this.adapter.id, conn_id: this.connId, code: res.code, detail: res.detail });
+        this.log.warn("venue_notice", { exchange: this.adapter.id, conn_id: this.connId, code: res.code, detail: res.detail, reconnect: res.reconnect === true });
+        if (res.reconnect) this.reconnectNow(ws, `venue notice ${res.code}`);
         break;
       case "pong":
+        this.pingSentMs = null;
         break;
     }
   }

@@ -1,0 +1,189 @@
+/**
+ * @module exchanges/bybit — Bybit v5 public linear (USDT perpetuals).
+ * Docs: https://bybit-exchange.github.io/docs/v5/ws/connect and docs/v5/websocket/public/*.mdx
+ * Facts used here: shared/spec/exchanges.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
+ */
+import type { Row, Stream } from "../schema/rows.ts";
+import { FieldError, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
+
+type Obj = Record<string, unknown>;
+
+/** Topic prefix per stream; `tickers` carries mark_price, funding and open_interest (exchanges.md §2.5). */
+const TOPIC: Record<Stream, string> = {
+  bbo: "orderbook.1",
+  trade: "publicTrade",
+  mark_price: "tickers",
+  funding: "tickers",
+  open_interest: "tickers",
+};
+
+/** Public args text must stay ≤ 21,000 characters per connection (exchanges.md §2.3); ~60 per symbol. */
+const MAX_SYMBOLS_PER_CONNECTION = 200;
+
+/**
+ * One bad or duplicate topic fails the whole request (exchanges.md §2.2, ccxt#30284), so each
+ * request carries one symbol's topics. The req_id names the symbol and the topic prefixes, so the
+ * stateless parser can map an ack or error back to exactly the topics it concerns.
+ */
+export function bybitReqId(symbol: string, prefixes: readonly string[]): string {
+  return `${symbol}:${prefixes.join(",")}`;
+}
+
+function topicsOfReqId(reqIdText: unknown): string[] {
+  if (typeof reqIdText !== "string") return [];
+  const at = reqIdText.indexOf(":");
+  if (at <= 0) return [];
+  const sym = reqIdText.slice(0, at);
+  return reqIdText
+    .slice(at + 1)
+    .split(",")
+    .filter((p) => p !== "")
+    .map((p) => `${p}.${sym}`);
+}
+
+function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+  const prefixes = [...new Set(streams.map((s) => TOPIC[s]))];
+  if (prefixes.length === 0) return [];
+  const url = `${baseUrl.replace(/\/+$/, "")}/v5/public/linear`;
+  const plans: ConnectionPlan[] = [];
+  for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_CONNECTION) {
+    const chunk = symbols.slice(i, i + MAX_SYMBOLS_PER_CONNECTION).map((s) => s.toUpperCase());
+    const subscribeMessages = chunk.map((sym) => JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }));
+    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk });
+  }
+  return plans;
+}
+
+function common(msg: Obj, symbol: string, recv: RecvMeta) {
+  return {
+    exchange: "bybit" as const,
+    // Linear symbols are already the unified form (BTCUSDT).
+    symbol,
+    exchange_symbol: symbol,
+    ts_event_ms: optInt(msg, "ts"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+  };
+}
+
+/** First level of a side: [price, size] strings; an empty side gives nulls. */
+function level(d: Obj, key: string): [number | null, number | null] {
+  const side = d[key];
+  if (side === undefined || (Array.isArray(side) && side.length === 0)) return [null, null];
+  if (!Array.isArray(side) || !Array.isArray(side[0])) throw new FieldError(`bad_level:${key}`);
+  const lv = side[0] as unknown[];
+  const o = { px: lv[0], qty: lv[1] };
+  return [reqFloat(o, "px"), reqFloat(o, "qty")];
+}
+
+function bbo(msg: Obj, recv: RecvMeta): ParseResult {
+  const d = msg.data;
+  if (!isObject(d)) throw new FieldError("bad_data");
+  const [bidPx, bidQty] = level(d, "b");
+  const [askPx, askQty] = level(d, "a");
+  return {
+    kind: "rows",
+    rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "u"), ts_tx_ms: optInt(msg, "cts") }],
+  };
+}
+
+function trades(msg: Obj, recv: RecvMeta): ParseResult {
+  const items = msg.data;
+  if (!Array.isArray(items)) throw new FieldError("bad_data");
+  if (items.length === 0) throw new FieldError("empty_data");
+  const rows: Row[] = [];
+  // One row per fill; a message holds up to 1024 of them (exchanges.md §2.5).
+  for (const t of items) {
+    if (!isObject(t)) throw new FieldError("bad_trade");
+    const side = reqString(t, "S").toLowerCase();
+    if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:S");
+    rows.push({ ...common(msg, reqString(t, "s"), recv), stream: "trade", trade_id: reqId(t, "i"), price: reqFloat(t, "p"), qty: reqFloat(t, "v"), side, ts_trade_ms: optInt(t, "T") });
+  }
+  return { kind: "rows", rows };
+}
+
+/**
+ * Snapshot or delta: a delta carries only changed fields (exchanges.md §2.5, sieblyio/bybit-api#329).
+ * A stream gets a row only when this message carries one of its fields; nothing is carried over.
+ */
+function tickers(msg: Obj, recv: RecvMeta): ParseResult {
+  const d = msg.data;
+  if (!isObject(d)) throw new FieldError("bad_data");
+  const c = common(msg, reqString(d, "symbol"), recv);
+  const rows: Row[] = [];
+  const mark = optFloat(d, "markPrice");
+  const index = optFloat(d, "indexPrice");
+  if (mark !== null || index !== null) rows.push({ ...c, stream: "mark_price", mark_price: mark, index_price: index });
+  const rate = optFloat(d, "fundingRate");
+  const next = optInt(d, "nextFundingTime"); // a ms *string* on the wire
+  if (rate !== null || next !== null) rows.push({ ...c, stream: "funding", funding_rate: rate, funding_time_ms: next });
+  const oi = optFloat(d, "openInterest");
+  const oiValue = optFloat(d, "openInterestValue");
+  if (oi !== null || oiValue !== null) rows.push({ ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: null, open_interest_usd: oiValue });
+  // A delta touching none of these fields (e.g. only bid1Price) is valid and yields nothing.
+  return { kind: "rows", rows };
+}
+
+function control(m: Obj): ParseResult | null {
+  // Two pong shapes: linear `ret_msg:"pong"` (op "ping"), options/private `op:"pong"` (exchanges.md §2.4).
+  if (m.op === "pong" || (m.op === "ping" && m.ret_msg === "pong")) return { kind: "pong" };
+  if (m.op === "subscribe" || m.op === "unsubscribe") {
+    if (m.success === true) return { kind: "ack", detail: `req_id=${String(m.req_id ?? "")}` };
+    const detail = typeof m.ret_msg === "string" && m.ret_msg !== "" ? m.ret_msg : "subscribe failed";
+    return { kind: "subscribe_error", detail, topics: topicsOfReqId(m.req_id) };
+  }
+  if ("success" in m && !("topic" in m)) {
+    return m.success === true ? { kind: "ack", detail: String(m.op ?? "") } : { kind: "subscribe_error", detail: String(m.ret_msg ?? "request failed"), topics: topicsOfReqId(m.req_id) };
+  }
+  return null;
+}
+
+function parse(text: string, recv: RecvMeta): ParseResult {
+  const j = parseJson(text);
+  if (!j.ok) return { kind: "skip", reason: "invalid_json" };
+  const m = j.value;
+  if (!isObject(m)) return { kind: "skip", reason: "not_an_object" };
+  const ctl = control(m);
+  if (ctl) return ctl;
+  const topic = m.topic;
+  if (typeof topic !== "string") return { kind: "skip", reason: "unknown_message" };
+  const kind = topic.slice(0, topic.lastIndexOf("."));
+  try {
+    switch (kind) {
+      case "orderbook.1":
+        return bbo(m, recv);
+      case "publicTrade":
+        return trades(m, recv);
+      case "tickers":
+        return tickers(m, recv);
+      default:
+        return { kind: "skip", reason: `unknown_topic:${kind.slice(0, 40)}` };
+    }
+  } catch (err) {
+    if (err instanceof FieldError) return { kind: "skip", reason: `${kind}:${err.reason}` };
+    throw err;
+  }
+}
+
+export const bybit: ExchangeAdapter = {
+  id: "bybit",
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  venueSymbol: (unified) => unified.toUpperCase(),
+  connections,
+  keepalive: {
+    // Docs recommend a text JSON ping every 20 s; the server cuts after ~10 min without (exchanges.md §2.4).
+    pingIntervalMs: 20_000,
+    pingMode: "interval",
+    ping: () => JSON.stringify({ op: "ping" }),
+    // A missing pong is a dead connection, even while data frames still trickle in.
+    pongTimeoutMs: 10_000,
+    // orderbook.1 re-sends its snapshot at least every 3 s per symbol, pongs every 20 s.
+    idleTimeoutMs: 45_000,
+  },
+  // tickers deltas carry a field only when it changed (exchanges.md §2.5): mark/index move constantly,
+  // OI often, the predicted funding rate more slowly (no documented cadence, so a generous bound).
+  silenceThresholdMs: (stream) => (stream === "mark_price" ? 10_000 : stream === "funding" ? 300_000 : 60_000),
+  parse,
+};

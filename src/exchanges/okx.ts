@@ -1,0 +1,185 @@
+/**
+ * @module exchanges/okx — OKX v5 public channels for USDT-margined SWAP instruments.
+ * Docs: https://www.okx.com/docs-v5/en/#overview-websocket and the channel pages cited in
+ * shared/spec/exchanges.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
+ */
+import type { Row, Stream } from "../schema/rows.ts";
+import { FieldError, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
+
+type Obj = Record<string, unknown>;
+type Route = "public" | "business";
+
+/** `trades-all` lives on /ws/v5/business; on /public it fails with 60018/64001 (exchanges.md §3.1). */
+const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
+  bbo: { channel: "bbo-tbt", route: "public" },
+  trade: { channel: "trades-all", route: "business" },
+  mark_price: { channel: "mark-price", route: "public" },
+  funding: { channel: "funding-rate", route: "public" },
+  open_interest: { channel: "open-interest", route: "public" },
+};
+
+/**
+ * ≤ 480 subscribe requests per hour per connection and ≤ 64 KB of args per request (exchanges.md
+ * §3.3): all args go out in as few requests as possible (~55 bytes per arg), once per connection.
+ */
+const MAX_ARGS_PER_REQUEST = 500;
+/** Channel limits per connection (close codes 4008/4009) are unpublished (§3.2); stay modest. */
+const MAX_ARGS_PER_CONNECTION = 1000;
+
+/** BTCUSDT ↔ BTC-USDT-SWAP (spec §2). */
+export function okxInstId(unified: string): string {
+  const u = unified.toUpperCase();
+  return u.endsWith("USDT") ? `${u.slice(0, -4)}-USDT-SWAP` : u;
+}
+
+function unifiedOf(instId: string): string {
+  const m = /^([A-Z0-9]+)-USDT-SWAP$/.exec(instId);
+  if (!m) throw new FieldError("bad_instId");
+  return `${m[1]}USDT`;
+}
+
+function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+  const base = baseUrl.replace(/\/+$/, "");
+  const plans: ConnectionPlan[] = [];
+  for (const route of ["public", "business"] as const) {
+    const routeStreams = streams.filter((s) => CHANNEL[s].route === route);
+    if (routeStreams.length === 0) continue;
+    const perSymbol = routeStreams.length;
+    const symbolsPerConn = Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol));
+    for (let i = 0; i < symbols.length; i += symbolsPerConn) {
+      const chunk = symbols.slice(i, i + symbolsPerConn).map((s) => s.toUpperCase());
+      const args = chunk.flatMap((sym) => routeStreams.map((st) => ({ channel: CHANNEL[st].channel, instId: okxInstId(sym) })));
+      const subscribeMessages: string[] = [];
+      for (let k = 0; k < args.length; k += MAX_ARGS_PER_REQUEST) {
+        subscribeMessages.push(JSON.stringify({ op: "subscribe", args: args.slice(k, k + MAX_ARGS_PER_REQUEST) }));
+      }
+      plans.push({ route, url: `${base}/ws/v5/${route}`, subscribeMessages, streams: routeStreams, symbols: chunk });
+    }
+  }
+  return plans;
+}
+
+function common(instId: string, tsMs: number | null, recv: RecvMeta) {
+  return {
+    exchange: "okx" as const,
+    symbol: unifiedOf(instId),
+    exchange_symbol: instId,
+    ts_event_ms: tsMs,
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+  };
+}
+
+/** First level `[price, size(contracts), "0", orderCount]`; an empty side gives nulls (§3.5 bbo-tbt). */
+function level(d: Obj, key: string): [number | null, number | null] {
+  const side = d[key];
+  if (side === undefined || (Array.isArray(side) && side.length === 0)) return [null, null];
+  if (!Array.isArray(side) || !Array.isArray(side[0])) throw new FieldError(`bad_level:${key}`);
+  const lv = side[0] as unknown[];
+  const o = { px: lv[0], sz: lv[1] };
+  return [reqFloat(o, "px"), reqFloat(o, "sz")];
+}
+
+/** One data item → one row. Times are ms strings; sizes stay in contracts (§3.5). */
+function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row {
+  const instId = typeof d.instId === "string" ? d.instId : argInstId;
+  const ts = optInt(d, "ts");
+  const c = common(instId, ts, recv);
+  switch (channel) {
+    case "bbo-tbt": {
+      const [bidPx, bidQty] = level(d, "bids");
+      const [askPx, askQty] = level(d, "asks");
+      return { ...c, stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "seqId"), ts_tx_ms: null };
+    }
+    case "trades-all": {
+      const side = reqString(d, "side");
+      if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:side");
+      return { ...c, stream: "trade", trade_id: reqId(d, "tradeId"), price: reqFloat(d, "px"), qty: reqFloat(d, "sz"), side, ts_trade_ms: ts };
+    }
+    case "mark-price":
+      return { ...c, stream: "mark_price", mark_price: optFloat(d, "markPx"), index_price: null };
+    case "funding-rate":
+      return { ...c, stream: "funding", funding_rate: optFloat(d, "fundingRate"), funding_time_ms: optInt(d, "fundingTime") };
+    case "open-interest":
+      return { ...c, stream: "open_interest", open_interest: optFloat(d, "oi"), open_interest_ccy: optFloat(d, "oiCcy"), open_interest_usd: optFloat(d, "oiUsd") };
+    default:
+      throw new FieldError(`unknown_channel:${channel.slice(0, 40)}`);
+  }
+}
+
+/** "channel:tickers,instId:LTC-USD doesn't exist" (both wordings in exchanges.md §3.2) → "tickers:LTC-USD". */
+function topicsOfError(m: Obj): string[] {
+  const arg = m.arg;
+  if (isObject(arg) && typeof arg.channel === "string") return [`${arg.channel}:${String(arg.instId ?? arg.instType ?? "")}`];
+  const found = typeof m.msg === "string" ? /channel:([^,\s]+),\s*instId:([^\s,]+)/.exec(m.msg) : null;
+  return found ? [`${found[1]}:${found[2]}`] : [];
+}
+
+function event(m: Obj): ParseResult {
+  const code = String(m.code ?? "");
+  const msg = String(m.msg ?? "");
+  switch (m.event) {
+    case "subscribe":
+    case "unsubscribe":
+      return { kind: "ack", detail: isObject(m.arg) ? `${String(m.arg.channel)}:${String(m.arg.instId ?? m.arg.instType ?? "")}` : undefined };
+    case "error":
+      // Errors concern one arg; the other args of the same request keep running (§3.2).
+      return { kind: "subscribe_error", detail: `${code}: ${msg}`, topics: topicsOfError(m) };
+    case "notice":
+      // 64008: the server drops this connection ~60 s after the notice (§3.4); not an error.
+      return { kind: "notice", code, detail: msg, reconnect: code === "64008" };
+    case "channel-conn-count":
+    case "channel-conn-count-error":
+      return { kind: "notice", code: code || String(m.event), detail: msg || JSON.stringify(m).slice(0, 200) };
+    default:
+      return { kind: "skip", reason: `unknown_event:${String(m.event).slice(0, 40)}` };
+  }
+}
+
+function parse(text: string, recv: RecvMeta): ParseResult {
+  // Keepalive reply is the bare string `pong`, not JSON (§3.4).
+  if (text === "pong") return { kind: "pong" };
+  const j = parseJson(text);
+  if (!j.ok) return { kind: "skip", reason: "invalid_json" };
+  const m = j.value;
+  if (!isObject(m)) return { kind: "skip", reason: "not_an_object" };
+  if ("event" in m) return event(m);
+  const arg = m.arg;
+  if (!isObject(arg) || typeof arg.channel !== "string") return { kind: "skip", reason: "unknown_message" };
+  const channel = arg.channel;
+  try {
+    const items = m.data;
+    if (!Array.isArray(items)) throw new FieldError("bad_data");
+    if (items.length === 0) throw new FieldError("empty_data");
+    const argInstId = typeof arg.instId === "string" ? arg.instId : "";
+    const rows = items.map((d) => {
+      if (!isObject(d)) throw new FieldError("bad_item");
+      return rowOf(channel, argInstId, d, recv);
+    });
+    return { kind: "rows", rows };
+  } catch (err) {
+    if (err instanceof FieldError) return { kind: "skip", reason: `${channel.slice(0, 40)}:${err.reason}` };
+    throw err;
+  }
+}
+
+export const okx: ExchangeAdapter = {
+  id: "okx",
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  venueSymbol: okxInstId,
+  connections,
+  keepalive: {
+    // The server closes after 30 s without traffic (4004); `funding-rate` alone pushes only every
+    // 30–90 s, so send text `ping` once nothing has arrived for 20 s (exchanges.md §3.4).
+    pingIntervalMs: 20_000,
+    pingMode: "idle",
+    ping: () => "ping",
+    pongTimeoutMs: 10_000,
+    idleTimeoutMs: 30_000,
+  },
+  // funding-rate: one push every 30–90 s; open-interest: every 3 s when changed; mark-price: ≤ 10 s (§3.5).
+  silenceThresholdMs: (stream) => (stream === "funding" ? 180_000 : stream === "mark_price" ? 30_000 : 60_000),
+  parse,
+};
