@@ -1,0 +1,208 @@
+/**
+ * Scope: install.sh into a DESTDIR-style temp root (no root, no systemd needed): what lands where
+ * with which modes, idempotence, the env file never overwritten, --dry-run changes nothing,
+ * --uninstall keeps the data, a non-root system install is refused in one line, and the
+ * installed unit passes `systemd-analyze verify` (skipped, saying so, where that tool is absent).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO } from "../helpers/collector.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { builtBinary, run } from "./build.ts";
+
+const INSTALL = join(REPO, "install.sh");
+const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`;
+const work = tmpDir("qlc-install-");
+let binary: string;
+
+const BIN = "usr/local/bin/quantlab-collector";
+const ENVF = "etc/quantlab-collector/collector.env";
+const UNIT = "etc/systemd/system/quantlab-collector.service";
+const DATA = "var/lib/quantlab-collector";
+
+function install(args: string[], env: Record<string, string> = {}) {
+  return run(["bash", INSTALL, ...args], { env: { PATH, HOME: work.path, ...env } });
+}
+
+/** Every path under root with its mode, size and mtime: equal snapshots = nothing changed. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const s = lstatSync(p);
+      out.push(`${p.slice(root.length)} ${(s.mode & 0o7777).toString(8)} ${s.isDirectory() ? "dir" : s.size} ${s.mtimeMs}`);
+      if (s.isDirectory()) walk(p);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return out;
+}
+
+const mode = (p: string) => (statSync(p).mode & 0o7777).toString(8);
+/** Lines of install.sh output that announce a change (as opposed to unchanged/exists/kept/skip). */
+const changes = (out: string) => out.split("\n").filter((l) => /^(install|replace|create|remove|chown) /.test(l));
+
+beforeAll(async () => {
+  binary = await builtBinary();
+});
+afterAll(() => work[Symbol.dispose]());
+
+describe("install.sh --destdir", () => {
+  const root = join(work.path, "root");
+  let first: Awaited<ReturnType<typeof install>>;
+
+  test("--dry-run prints every action and creates nothing", async () => {
+    const r = await install(["--destdir", root, "--binary", binary, "--dry-run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const what of [BIN, ENVF, DATA, UNIT]) expect(r.stdout).toContain(`[dry-run] ${what.startsWith(DATA) ? "create directory" : "install"} ${join(root, what)}`);
+    expect(r.stdout).toContain("skip: create system user quantlab");
+    expect(r.stdout).toContain("dry run: nothing was changed");
+    expect(changes(r.stdout)).toEqual([]);
+    expect(existsSync(root)).toBe(false);
+  });
+
+  test("installs binary, env file (0600, the example), data dir (0750) and the rendered unit", async () => {
+    first = await install(["--destdir", root, "--binary", binary]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^installing quantlab-collector \d+\.\d+\.\d+ \(commit [0-9a-f]{12}, schema v1\) under /);
+    expect(readFileSync(join(root, BIN)).equals(readFileSync(binary))).toBe(true);
+    expect(mode(join(root, BIN))).toBe("755");
+    expect(readFileSync(join(root, ENVF), "utf8")).toBe(readFileSync(join(REPO, "deploy", "collector.env.example"), "utf8"));
+    expect(mode(join(root, ENVF))).toBe("600");
+    expect(statSync(join(root, DATA)).isDirectory()).toBe(true);
+    expect(mode(join(root, DATA))).toBe("750");
+    expect(mode(join(root, UNIT))).toBe("644");
+    const unit = readFileSync(join(root, UNIT), "utf8");
+    // Paths in the unit are the target system's, never the staging root's.
+    expect(unit).not.toContain(root);
+    for (const line of [
+      "Type=simple",
+      "Restart=always",
+      "KillSignal=SIGTERM",
+      "EnvironmentFile=/etc/quantlab-collector/collector.env",
+      "ExecStart=/usr/local/bin/quantlab-collector run",
+      "ReadWritePaths=/var/lib/quantlab-collector",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+      "User=quantlab",
+    ]) expect(unit.split("\n")).toContain(line);
+    expect(unit).toMatch(/^MemoryMax=\S+$/m);
+    expect(Number(unit.match(/^RestartSec=(\d+)s$/m)?.[1])).toBeWithin(1, 31);
+    // TimeoutStopSec must exceed the collector's own shutdown bound (SHUTDOWN_TIMEOUT_SECONDS, default 30 s).
+    expect(Number(unit.match(/^TimeoutStopSec=(\d+)s$/m)?.[1])).toBeGreaterThan(30);
+  });
+
+  test("a second run is idempotent: reports nothing to do and changes no file", async () => {
+    const before = tree(root);
+    const again = await install(["--destdir", root, "--binary", binary]);
+    expect(again.code).toBe(0);
+    expect(changes(again.stdout)).toEqual([]);
+    expect(again.stdout).toContain(`unchanged: ${join(root, BIN)}`);
+    expect(again.stdout).toContain(`unchanged: ${join(root, UNIT)}`);
+    expect(tree(root)).toEqual(before);
+  });
+
+  test("an operator's env file is never overwritten", async () => {
+    appendFileSync(join(root, ENVF), "SYMBOLS=BTCUSDT\nS3_SECRET_KEY=operator-secret\n");
+    const edited = readFileSync(join(root, ENVF), "utf8");
+    const r = await install(["--destdir", root, "--binary", binary]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`kept: ${join(root, ENVF)}`);
+    expect(readFileSync(join(root, ENVF), "utf8")).toBe(edited);
+    expect(mode(join(root, ENVF))).toBe("600");
+  });
+
+  test("the installed unit passes systemd-analyze verify", async () => {
+    const which = await run(["sh", "-c", "command -v systemd-analyze"], { env: { PATH } });
+    const tool = which.stdout.trim();
+    const units = ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) => existsSync(join(d, "multi-user.target")));
+    if (which.code !== 0 || !tool || !units) {
+      console.warn("SKIP unit verification: systemd-analyze not installed (Debian package 'systemd'; .ci/run installs it when it can)");
+      return;
+    }
+    // Verify the staged tree as a root of its own: the binary it names must exist there, and the
+    // targets it references come from the host's unit directory.
+    mkdirSync(join(root, "usr/lib/systemd"), { recursive: true });
+    cpSync(units, join(root, "usr/lib/systemd/system"), { recursive: true, dereference: false });
+    const r = await run([tool, "verify", "--man=no", `--root=${root}`, `/${UNIT}`], { env: { PATH, SYSTEMD_LOG_LEVEL: "notice" } });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: "", stdout: "" });
+    // And it catches a broken unit (so the check above is not vacuous).
+    const broken = join(work.path, "broken");
+    cpSync(root, broken, { recursive: true });
+    writeFileSync(join(broken, UNIT), readFileSync(join(root, UNIT), "utf8").replace("Restart=always", "Restart=sometimes"));
+    const bad = await run([tool, "verify", "--man=no", `--root=${broken}`, `/${UNIT}`], { env: { PATH } });
+    expect(bad.stderr).toContain("Failed to parse service restart specifier");
+  });
+
+  test("--uninstall removes binary and unit, keeps the data and the edited env file; twice is fine", async () => {
+    mkdirSync(join(root, DATA, "v1/exchange=binance"), { recursive: true });
+    writeFileSync(join(root, DATA, "v1/exchange=binance/x.parquet"), "rows");
+    const r = await install(["--destdir", root, "--uninstall"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`remove ${join(root, BIN)}`);
+    expect(existsSync(join(root, BIN))).toBe(false);
+    expect(existsSync(join(root, UNIT))).toBe(false);
+    expect(readFileSync(join(root, DATA, "v1/exchange=binance/x.parquet"), "utf8")).toBe("rows");
+    expect(r.stdout).toContain(`kept: ${join(root, DATA)}`);
+    expect(readFileSync(join(root, ENVF), "utf8")).toContain("operator-secret");
+    const again = await install(["--destdir", root, "--uninstall"]);
+    expect(again.code).toBe(0);
+    expect(changes(again.stdout)).toEqual([]);
+  });
+
+  test("--uninstall removes an untouched env file; --prefix/--data-dir and DESTDIR env are honoured", async () => {
+    const r2 = join(work.path, "root2");
+    const r = await install(["--binary", binary, "--prefix", "/opt/qlc", "--data-dir", "/srv/qlc"], { DESTDIR: r2 });
+    expect(r.code).toBe(0);
+    expect(existsSync(join(r2, "opt/qlc/bin/quantlab-collector"))).toBe(true);
+    const unit = readFileSync(join(r2, UNIT), "utf8").split("\n");
+    for (const line of ["ExecStart=/opt/qlc/bin/quantlab-collector run", "ReadWritePaths=/srv/qlc", "WorkingDirectory=/srv/qlc", "Environment=DATA_DIR=/srv/qlc"]) expect(unit).toContain(line);
+    expect(unit.join("\n")).not.toContain("/var/lib/quantlab-collector");
+    const u = await install(["--prefix", "/opt/qlc", "--data-dir", "/srv/qlc", "--uninstall"], { DESTDIR: r2 });
+    expect(u.code).toBe(0);
+    expect(existsSync(join(r2, ENVF))).toBe(false);
+    expect(existsSync(join(r2, "opt/qlc/bin/quantlab-collector"))).toBe(false);
+    expect(statSync(join(r2, "srv/qlc")).isDirectory()).toBe(true);
+  });
+});
+
+describe("install.sh refuses clearly", () => {
+  test("a system install without root: one line, exit 1, nothing touched", async () => {
+    let r;
+    if (process.getuid?.() === 0) {
+      const setpriv = await run(["sh", "-c", "command -v setpriv"], { env: { PATH } });
+      if (setpriv.code !== 0) {
+        console.warn("SKIP non-root refusal: running as root and setpriv (util-linux) is absent");
+        return;
+      }
+      r = await run([setpriv.stdout.trim(), "--reuid=65534", "--regid=65534", "--clear-groups", "bash", INSTALL, "--binary", binary], { env: { PATH, HOME: "/" } });
+    } else {
+      r = await install(["--binary", binary]);
+    }
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("needs root");
+  });
+
+  test("unknown option, missing binary, a non-ELF binary: one line each, exit 1", async () => {
+    const root = join(work.path, "root3");
+    for (const [args, msg] of [
+      [["--frobnicate"], "unknown option: --frobnicate"],
+      [["--destdir", root, "--binary", join(work.path, "nope")], "binary not found"],
+      [["--destdir", root, "--binary", join(REPO, "bin", "quantlab-collector.ts")], "not an executable (ELF) file"],
+      [["--destdir", root, "--prefix", "usr"], "--prefix must be an absolute path"],
+    ] as const) {
+      const r = await install([...args]);
+      expect({ code: r.code, lines: r.stderr.trim().split("\n").length }).toEqual({ code: 1, lines: 1 });
+      expect(r.stderr).toContain(msg);
+    }
+    expect(existsSync(root)).toBe(false);
+  });
+});
