@@ -1,5 +1,5 @@
 /** @module pipeline/encoder — runs Parquet encoding in a Bun Worker so the ingest thread never blocks on it. */
-import { transferablesOf, type ColumnBatch } from "./columns.ts";
+import type { ColumnBatch } from "./columns.ts";
 
 export interface EncodeRequest {
   id: number;
@@ -63,7 +63,9 @@ export function createWorkerEncoder(): Encoder {
       const req: EncodeRequest = { id, batch, metadata: [...metadata], createdBy };
       return new Promise<Uint8Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage(req, transferablesOf(batch));
+        // Copied, not transferred: typed arrays clone as a memcpy, and the writer keeps the
+        // batch to retry a failed file.
+        worker.postMessage(req);
       });
     },
     pending: () => pending.size,

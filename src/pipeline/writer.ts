@@ -1,5 +1,5 @@
 /** @module pipeline/writer — drains the queue into per-(exchange, stream, symbol) buffers and writes files. */
-import type { Row } from "../schema/rows.ts";
+import type { Row, Stream } from "../schema/rows.ts";
 import { fileMetadata } from "../schema/v1.ts";
 import { objectKey, utcDate } from "../storage/paths.ts";
 import type { Storage } from "../storage/types.ts";
@@ -7,7 +7,8 @@ import type { Metrics } from "../state/metrics.ts";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
-import { rowsToColumns, type ColumnBatch } from "./columns.ts";
+import type { ColumnBatch } from "./columns.ts";
+import { ColumnBuilder } from "./column-builder.ts";
 import type { Encoder } from "./encoder.ts";
 import type { BoundedQueue } from "./queue.ts";
 
@@ -25,7 +26,10 @@ export interface WriterOptions {
 
 interface Partition {
   key: string;
-  rows: Row[];
+  exchange: string;
+  stream: Stream;
+  symbol: string;
+  rows: ColumnBuilder;
   date: string;
   oldestMs: number;
   lastFlushMs: number;
@@ -35,7 +39,11 @@ interface Partition {
 
 interface Job {
   key: string;
-  rows: Row[];
+  exchange: string;
+  stream: Stream;
+  symbol: string;
+  /** Kept until the file is stored, so a failed attempt is retried from the same bytes' source. */
+  batch: ColumnBatch;
   attempts: number;
 }
 
@@ -57,7 +65,6 @@ export class Writer {
   private timers: ReturnType<typeof setInterval>[] = [];
   private idleWaiters: Array<() => void> = [];
   private probeFailed = false;
-  private conversions: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly queue: BoundedQueue<Row>,
@@ -93,7 +100,7 @@ export class Writer {
     const now = Date.now();
     let p = this.partitions.get(key);
     if (!p) {
-      p = { key, rows: [], date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
+      p = { key, exchange: row.exchange, stream: row.stream, symbol: row.symbol, rows: new ColumnBuilder(row.stream), date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
       this.partitions.set(key, p);
     }
     if (p.rows.length > 0 && p.date !== date) this.flush(p, "utc_midnight", now);
@@ -101,7 +108,7 @@ export class Writer {
       p.date = date;
       p.oldestMs = now;
     }
-    p.rows.push(row);
+    p.rows.append(row);
     this.pendingRows++;
     const n = p.rows.length;
     if (n >= this.opts.bufferSize && (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR)) {
@@ -127,20 +134,19 @@ export class Writer {
 
   private flush(p: Partition, reason: string, now: number): void {
     const rows = p.rows;
-    p.rows = [];
+    p.rows = new ColumnBuilder(p.stream, Math.max(1024, rows.length));
     p.lastFlushMs = now;
-    const first = rows[0]!;
     const key = objectKey({
-      exchange: first.exchange,
-      stream: first.stream,
-      symbol: first.symbol,
-      firstTsRecvUs: first.ts_recv_us,
+      exchange: p.exchange,
+      stream: p.stream,
+      symbol: p.symbol,
+      firstTsRecvUs: rows.firstTsRecvUs,
       instanceId: this.opts.instanceId,
       seq: ++this.fileSeq,
     });
     this.log.debug("flush", { key, rows: rows.length, reason });
     this.jobsOpen++;
-    this.waiting.push({ key, rows, attempts: 0 });
+    this.waiting.push({ key, exchange: p.exchange, stream: p.stream, symbol: p.symbol, batch: rows.build(), attempts: 0 });
     this.pump();
   }
 
@@ -153,12 +159,11 @@ export class Writer {
   }
 
   private async run(job: Job): Promise<void> {
-    const first = job.rows[0]!;
-    const meta = fileMetadata({ exchange: first.exchange, stream: first.stream, symbol: first.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
+    const meta = fileMetadata({ exchange: job.exchange, stream: job.stream, symbol: job.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
     for (;;) {
       job.attempts++;
       try {
-        const bytes = await this.encoder.encode(await this.toColumns(job), meta, `quantlab-collector ${this.opts.collectorVersion}`);
+        const bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
         this.metrics.writer.in_flight_uploads++;
         try {
           await this.storage.put(job.key, bytes);
@@ -172,7 +177,7 @@ export class Writer {
         if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
         this.updateFailing();
         const delayMs = backoffDelayMs(this.opts.retryBackoff, job.attempts);
-        this.log.error("write_error", { key: job.key, rows: job.rows.length, attempt: job.attempts, retry_in_ms: delayMs, storage: this.storage.describe, error: describeError(err) });
+        this.log.error("write_error", { key: job.key, rows: job.batch.length, attempt: job.attempts, retry_in_ms: delayMs, storage: this.storage.describe, error: describeError(err) });
         await Bun.sleep(delayMs);
       }
     }
@@ -180,8 +185,8 @@ export class Writer {
     this.failing.delete(job);
     this.probeFailed = false;
     this.updateFailing();
-    this.pendingRows -= job.rows.length;
-    this.metrics.writer.total_written += job.rows.length;
+    this.pendingRows -= job.batch.length;
+    this.metrics.writer.total_written += job.batch.length;
     this.metrics.writer.files_written++;
     this.metrics.lastWriteTsMs = Date.now();
     this.inFlight--;
@@ -189,25 +194,6 @@ export class Writer {
     this.updateGauges();
     this.pump();
     if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
-  }
-
-  /**
-   * Rows → columns costs ~1 µs/row on the ingest thread. Partitions that fill together (symbols
-   * trading in step) would convert back to back and stall the socket reader for tens of ms, so
-   * conversions run one per event-loop turn, with socket reads and timers in between.
-   */
-  private toColumns(job: Job): Promise<ColumnBatch> {
-    const next = this.conversions.then(
-      () =>
-        new Promise<ColumnBatch>((resolve) =>
-          setTimeout(() => resolve(rowsToColumns(job.rows[0]!.stream, job.rows)), 0),
-        ),
-    );
-    this.conversions = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
   }
 
   private updateFailing(): void {

@@ -1,10 +1,17 @@
 /** Scope: rows → Parquet bytes, read back by DuckDB: nulls, int64 range, metadata, a fresh WriterProperties per file. */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { rowsToColumns } from "../../src/pipeline/columns.ts";
+import { ColumnBuilder } from "../../src/pipeline/column-builder.ts";
+import type { Row } from "../../src/schema/rows.ts";
 import { encodeParquet } from "../../src/pipeline/encode.ts";
 import { initParquetWasm } from "../../src/pipeline/wasm-init.ts";
 import type { TradeRow, BboRow } from "../../src/schema/rows.ts";
+
+function columns(rows: Row[]) {
+  const b = new ColumnBuilder(rows[0]!.stream);
+  for (const r of rows) b.append(r);
+  return b.build();
+}
 import { fileMetadata } from "../../src/schema/v1.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
@@ -27,7 +34,7 @@ describe("encodeParquet", () => {
       { ...base, stream: "trade", ts_event_ms: 1786540291675, ts_recv_us: 1786540291675123, recv_seq: 1, trade_id: "7967419777", price: 64042.1, qty: 0.038, side: "sell", ts_trade_ms: 1786540291675 },
       { ...base, stream: "trade", ts_event_ms: null, ts_recv_us: 2 ** 53 - 1, recv_seq: 2, trade_id: "x-2", price: 1e-8, qty: 123456789.123, side: "buy", ts_trade_ms: null },
     ];
-    const f = await write("t.parquet", encodeParquet(rowsToColumns("trade", rows), { metadata: meta, createdBy: "test" }));
+    const f = await write("t.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
     const got = await query(`select * from read_parquet(${f}, hive_partitioning=false) order by recv_seq`);
     expect(got).toEqual(rows.map(({ stream: _s, ...r }) => r));
     const kv = await query(`select decode(key) k, decode(value) v from parquet_kv_metadata(${f})`);
@@ -37,7 +44,7 @@ describe("encodeParquet", () => {
   test("every file is ZSTD-compressed with delta int64 columns, not just the first (fresh properties each time)", async () => {
     const rows: BboRow[] = Array.from({ length: 1000 }, (_, i) => ({ ...base, stream: "bbo" as const, ts_event_ms: 1_700_000_000_000 + i, ts_recv_us: 1_700_000_000_000_000 + i, recv_seq: i + 1, bid_px: 100 + i, bid_qty: null, ask_px: 101 + i, ask_qty: 2, update_id: i, ts_tx_ms: null }));
     for (const name of ["a.parquet", "b.parquet", "c.parquet"]) {
-      const f = await write(name, encodeParquet(rowsToColumns("bbo", rows), { metadata: meta, createdBy: "test" }));
+      const f = await write(name, encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
       const cols = await query(`select path_in_schema p, compression c, encodings e from parquet_metadata(${f})`);
       expect(cols.every((c) => c.c === "ZSTD")).toBe(true);
       expect(cols.find((c) => c.p === "ts_recv_us")!.e).toContain("DELTA_BINARY_PACKED");
