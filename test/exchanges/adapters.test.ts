@@ -1,0 +1,94 @@
+/**
+ * Scope: venue adapters in isolation. Walks test/fixtures/<venue>/<case>.frames.jsonl (raw text
+ * lines as received) against <case>.rows.json (one hand-reviewed expected ParseResult per line,
+ * transport columns left out), then checks each venue's connection plan (URLs, subscribe batching).
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { adapters } from "../../src/exchanges/index.ts";
+import { EXCHANGES, STREAMS } from "../../src/schema/rows.ts";
+
+const FIXTURES = join(import.meta.dir, "..", "fixtures");
+
+const cases = EXCHANGES.flatMap((venue) =>
+  readdirSync(join(FIXTURES, venue))
+    .filter((f) => f.endsWith(".frames.jsonl"))
+    .map((f) => [venue, f.replace(".frames.jsonl", "")] as const),
+);
+
+describe("fixtures: frames → rows", () => {
+  test("every venue has fixtures", () => {
+    for (const v of EXCHANGES) expect(cases.some(([venue]) => venue === v)).toBe(true);
+  });
+
+  test.each(cases)("%s/%s", (venue, name) => {
+    const text = readFileSync(join(FIXTURES, venue, `${name}.frames.jsonl`), "utf8");
+    const lines = text.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    const expected = JSON.parse(readFileSync(join(FIXTURES, venue, `${name}.rows.json`), "utf8")) as unknown[];
+    expect(lines.length).toBe(expected.length);
+    lines.forEach((line, i) => {
+      const recv = { connId: `${venue}-fixture-1`, recvSeq: i + 1, tsRecvUs: 1_800_000_000_000_000 + i };
+      const got = adapters[venue].parse(line, recv);
+      let actual: unknown = got;
+      if (got.kind === "rows") {
+        // The transport columns come from RecvMeta untouched; the rest is compared with the file.
+        for (const r of got.rows) expect([r.conn_id, r.recv_seq, r.ts_recv_us]).toEqual([recv.connId, recv.recvSeq, recv.tsRecvUs]);
+        actual = { kind: "rows", rows: got.rows.map(({ conn_id, recv_seq, ts_recv_us, ...rest }) => rest) };
+      }
+      expect({ line: i + 1, result: actual }).toEqual({ line: i + 1, result: expected[i] });
+    });
+  });
+});
+
+describe("connection plans", () => {
+  const symbols = ["BTCUSDT", "ETHUSDT", "FOOUSDT"];
+
+  test("bybit: one linear socket, one subscribe request per symbol, req_id names the topics", () => {
+    const plans = adapters.bybit.connections("ws://h:1/", symbols, [...STREAMS]);
+    expect(plans).toHaveLength(1);
+    expect(plans[0]!.url).toBe("ws://h:1/v5/public/linear");
+    expect(plans[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual(
+      symbols.map((s) => ({ op: "subscribe", args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`], req_id: `${s}:orderbook.1,publicTrade,tickers` })),
+    );
+    // An error reply maps back to exactly that request's topics.
+    const err = adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "FOOUSDT:orderbook.1,publicTrade,tickers", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 });
+    expect(err).toEqual({ kind: "subscribe_error", detail: "error:handler not found,topic:orderbook.1.FOOUSDT", topics: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT", "tickers.FOOUSDT"] });
+  });
+
+  test("okx: public + business sockets, args batched into one request each, trades-all only on business", () => {
+    const plans = adapters.okx.connections("ws://h:1", symbols, [...STREAMS]);
+    expect(plans.map((p) => [p.route, p.url, p.subscribeMessages.length])).toEqual([
+      ["public", "ws://h:1/ws/v5/public", 1],
+      ["business", "ws://h:1/ws/v5/business", 1],
+    ]);
+    const pub = JSON.parse(plans[0]!.subscribeMessages[0]!);
+    expect(pub.op).toBe("subscribe");
+    expect(pub.args).toHaveLength(12);
+    expect(pub.args.slice(0, 4)).toEqual(["bbo-tbt", "mark-price", "funding-rate", "open-interest"].map((channel) => ({ channel, instId: "BTC-USDT-SWAP" })));
+    expect(JSON.parse(plans[1]!.subscribeMessages[0]!).args).toEqual(["BTC", "ETH", "FOO"].map((b) => ({ channel: "trades-all", instId: `${b}-USDT-SWAP` })));
+    // 480 subscribe requests per hour per connection (exchanges.md §3.3): 500 symbols still fit in few requests.
+    const many = Array.from({ length: 500 }, (_, i) => `S${i}USDT`);
+    const big = adapters.okx.connections("ws://h:1", many, [...STREAMS]);
+    for (const p of big) {
+      expect(p.subscribeMessages.length).toBeLessThanOrEqual(4);
+      for (const m of p.subscribeMessages) expect(m.length).toBeLessThan(64 * 1024);
+    }
+    expect(big.flatMap((p) => p.symbols).filter((s) => s === "S499USDT")).toHaveLength(2); // public + business
+  });
+
+  test("symbol mapping", () => {
+    expect(adapters.okx.venueSymbol("BTCUSDT")).toBe("BTC-USDT-SWAP");
+    expect(adapters.okx.venueSymbol("1000PEPEUSDT")).toBe("1000PEPE-USDT-SWAP");
+    expect(adapters.bybit.venueSymbol("BTCUSDT")).toBe("BTCUSDT");
+  });
+
+  test("keepalive per venue docs: bybit JSON ping every 20 s, okx text ping when idle 20 s (server closes at 30 s)", () => {
+    expect(adapters.bybit.keepalive).toMatchObject({ pingIntervalMs: 20_000, pingMode: "interval" });
+    expect(adapters.bybit.keepalive.ping()).toBe('{"op":"ping"}');
+    expect(adapters.okx.keepalive).toMatchObject({ pingIntervalMs: 20_000, pingMode: "idle" });
+    expect(adapters.okx.keepalive.ping()).toBe("ping");
+    expect(adapters.okx.keepalive.idleTimeoutMs).toBeLessThanOrEqual(30_000);
+  });
+});
