@@ -2,6 +2,8 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { ExchangeId } from "../schema/rows.ts";
 import { binanceSim } from "./binance.ts";
+import { bybitSim } from "./bybit.ts";
+import { okxSim } from "./okx.ts";
 import { Market, type SimSocketData, type SimVenue } from "./types.ts";
 
 export interface SimulatorOptions {
@@ -13,6 +15,12 @@ export interface SimulatorOptions {
   exchanges?: readonly ExchangeId[];
   /** Binance server ping interval (the venue uses 3 min). */
   binancePingMs?: number;
+  /** Bybit cuts a socket that has not sent `{"op":"ping"}` for this long (default 10 min, exchanges.md §2.4). */
+  bybitPingTimeoutMs?: number;
+  /** OKX closes a socket with code 4004 after this long without traffic (default 30 s, exchanges.md §3.4). */
+  okxIdleCloseMs?: number;
+  /** OKX drops a socket this long after its `notice` 64008 (default 60 s). */
+  okxNoticeCloseMs?: number;
   seed?: number;
   /** Stop generating after this many frames per venue (deterministic tests). */
   maxFramesPerVenue?: number;
@@ -32,6 +40,8 @@ export interface SimStats {
   rows: Record<string, number>;
   connectionsOpened: Record<string, number>;
   openConnections: Record<string, number>;
+  /** Protocol events seen or enforced by the venues: "bybit|ping", "okx|idle_close", "okx|subscribe_error"… */
+  control: Record<string, number>;
 }
 
 export interface Simulator {
@@ -45,6 +55,8 @@ export interface Simulator {
   inject(venue: ExchangeId, text: string): number;
   /** Drop every socket of a venue abruptly (no close frame). */
   killConnections(venue?: ExchangeId): number;
+  /** Announce a planned disconnect on every socket of a venue (OKX `notice` 64008); returns sockets notified. */
+  notice(venue: ExchangeId): number;
   stop(): Promise<void>;
 }
 
@@ -55,7 +67,15 @@ const TICK_MS = 5;
 export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const market = new Market(opts.seed ?? 42);
   const symbols = opts.symbols ?? SIM_DEFAULT_SYMBOLS;
-  const all: SimVenue[] = [binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000 })];
+  const control: Record<string, number> = {};
+  const count = (key: string) => {
+    control[key] = (control[key] ?? 0) + 1;
+  };
+  const all: SimVenue[] = [
+    binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000 }),
+    bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count }),
+    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count }),
+  ];
   const venues = all.filter((v) => !opts.exchanges || opts.exchanges.includes(v.id));
   const rate = opts.rate ?? 200;
   const sockets = new Set<ServerWebSocket<SimSocketData>>();
@@ -76,7 +96,8 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       const url = new URL(req.url);
       const venue = venues.find((v) => v.accepts(url.pathname));
       if (!venue) return new Response("not found", { status: 404 });
-      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], cursor: 0, state: {} };
+      const now = Date.now();
+      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], cursor: 0, state: {}, lastRecvMs: now, lastSentMs: now };
       if (srv.upgrade(req, { data })) return undefined;
       return new Response("expected a websocket upgrade", { status: 400 });
     },
@@ -91,6 +112,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
         if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && ws.ping("sim"), pingMs);
       },
       message(ws, msg) {
+        ws.data.lastRecvMs = Date.now();
         const venue = venues.find((v) => v.id === ws.data.venue)!;
         venue.message(ws, typeof msg === "string" ? msg : new TextDecoder().decode(msg));
       },
@@ -128,6 +150,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
         const sub = pick.ws.data.subs[pick.i]!;
         const out = sub.emit(wall);
         if (pick.ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
+        pick.ws.data.lastSentMs = wall;
         frames[v.id] = (frames[v.id] ?? 0) + 1;
         for (const r of out.rows) {
           const key = `${v.id}|${r.stream}|${r.symbol}`;
@@ -138,7 +161,13 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     }
   }, TICK_MS);
 
-  const count = (venue?: ExchangeId) => [...sockets].filter((ws) => !venue || ws.data.venue === venue);
+  // Venue keepalive rules (idle close, ping deadline) run on their own clock, paused or not.
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    for (const ws of sockets) venues.find((v) => v.id === ws.data.venue)?.tick?.(ws, now);
+  }, 50);
+
+  const socketsOf = (venue?: ExchangeId) => [...sockets].filter((ws) => !venue || ws.data.venue === venue);
   const port = server.port!;
   return {
     port,
@@ -146,7 +175,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     stats: () => {
       const openConnections: Record<string, number> = {};
       for (const ws of sockets) openConnections[ws.data.venue] = (openConnections[ws.data.venue] ?? 0) + 1;
-      return { frames: { ...frames }, rows: { ...rows }, connectionsOpened: { ...opened }, openConnections };
+      return { frames: { ...frames }, rows: { ...rows }, connectionsOpened: { ...opened }, openConnections, control: { ...control } };
     },
     sent: () => sentLog,
     pause: () => {
@@ -156,17 +185,25 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       paused = false;
     },
     inject(venue, text) {
-      const targets = count(venue);
-      for (const ws of targets) ws.send(text);
+      const targets = socketsOf(venue);
+      for (const ws of targets) {
+        ws.send(text);
+        ws.data.lastSentMs = Date.now();
+      }
       return targets.length;
     },
+    notice(venue) {
+      const v = venues.find((x) => x.id === venue);
+      return socketsOf(venue).filter((ws) => v?.notice?.(ws) === true).length;
+    },
     killConnections(venue) {
-      const targets = count(venue);
+      const targets = socketsOf(venue);
       for (const ws of targets) ws.terminate();
       return targets.length;
     },
     async stop() {
       clearInterval(ticker);
+      clearInterval(watchdog);
       for (const ws of sockets) ws.terminate();
       await server.stop(true);
     },

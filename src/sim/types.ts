@@ -19,11 +19,15 @@ export interface SimSocketData {
   cursor: number;
   /** Venue-specific per-connection state. */
   state: Record<string, unknown>;
+  /** Last frame received from the client / last data frame sent to it (ms), kept by the server. */
+  lastRecvMs: number;
+  lastSentMs: number;
 }
 
 export interface SimSocket {
   readonly data: SimSocketData;
   send(text: string): number;
+  readonly readyState: number;
   close(code?: number, reason?: string): void;
   terminate(): void;
   ping(data?: string): void;
@@ -38,7 +42,14 @@ export interface SimVenue {
   message(ws: SimSocket, text: string): void;
   /** Interval of server-initiated WebSocket pings (0 = none). */
   serverPingMs(): number;
+  /** Called every few ms per open socket: the venue's own keepalive rules (idle close, ping deadline). */
+  tick?(ws: SimSocket, nowMs: number): void;
+  /** Announce a planned disconnect on this socket (OKX `notice` 64008); false if the venue has none. */
+  notice?(ws: SimSocket): boolean;
 }
+
+/** Counts simulator-side protocol events ("bybit|ping", "okx|idle_close"…) for tests. */
+export type SimCount = (key: string) => void;
 
 /** Per-symbol random walk shared by the venue generators (deterministic with a seed). */
 export class Market {
@@ -72,6 +83,13 @@ export class Market {
     const id = (this.ids.get(key) ?? start) + 1;
     this.ids.set(key, id);
     return id;
+  }
+
+  /** Lower-case hex digits from the seeded generator (UUID-like ids, connection ids). */
+  hex(n: number): string {
+    let out = "";
+    while (out.length < n) out += Math.floor(this.random() * 0x10000).toString(16).padStart(4, "0");
+    return out.slice(0, n);
   }
 
   /** Format with the tick size's decimals, as venues send prices: a decimal string. */

@@ -1,0 +1,168 @@
+/**
+ * @module sim/bybit — Bybit v5 public linear on loopback (exchanges.md §2): `/v5/public/linear`,
+ * `subscribe` with batch-wide failure (one bad or duplicate topic fails the whole request, nothing
+ * of it is subscribed), JSON ping → pong in both documented shapes, `orderbook.1` snapshots,
+ * `publicTrade` batches, `tickers` snapshot then deltas that omit unchanged fields.
+ * Keepalive rule: a socket that has not pinged for `pingTimeoutMs` is cut. The venue's own rule
+ * (~10 min without ping *and* data, §2.4) is looser; enforcing pings regardless of data lets a
+ * test prove the client pings while data flows.
+ */
+import type { Stream } from "../schema/rows.ts";
+import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor } from "./types.ts";
+
+export interface BybitSimOptions {
+  market: Market;
+  symbols: readonly string[];
+  pingTimeoutMs: number;
+  count: SimCount;
+}
+
+const TOPIC = /^(orderbook\.1|publicTrade|tickers)\.([A-Z0-9]+)$/;
+
+interface BybitState {
+  topics: Set<string>;
+  lastPingMs: number;
+  pings: number;
+  connId: string;
+}
+
+export function bybitSim(o: BybitSimOptions): SimVenue {
+  const known = new Set(o.symbols.map((s) => s.toUpperCase()));
+  const m = o.market;
+  const uuid = () => `${m.hex(8)}-${m.hex(4)}-5${m.hex(3)}-${m.hex(4)}-${m.hex(12)}`;
+
+  function orderbook(S: string): SimSubscription {
+    return {
+      name: `orderbook.1.${S}`, symbol: S, weight: 10,
+      emit(now) {
+        const p = m.price(S);
+        const d = decimalsFor(p);
+        const spread = p * 0.0001;
+        // Level 1 is snapshot-only; `ts` precedes `type` in the venue's text (§2.5).
+        const text = JSON.stringify({ topic: `orderbook.1.${S}`, ts: now, type: "snapshot", data: { s: S, b: [[m.fmt(p - spread, d), m.fmt(m.random() * 20, 6)]], a: [[m.fmt(p + spread, d), m.fmt(m.random() * 20, 6)]], u: m.nextId(`bybit:${S}:u`, 72_212_000), seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 });
+        return { text, rows: [{ stream: "bbo", symbol: S }] };
+      },
+    };
+  }
+
+  function trades(S: string): SimSubscription {
+    return {
+      name: `publicTrade.${S}`, symbol: S, weight: 4,
+      emit(now) {
+        // Up to a few fills per message, sorted by match time, sharing one cross sequence (§2.5).
+        const n = 1 + Math.floor(m.random() * 3);
+        const seq = m.nextId("bybit:seq", 112_603_120_000);
+        const data = Array.from({ length: n }, (_, k) => {
+          const p = m.price(S);
+          return { T: now - n + k, s: S, S: m.random() < 0.5 ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(p, decimalsFor(p)), L: m.random() < 0.5 ? "PlusTick" : "ZeroMinusTick", i: uuid(), BT: false, RPI: m.random() < 0.1, seq };
+        });
+        return { text: JSON.stringify({ topic: `publicTrade.${S}`, type: "snapshot", ts: now, data }), rows: data.map(() => ({ stream: "trade" as Stream, symbol: S })) };
+      },
+    };
+  }
+
+  function tickers(S: string): SimSubscription {
+    let sentSnapshot = false;
+    return {
+      name: `tickers.${S}`, symbol: S, weight: 3,
+      emit(now) {
+        const p = m.price(S);
+        const d = decimalsFor(p);
+        const oi = 50_000 + m.random() * 10_000;
+        const all: Record<string, string> = {
+          markPrice: m.fmt(p, d),
+          indexPrice: m.fmt(p * (1 + (m.random() - 0.5) * 0.0004), d),
+          fundingRate: m.fmt((m.random() - 0.4) * 0.0002, 7),
+          nextFundingTime: String(Math.ceil(now / 28_800_000) * 28_800_000),
+          openInterest: m.fmt(oi, 3),
+          openInterestValue: m.fmt(oi * p, 2),
+        };
+        const extra = { lastPrice: m.fmt(p, d), bid1Price: m.fmt(p * 0.9999, d), bid1Size: m.fmt(m.random() * 10, 3) };
+        let data: Record<string, string>;
+        let type: "snapshot" | "delta";
+        if (!sentSnapshot) {
+          sentSnapshot = true;
+          type = "snapshot";
+          data = { symbol: S, tickDirection: "ZeroMinusTick", price24hPcnt: "-0.00506", lastPrice: extra.lastPrice, markPrice: all.markPrice!, indexPrice: all.indexPrice!, openInterest: all.openInterest!, openInterestValue: all.openInterestValue!, fundingIntervalHour: "8", fundingCap: "0.005", nextFundingTime: all.nextFundingTime!, fundingRate: all.fundingRate!, bid1Price: extra.bid1Price, bid1Size: extra.bid1Size, preOpenPrice: "", preQty: "", curPreListingPhase: "" };
+        } else {
+          // Deltas carry only changed fields (§2.5): any subset, sometimes none of a stream's fields.
+          type = "delta";
+          data = { symbol: S };
+          for (const [k, v] of Object.entries(all)) if (m.random() < 0.3) data[k] = v;
+          for (const [k, v] of Object.entries(extra)) if (m.random() < 0.5) data[k] = v;
+          if (Object.keys(data).length === 1) data.lastPrice = extra.lastPrice;
+        }
+        const rows: { stream: Stream; symbol: string }[] = [];
+        if ("markPrice" in data || "indexPrice" in data) rows.push({ stream: "mark_price", symbol: S });
+        if ("fundingRate" in data || "nextFundingTime" in data) rows.push({ stream: "funding", symbol: S });
+        if ("openInterest" in data || "openInterestValue" in data) rows.push({ stream: "open_interest", symbol: S });
+        return { text: JSON.stringify({ topic: `tickers.${S}`, type, data, cs: m.nextId("bybit:seq", 112_603_120_000), ts: now }), rows };
+      },
+    };
+  }
+
+  function reply(ws: SimSocket, st: BybitState, op: string, reqId: unknown, success: boolean, retMsg: string): void {
+    ws.send(JSON.stringify({ success, ret_msg: retMsg, conn_id: st.connId, req_id: typeof reqId === "string" ? reqId : "", op }));
+  }
+
+  function subscribe(ws: SimSocket, st: BybitState, args: unknown, reqId: unknown): void {
+    const topics = Array.isArray(args) ? args : [];
+    // Batch-wide failure: the first bad or duplicate topic rejects the request; nothing is added (§2.2).
+    for (const t of topics) {
+      const hit = typeof t === "string" ? TOPIC.exec(t) : null;
+      if (!hit || !known.has(hit[2]!)) {
+        o.count("bybit|subscribe_error");
+        return reply(ws, st, "subscribe", reqId, false, `error:handler not found,topic:${String(t)}`);
+      }
+      if (st.topics.has(t as string)) {
+        o.count("bybit|subscribe_error");
+        return reply(ws, st, "subscribe", reqId, false, `error:already subscribed,topic:${String(t)}`);
+      }
+    }
+    for (const t of topics as string[]) {
+      st.topics.add(t);
+      const [, kind, S] = TOPIC.exec(t)!;
+      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : tickers(S!));
+    }
+    reply(ws, st, "subscribe", reqId, true, "");
+  }
+
+  return {
+    id: "bybit",
+    accepts: (path) => path === "/v5/public/linear",
+    serverPingMs: () => 0,
+    open(ws) {
+      const st: BybitState = { topics: new Set(), lastPingMs: Date.now(), pings: 0, connId: `${m.hex(20)}-ctw7` };
+      ws.data.state = st as unknown as Record<string, unknown>;
+    },
+    message(ws, text) {
+      const st = ws.data.state as unknown as BybitState;
+      let msg: { op?: unknown; args?: unknown; req_id?: unknown };
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        return; // no documented reply to a non-JSON frame
+      }
+      if (msg.op === "ping") {
+        st.lastPingMs = Date.now();
+        st.pings++;
+        o.count("bybit|ping");
+        // Which pong shape linear sends today is uncertain (§2.4, §7 q6): alternate between both.
+        if (st.pings % 2 === 1) reply(ws, st, "ping", msg.req_id, true, "pong");
+        else ws.send(JSON.stringify({ req_id: typeof msg.req_id === "string" ? msg.req_id : "", op: "pong", args: [String(Date.now())], conn_id: st.connId }));
+      } else if (msg.op === "subscribe") {
+        subscribe(ws, st, msg.args, msg.req_id);
+      } else {
+        reply(ws, st, String(msg.op ?? ""), msg.req_id, false, `error:unsupported op ${String(msg.op).slice(0, 20)}`);
+      }
+    },
+    tick(ws, now) {
+      const st = ws.data.state as unknown as BybitState;
+      if (now - st.lastPingMs <= o.pingTimeoutMs) return;
+      st.lastPingMs = Infinity; // count the cut once
+      o.count("bybit|idle_close");
+      ws.terminate();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * @module sim/okx — OKX v5 public channels on loopback (exchanges.md §3): `/ws/v5/public` (bbo-tbt,
+ * mark-price, funding-rate, open-interest) and `/ws/v5/business` (trades-all), one ack or one 60018
+ * error per arg, text `ping` → `pong`, close 4004 "No data received in 30s." after `idleCloseMs`
+ * without traffic, and `notice` 64008 followed by a drop `noticeCloseMs` later.
+ */
+import type { Stream } from "../schema/rows.ts";
+import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor } from "./types.ts";
+
+export interface OkxSimOptions {
+  market: Market;
+  symbols: readonly string[];
+  idleCloseMs: number;
+  noticeCloseMs: number;
+  count: SimCount;
+}
+
+type Route = "public" | "business";
+
+/** Which URL serves which channel; a channel on the wrong URL answers 60018 (§3.1). */
+const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business" };
+
+interface OkxState {
+  route: Route;
+  args: Set<string>;
+  connId: string;
+  closing: boolean;
+}
+
+export function okxSim(o: OkxSimOptions): SimVenue {
+  const m = o.market;
+  const known = new Set(o.symbols.map((s) => `${s.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP`));
+  const unified = (instId: string) => instId.replace("-USDT-SWAP", "USDT");
+
+  function subscription(channel: string, instId: string): SimSubscription {
+    const S = unified(instId);
+    const arg = { channel, instId };
+    const frame = (data: Record<string, unknown>, stream: Stream) => ({ text: JSON.stringify({ arg, data: [data] }), rows: [{ stream, symbol: S }] });
+    const weight = { "bbo-tbt": 10, "trades-all": 4, "mark-price": 2, "funding-rate": 1, "open-interest": 1 }[channel] ?? 1;
+    return {
+      name: `${channel}:${instId}`, symbol: S, weight,
+      emit(now) {
+        const p = m.price(S);
+        const d = decimalsFor(p);
+        // Times are ms strings; sizes are contracts (§3.5).
+        switch (channel) {
+          case "bbo-tbt": {
+            const spread = p * 0.0001;
+            const lv = (px: number) => [m.fmt(px, d), String(1 + Math.floor(m.random() * 60_000)), "0", String(1 + Math.floor(m.random() * 9))];
+            return frame({ asks: [lv(p + spread)], bids: [lv(p - spread)], ts: String(now), seqId: m.nextId(`okx:${instId}:seq`, 363_996_000) }, "bbo");
+          }
+          case "trades-all":
+            // Exactly one trade per message on trades-all (§3.5).
+            return frame({ instId, tradeId: String(m.nextId(`okx:${instId}:trade`, 130_639_000)), px: m.fmt(p, d), sz: m.random() < 0.5 ? String(1 + Math.floor(m.random() * 40)) : m.fmt(m.random(), 2), side: m.random() < 0.5 ? "buy" : "sell", source: "0", ts: String(now - 1) }, "trade");
+          case "mark-price":
+            return frame({ instType: "SWAP", instId, markPx: m.fmt(p, d + 1), ts: String(now) }, "mark_price");
+          case "funding-rate": {
+            const fundingTime = Math.ceil(now / 28_800_000) * 28_800_000;
+            const rate = m.fmt((m.random() - 0.4) * 0.0003, 16);
+            return frame({ formulaType: "noRate", fundingRate: rate, fundingTime: String(fundingTime), impactValue: "", instId, instType: "SWAP", interestRate: "", method: "current_period", maxFundingRate: "0.00375", minFundingRate: "-0.00375", nextFundingRate: "", nextFundingTime: String(fundingTime + 28_800_000), premium: m.fmt((m.random() - 0.5) * 0.0004, 16), settFundingRate: "0.0001699799259033", settState: "settled", ts: String(now) }, "funding");
+          }
+          default: {
+            const oi = 1_000_000 + m.random() * 500_000;
+            return frame({ instType: "SWAP", instId, oi: m.fmt(oi, 2), oiCcy: m.fmt(oi * 0.01, 4), oiUsd: m.fmt(oi * 0.01 * p, 1), ts: String(now) }, "open_interest");
+          }
+        }
+      },
+    };
+  }
+
+  function send(ws: SimSocket, st: OkxState, body: Record<string, unknown>, id: unknown): void {
+    ws.send(JSON.stringify({ ...(typeof id === "string" ? { id } : {}), ...body, connId: st.connId }));
+  }
+
+  function subscribe(ws: SimSocket, st: OkxState, args: unknown[], id: unknown): void {
+    // One reply per arg; an error concerns only its own arg (§3.2).
+    for (const a of args) {
+      const arg = (typeof a === "object" && a !== null ? a : {}) as { channel?: unknown; instId?: unknown };
+      const channel = String(arg.channel ?? "");
+      const instId = String(arg.instId ?? "");
+      if (ROUTE_OF[channel] !== st.route || !known.has(instId)) {
+        o.count("okx|subscribe_error");
+        send(ws, st, { event: "error", code: "60018", msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` }, id);
+        continue;
+      }
+      const key = `${channel}:${instId}`;
+      if (!st.args.has(key)) {
+        st.args.add(key);
+        ws.data.subs.push(subscription(channel, instId));
+      }
+      send(ws, st, { event: "subscribe", arg: { channel, instId } }, id);
+    }
+  }
+
+  return {
+    id: "okx",
+    accepts: (path) => path === "/ws/v5/public" || path === "/ws/v5/business",
+    serverPingMs: () => 0,
+    open(ws) {
+      const st: OkxState = { route: ws.data.path.endsWith("business") ? "business" : "public", args: new Set(), connId: m.hex(8), closing: false };
+      ws.data.state = st as unknown as Record<string, unknown>;
+    },
+    message(ws, text) {
+      const st = ws.data.state as unknown as OkxState;
+      if (text === "ping") {
+        o.count("okx|ping");
+        ws.send("pong");
+        return;
+      }
+      let msg: { id?: unknown; op?: unknown; args?: unknown };
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        return send(ws, st, { event: "error", code: "60012", msg: `Invalid request: ${text.slice(0, 200)}` }, undefined);
+      }
+      if (msg.op === "subscribe" && Array.isArray(msg.args)) return subscribe(ws, st, msg.args, msg.id);
+      if (msg.op === "subscribe") return send(ws, st, { event: "error", code: "60012", msg: `Invalid request: ${text.slice(0, 200)}` }, msg.id);
+      send(ws, st, { event: "error", code: "60019", msg: `Invalid op: op ${String(msg.op).slice(0, 20)}` }, msg.id);
+    },
+    tick(ws, now) {
+      const st = ws.data.state as unknown as OkxState;
+      if (st.closing || now - Math.max(ws.data.lastRecvMs, ws.data.lastSentMs) <= o.idleCloseMs) return;
+      // Enforced, so a client that never pings on a quiet connection is disconnected (§3.4).
+      st.closing = true;
+      o.count("okx|idle_close");
+      ws.close(4004, "No data received in 30s.");
+    },
+    notice(ws) {
+      const st = ws.data.state as unknown as OkxState;
+      o.count("okx|notice");
+      send(ws, st, { event: "notice", code: "64008", msg: "The connection will soon be closed for a service upgrade. Please reconnect." }, undefined);
+      // The server drops the connection ~60 s after the notice (§3.4).
+      const t = setTimeout(() => {
+        if (ws.readyState === 1) ws.terminate();
+      }, o.noticeCloseMs);
+      t.unref();
+      return true;
+    },
+  };
+}
