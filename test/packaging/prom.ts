@@ -7,6 +7,8 @@
 import parsePrometheusTextFormat, { type PromFamily } from "parse-prometheus-text-format";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Metrics } from "../../src/state/metrics.ts";
+import { buildSnapshot, type Snapshot } from "../../src/state/snapshot.ts";
 import { REPO } from "../helpers/collector.ts";
 
 export const PREFIX = "quantlab_collector_";
@@ -79,4 +81,29 @@ export function parseExposition(text: string): Exposition {
 export function documentedMetrics(): string[] {
   const doc = readFileSync(join(REPO, "docs", "operations.md"), "utf8");
   return [...doc.matchAll(/^\| `(quantlab_collector_[a-z0-9_]+)`/gm)].map((m) => m[1]!);
+}
+
+/** A snapshot with every counter non-zero and every label present (parse reasons, exchanges, streams). */
+export function richSnapshot(): Snapshot {
+  const now = Date.now();
+  const m = new Metrics(["binance", "bybit", "okx"], 900_000, now - 65_000);
+  for (let i = 0; i < 7; i++) m.recordEvent("bbo", now - 100);
+  for (let i = 0; i < 3; i++) m.recordEvent("trade", now - 50);
+  m.recordEvent("funding", now - 20);
+  m.recordDrop(now);
+  m.recordDrop(now);
+  m.recordSilence(now);
+  m.recordReconnect("okx", now);
+  m.recordReconnect("okx", now);
+  m.recordReconnect("bybit", now);
+  m.recordParseError("bad_json");
+  m.recordParseError("bad_json");
+  m.recordParseError("invalid_row");
+  m.subscribeErrorsTotal = 4;
+  m.writeErrorsTotal = 6;
+  m.lastWriteTsMs = now - 2000;
+  m.connections.binance = { open: 2, planned: 2 };
+  m.connections.okx = { open: 1, planned: 2 };
+  Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
+  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 } });
 }

@@ -4,34 +4,8 @@
  * metric list documented in docs/operations.md is exactly what the endpoint serves.
  */
 import { describe, expect, test } from "bun:test";
-import { Metrics } from "../../src/state/metrics.ts";
-import { buildSnapshot } from "../../src/state/snapshot.ts";
 import { handle } from "../../src/status/routes.ts";
-import { documentedMetrics, parseExposition, PREFIX } from "./prom.ts";
-
-function snapshot() {
-  const now = Date.now();
-  const m = new Metrics(["binance", "bybit", "okx"], 900_000, now - 65_000);
-  for (let i = 0; i < 7; i++) m.recordEvent("bbo", now - 100);
-  for (let i = 0; i < 3; i++) m.recordEvent("trade", now - 50);
-  m.recordEvent("funding", now - 20);
-  m.recordDrop(now);
-  m.recordDrop(now);
-  m.recordSilence(now);
-  m.recordReconnect("okx", now);
-  m.recordReconnect("okx", now);
-  m.recordReconnect("bybit", now);
-  m.recordParseError("bad_json");
-  m.recordParseError("bad_json");
-  m.recordParseError("invalid_row");
-  m.subscribeErrorsTotal = 4;
-  m.writeErrorsTotal = 6;
-  m.lastWriteTsMs = now - 2000;
-  m.connections.binance = { open: 2, planned: 2 };
-  m.connections.okx = { open: 1, planned: 2 };
-  Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
-  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 } });
-}
+import { documentedMetrics, parseExposition, PREFIX, richSnapshot } from "./prom.ts";
 
 /** Fields of /metrics that are deliberately not exported, and why. */
 const NOT_EXPORTED: Record<string, string> = {
@@ -42,7 +16,7 @@ const NOT_EXPORTED: Record<string, string> = {
 };
 
 describe("GET /metrics/prometheus", () => {
-  const snap = snapshot();
+  const snap = richSnapshot();
   const res = handle(new Request("http://x/metrics/prometheus"), () => snap);
 
   test("is text exposition 0.0.4 that a real parser reads, with HELP/TYPE and conventional names", async () => {
