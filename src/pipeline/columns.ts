@@ -41,3 +41,14 @@ export interface ColumnBatch {
   length: number;
   columns: ColumnData[];
 }
+
+/** The batch's ArrayBuffers, moved (not copied) to and from the encoder worker. */
+export function transferablesOf(batch: ColumnBatch): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const c of batch.columns) {
+    if (c.numbers) out.push(c.numbers.buffer as ArrayBuffer);
+    if (c.utf8) out.push(("codes" in c.utf8 ? c.utf8.codes : c.utf8.lengths).buffer as ArrayBuffer);
+    if (c.valid) out.push(c.valid.buffer as ArrayBuffer);
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 import { encodeParquet } from "./encode.ts";
 import { initParquetWasm } from "./wasm-init.ts";
 import type { EncodeRequest, EncodeResponse } from "./encoder.ts";
+import { transferablesOf } from "./columns.ts";
 
 declare const self: Worker;
 
@@ -16,7 +17,7 @@ self.onmessage = async (ev: MessageEvent<EncodeRequest>) => {
     res = { id: req.id, bytes };
     self.postMessage(res, [bytes.buffer as ArrayBuffer]);
   } catch (err) {
-    res = { id: req.id, error: err instanceof Error ? err.message : String(err) };
-    self.postMessage(res);
+    res = { id: req.id, error: err instanceof Error ? err.message : String(err), batch: req.batch };
+    self.postMessage(res, transferablesOf(req.batch));
   }
 };

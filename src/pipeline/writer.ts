@@ -9,7 +9,7 @@ import { describeError } from "../errors.ts";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
 import type { ColumnBatch } from "./columns.ts";
 import { ColumnBuilder } from "./column-builder.ts";
-import type { Encoder } from "./encoder.ts";
+import { EncodeError, type Encoder } from "./encoder.ts";
 import type { BoundedQueue } from "./queue.ts";
 
 export interface WriterOptions {
@@ -160,10 +160,12 @@ export class Writer {
 
   private async run(job: Job): Promise<void> {
     const meta = fileMetadata({ exchange: job.exchange, stream: job.stream, symbol: job.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
+    let bytes: Uint8Array | null = null;
     for (;;) {
       job.attempts++;
       try {
-        const bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
+        // Encode once; a failed store is retried with the same bytes under the same key.
+        if (!bytes) bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
         this.metrics.writer.in_flight_uploads++;
         try {
           await this.storage.put(job.key, bytes);
@@ -172,6 +174,14 @@ export class Writer {
         }
         break;
       } catch (err) {
+        if (err instanceof EncodeError) {
+          if (!err.batch) {
+            // The worker died holding the only copy: count the rows as lost, loudly, never silently.
+            this.lose(job, err);
+            return;
+          }
+          job.batch = err.batch;
+        }
         this.metrics.writer.upload_failures++;
         this.metrics.writeErrorsTotal++;
         if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
@@ -182,13 +192,25 @@ export class Writer {
       }
     }
     if (job.attempts > 1) this.log.info("write_recovered", { key: job.key, attempts: job.attempts });
-    this.failing.delete(job);
     this.probeFailed = false;
-    this.updateFailing();
-    this.pendingRows -= job.batch.length;
     this.metrics.writer.total_written += job.batch.length;
     this.metrics.writer.files_written++;
     this.metrics.lastWriteTsMs = Date.now();
+    this.finish(job);
+  }
+
+  private lose(job: Job, err: Error): void {
+    this.metrics.writer.upload_failures++;
+    this.metrics.writeErrorsTotal++;
+    for (let i = 0; i < job.batch.length; i++) this.metrics.recordDrop(Date.now());
+    this.log.error("write_error", { key: job.key, rows: job.batch.length, lost: true, error: describeError(err), action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs" });
+    this.finish(job);
+  }
+
+  private finish(job: Job): void {
+    this.failing.delete(job);
+    this.updateFailing();
+    this.pendingRows -= job.batch.length;
     this.inFlight--;
     this.jobsOpen--;
     this.updateGauges();
