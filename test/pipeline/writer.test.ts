@@ -1,0 +1,114 @@
+/**
+ * Scope: the writer with the real encoder worker and real local storage — size and age flushes,
+ * MIN_FLUSH_GAP, files split at UTC midnight, collision-free names, retries after storage
+ * failures (a thin fault wrapper over the real local storage), and a complete flush on close.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createWorkerEncoder } from "../../src/pipeline/encoder.ts";
+import { BoundedQueue } from "../../src/pipeline/queue.ts";
+import { Writer, type WriterOptions } from "../../src/pipeline/writer.ts";
+import type { Row, TradeRow } from "../../src/schema/rows.ts";
+import { Metrics } from "../../src/state/metrics.ts";
+import { createLocalStorage } from "../../src/storage/local.ts";
+import type { Storage } from "../../src/storage/types.ts";
+import { silentLogger } from "../../src/log.ts";
+import { query, sqlString } from "../helpers/duck.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const encoder = createWorkerEncoder();
+afterAll(() => encoder.close());
+
+const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
+  bufferSize: 100,
+  flushIntervalMs: 60_000,
+  minFlushGapMs: 0,
+  maxInflightUploads: 4,
+  instanceId: "abcd1234",
+  collectorVersion: "0.0.0-test",
+  retryBudget: 2,
+  retryBackoff: { baseMs: 20, maxMs: 50 },
+  ...o,
+});
+
+function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT"): TradeRow {
+  return { stream: "trade", exchange: "binance", symbol, exchange_symbol: symbol, ts_event_ms: Math.floor(tsRecvUs / 1000), ts_recv_us: tsRecvUs, conn_id: "c1", recv_seq: i, trade_id: String(i), price: 100 + i, qty: 1, side: "buy", ts_trade_ms: null };
+}
+
+function setup(storage: Storage, o: Partial<WriterOptions> = {}) {
+  const queue = new BoundedQueue<Row>(100_000);
+  const metrics = new Metrics(["binance"], 60_000);
+  const writer = new Writer(queue, storage, encoder, metrics, silentLogger, opts(o));
+  return { queue, metrics, writer };
+}
+
+const files = async (root: string) => (await query(`select file from glob(${sqlString(`${root}/v1/**/*.parquet`)}) order by file`)).map((r) => String(r.file).slice(root.length + 1));
+
+describe("Writer", () => {
+  test("flushes at BUFFER_SIZE, splits at UTC midnight, names never collide, close flushes the rest", async () => {
+    using dir = tmpDir();
+    const { queue, metrics, writer } = setup(createLocalStorage(dir.path));
+    await writer.start();
+    const midnightUs = Date.UTC(2026, 10, 25) * 1000;
+    // 250 rows before midnight, 130 after: files of 100, 100, 50 | 100, 30.
+    for (let i = 0; i < 380; i++) queue.offer(trade(i + 1, midnightUs + (i < 250 ? -1_000_000 + i : i)));
+    writer.drain();
+    const res = await writer.close(10_000);
+    expect(res).toEqual({ complete: true, unwrittenRows: 0 });
+    const names = await files(dir.path);
+    expect(names).toHaveLength(5);
+    expect(names.filter((n) => n.includes("/date=2026-11-24/"))).toHaveLength(3);
+    expect(names.filter((n) => n.includes("/date=2026-11-25/"))).toHaveLength(2);
+    for (const n of names) expect(n).toMatch(/^v1\/exchange=binance\/stream=trade\/symbol=BTCUSDT\/date=\d{4}-\d{2}-\d{2}\/\d{16}-abcd1234-\d+\.parquet$/);
+    expect(new Set(names.map((n) => n.split("/").pop())).size).toBe(5);
+    const rows = await query(`select recv_seq, ts_recv_us, strftime(make_timestamp(ts_recv_us), '%Y-%m-%d') d, filename from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, filename = true, hive_partitioning = false) order by recv_seq`);
+    expect(rows.map((r) => r.recv_seq)).toEqual(Array.from({ length: 380 }, (_, i) => i + 1));
+    for (const r of rows) expect(String(r.filename)).toContain(`/date=${r.d}/`); // no file spans midnight
+    expect(metrics.writer).toMatchObject({ total_written: 380, files_written: 5, pending_events: 0, upload_failures: 0 });
+  });
+
+  test("MIN_FLUSH_GAP holds a full buffer back; FLUSH_INTERVAL flushes a quiet one", async () => {
+    using dir = tmpDir();
+    const { queue, metrics, writer } = setup(createLocalStorage(dir.path), { bufferSize: 10, minFlushGapMs: 60_000, flushIntervalMs: 300 });
+    await writer.start();
+    const now = Date.now() * 1000;
+    for (let i = 0; i < 10; i++) queue.offer(trade(i + 1, now + i));
+    await waitFor("first size flush", () => metrics.writer.files_written === 1, 5000);
+    for (let i = 10; i < 25; i++) queue.offer(trade(i + 1, now + i)); // full again, but inside the gap
+    await Bun.sleep(600);
+    expect(metrics.writer.files_written).toBe(1);
+    expect(metrics.writer.pending_events).toBe(15);
+    await writer.close(5000);
+    expect(metrics.writer.files_written).toBe(2); // shutdown ignores the gap
+
+    const q2 = setup(createLocalStorage(dir.path), { bufferSize: 1000, flushIntervalMs: 200, instanceId: "ffff0000" });
+    await q2.writer.start();
+    q2.queue.offer(trade(1, now, "ETHUSDT"));
+    await waitFor("age flush", () => q2.metrics.writer.files_written === 1, 3000);
+    await q2.writer.close(5000);
+  });
+
+  test("storage failures are retried with backoff, reported as failing past the budget, and nothing is lost", async () => {
+    using dir = tmpDir();
+    const real = createLocalStorage(dir.path);
+    let failuresLeft = 5;
+    const flaky: Storage = {
+      describe: real.describe,
+      probe: () => real.probe(),
+      async put(key, bytes) {
+        if (failuresLeft-- > 0) throw Object.assign(new Error("disk on fire"), { code: "EIO" });
+        return real.put(key, bytes);
+      },
+    };
+    const { queue, metrics, writer } = setup(flaky, { bufferSize: 50, maxInflightUploads: 1 });
+    await writer.start();
+    const now = Date.now() * 1000;
+    for (let i = 0; i < 100; i++) queue.offer(trade(i + 1, now + i));
+    await waitFor("writer failing after the budget", () => metrics.writerFailing, 5000);
+    await waitFor("recovered", () => metrics.writer.files_written === 2 && !metrics.writerFailing, 10_000);
+    expect(metrics.writer.upload_failures).toBe(5);
+    await writer.close(5000);
+    const n = await query(`select count(*) n, count(distinct recv_seq) d from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
+    expect(n[0]).toEqual({ n: 100, d: 100 });
+  });
+});
