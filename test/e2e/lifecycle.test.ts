@@ -1,0 +1,53 @@
+/**
+ * Scope: process lifecycle against the simulator — reconnect with backoff after the venue drops
+ * every socket, and a graceful shutdown that a second signal cannot abort: exit 0 and every
+ * received row in the files.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { startSimulator } from "../../src/sim/server.ts";
+import { baseEnv, spawnCollector } from "../helpers/collector.ts";
+import { query, sqlString } from "../helpers/duck.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const dir = tmpDir();
+const sim = startSimulator({ rate: 2000, exchanges: ["binance"] });
+afterAll(async () => {
+  await sim.stop();
+  dir[Symbol.dispose]();
+});
+
+describe("lifecycle", () => {
+  test("reconnects after the venue drops every socket; SIGTERM then SIGINT still flushes everything and exits 0", async () => {
+    // FLUSH_INTERVAL 60 s: nothing is written before the signal, so the shutdown flush does all the work.
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT" }));
+    await col.waitForLog("status_api_start");
+    await waitFor("connected", async () => (await col.get("/metrics")).connections.binance.open === 2);
+    await waitFor("data", async () => (await col.get("/metrics")).total_events > 200);
+
+    expect(sim.killConnections("binance")).toBe(2);
+    await waitFor("reconnected", async () => {
+      const m = await col.get("/metrics");
+      return m.ws_reconnect_total.binance >= 2 && m.connections.binance.open === 2;
+    }, 15_000);
+    const disconnects = col.logs.filter((l) => l.event === "ws_disconnect");
+    expect(disconnects.length).toBeGreaterThanOrEqual(2);
+    expect(disconnects[0]!.code).toBe(1006);
+    const connIds = new Set(col.logs.filter((l) => l.event === "ws_connect").map((l) => l.conn_id));
+    expect(connIds.size).toBe(4); // a new conn_id per connection
+
+    const before = (await col.get("/metrics")).total_events;
+    await waitFor("data after reconnect", async () => (await col.get("/metrics")).total_events > before + 200);
+    expect((await col.get("/metrics")).writer.files_written).toBe(0);
+
+    col.proc.kill("SIGTERM");
+    await Bun.sleep(30);
+    col.proc.kill("SIGINT"); // must not abort the flush
+    expect(await col.proc.exited).toBe(0);
+    const stop = await col.waitForLog("collector_stop");
+    expect(col.logs.filter((l) => l.event === "shutdown_signal").map((l) => l.signal)).toEqual(["SIGTERM", "SIGINT"]);
+    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, union_by_name = true)`);
+    expect(rows[0]!.n).toBe(stop.total_events as number);
+    expect(rows[0]!.conns).toBe(4); // rows from before and after the reconnect, told apart by conn_id
+  }, 45_000);
+});
