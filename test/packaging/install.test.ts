@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfig } from "../../src/config.ts";
 import { REPO } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { builtBinary, run } from "./build.ts";
@@ -94,8 +95,8 @@ describe("install.sh --destdir", () => {
     ]) expect(unit.split("\n")).toContain(line);
     expect(unit).toMatch(/^MemoryMax=\S+$/m);
     expect(Number(unit.match(/^RestartSec=(\d+)s$/m)?.[1])).toBeWithin(1, 31);
-    // TimeoutStopSec must exceed the collector's own shutdown bound (SHUTDOWN_TIMEOUT_SECONDS, default 30 s).
-    expect(Number(unit.match(/^TimeoutStopSec=(\d+)s$/m)?.[1])).toBeGreaterThan(30);
+    // TimeoutStopSec must exceed the collector's own shutdown bound (SHUTDOWN_TIMEOUT_SECONDS).
+    expect(Number(unit.match(/^TimeoutStopSec=(\d+)s$/m)?.[1])).toBeGreaterThan(loadConfig({}).SHUTDOWN_TIMEOUT_SECONDS + 10);
   });
 
   test("a second run is idempotent: reports nothing to do and changes no file", async () => {
@@ -204,5 +205,24 @@ describe("install.sh refuses clearly", () => {
       expect(r.stderr).toContain(msg);
     }
     expect(existsSync(root)).toBe(false);
+  });
+});
+
+describe("deploy/collector.env.example", () => {
+  test("lists every configuration key, commented out, with the collector's actual default", () => {
+    const example = readFileSync(join(REPO, "deploy", "collector.env.example"), "utf8");
+    const shown = new Map([...example.matchAll(/^#([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    // Nothing is active: every setting is a commented default until the operator changes it.
+    expect(example.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"))).toEqual([]);
+    const defaults = loadConfig({});
+    const keys = [...Object.keys(defaults), "S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"];
+    for (const key of keys) expect({ key, documented: shown.has(key) }).toEqual({ key, documented: true });
+    // DATA_DIR shows the unit's value; S3_* show examples, not defaults.
+    for (const [key, value] of Object.entries(defaults)) {
+      if (key === "DATA_DIR" || key === "S3_PREFIX") continue;
+      const want = Array.isArray(value) ? value.join(",") : String(value);
+      expect({ key, example: shown.get(key) }).toEqual({ key, example: want });
+    }
+    expect(shown.get("DATA_DIR")).toBe("/var/lib/quantlab-collector");
   });
 });
