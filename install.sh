@@ -18,7 +18,8 @@ set -euo pipefail
 
 readonly NAME=quantlab-collector
 readonly SVC_USER=quantlab
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly SCRIPT_DIR
 
 usage() {
   sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
@@ -174,6 +175,7 @@ if [ -z "$binary" ]; then
   [ -f "$binary" ] || [ ! -f "$SCRIPT_DIR/$NAME" ] || binary="$SCRIPT_DIR/$NAME"
 fi
 [ -f "$binary" ] || die "binary not found: $binary (build it with 'npm run build', or pass --binary PATH)"
+case "$binary" in /*) ;; *) binary="$(pwd)/$binary" ;; esac
 [ -f "$UNIT_TEMPLATE" ] || die "unit template not found: $UNIT_TEMPLATE"
 [ -f "$ENV_TEMPLATE" ] || die "env example not found: $ENV_TEMPLATE"
 case "$(head -c 4 "$binary" | od -An -c | tr -d ' ')" in
