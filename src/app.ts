@@ -8,7 +8,8 @@ import type { Logger } from "./log.ts";
 import { createWorkerEncoder } from "./pipeline/encoder.ts";
 import { BoundedQueue } from "./pipeline/queue.ts";
 import { Writer } from "./pipeline/writer.ts";
-import type { Row, Stream } from "./schema/rows.ts";
+import type { ConnectionEventKind, ConnectionRow, RecordRow, Stream } from "./schema/rows.ts";
+import { nowUs } from "./clock.ts";
 import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
 import { Metrics } from "./state/metrics.ts";
 import { SilenceTracker } from "./state/silence.ts";
@@ -35,7 +36,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const instanceId = randomBytes(4).toString("hex");
   const startedAt = Date.now();
   const metrics = new Metrics(config.EXCHANGES, config.STATE_WINDOW_SECONDS * 1000, startedAt);
-  const queue = new BoundedQueue<Row>(config.QUEUE_SIZE);
+  const queue = new BoundedQueue<RecordRow>(config.QUEUE_SIZE);
   const storage: Storage = createLocalStorage(config.DATA_DIR);
   const encoder = createWorkerEncoder();
   const writer = new Writer(queue, storage, encoder, metrics, log, {
@@ -62,6 +63,17 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   });
 
   // --- ingestion -----------------------------------------------------------------------------
+  const connectionEvent = (conn: Connection, event: ConnectionEventKind, reason: string | null, closeCode: number | null): ConnectionRow => ({
+    stream: "connection",
+    exchange: conn.adapter.id,
+    conn_id: conn.connId,
+    event,
+    reason,
+    close_code: closeCode,
+    ts_us: nowUs(),
+    url: conn.plan.url,
+    streams: conn.plan.symbols.flatMap((sym) => conn.plan.streams.map((st) => `${st}:${sym}`)).join(","),
+  });
   const seenSkipReasons = new Set<string>();
   let dropsSinceLog = 0;
   let lastDropLogMs = 0;
@@ -83,10 +95,12 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     },
     onOpen(conn) {
       metrics.connections[conn.adapter.id]!.open++;
+      writer.record(connectionEvent(conn, "connect", null, null));
       evaluateState();
     },
-    onClose(conn) {
+    onClose(conn, code, reason) {
       metrics.connections[conn.adapter.id]!.open--;
+      writer.record(connectionEvent(conn, "disconnect", reason, code));
       evaluateState();
     },
     onReconnectScheduled(conn) {
@@ -222,6 +236,9 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
       for (const c of connections) c.stop();
+      // Let the sockets report their close, so the connection stream records the disconnects.
+      const closeDeadline = Date.now() + 2000;
+      while (metrics.connectionTotals().open > 0 && Date.now() < closeDeadline) await Bun.sleep(20);
       const res = await writer.close(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (!res.complete) log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS });
       for (const t of timers) clearInterval(t);

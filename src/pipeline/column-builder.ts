@@ -3,7 +3,7 @@
  * A row object is read once on arrival and dropped: memory per buffered row falls from a few hundred
  * bytes of objects to ~110 bytes of arrays, GC has little to scan, and a flush needs no conversion.
  */
-import type { Row, Stream } from "../schema/rows.ts";
+import type { FileStream, RecordRow } from "../schema/rows.ts";
 import { columnsFor, type ColumnDef } from "../schema/v1.ts";
 import type { ColumnBatch, ColumnData, Utf8Data } from "./columns.ts";
 
@@ -64,10 +64,10 @@ export class ColumnBuilder {
   private readonly valid: (Uint8Array | null)[];
   private capacity: number;
   length = 0;
-  firstTsRecvUs = 0;
+  firstTsUs = 0;
 
   constructor(
-    readonly stream: Stream,
+    readonly stream: FileStream,
     initialCapacity = 1024,
   ) {
     this.defs = columnsFor(stream);
@@ -107,10 +107,11 @@ export class ColumnBuilder {
     v[i] = 0;
   }
 
-  append(row: Row): void {
+  /** The caller files rows by partitionOf(); `tsUs` is the row's partition time. */
+  append(row: RecordRow, tsUs: number): void {
     if (this.length === this.capacity) this.grow();
     const i = this.length;
-    if (i === 0) this.firstTsRecvUs = row.ts_recv_us;
+    if (i === 0) this.firstTsUs = tsUs;
     const r = row as unknown as Record<string, unknown>;
     for (let c = 0; c < this.names.length; c++) {
       const value = r[this.names[c]!];

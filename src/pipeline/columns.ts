@@ -1,5 +1,5 @@
 /** @module pipeline/columns — the column batch handed to the encoder worker, and its string packing. */
-import type { Stream } from "../schema/rows.ts";
+import type { FileStream } from "../schema/rows.ts";
 import type { ColumnType } from "../schema/v1.ts";
 
 /**
@@ -37,7 +37,7 @@ export function unpackUtf8(u: Utf8Data, n: number): string[] {
 }
 
 export interface ColumnBatch {
-  stream: Stream;
+  stream: FileStream;
   length: number;
   columns: ColumnData[];
 }

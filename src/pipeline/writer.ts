@@ -1,5 +1,5 @@
 /** @module pipeline/writer — drains the queue into per-(exchange, stream, symbol) buffers and writes files. */
-import type { Row, Stream } from "../schema/rows.ts";
+import { partitionOf, type FileStream, type RecordRow } from "../schema/rows.ts";
 import { fileMetadata } from "../schema/v1.ts";
 import { objectKey, utcDate } from "../storage/paths.ts";
 import type { Storage } from "../storage/types.ts";
@@ -27,7 +27,7 @@ export interface WriterOptions {
 interface Partition {
   key: string;
   exchange: string;
-  stream: Stream;
+  stream: FileStream;
   symbol: string;
   rows: ColumnBuilder;
   date: string;
@@ -40,7 +40,7 @@ interface Partition {
 interface Job {
   key: string;
   exchange: string;
-  stream: Stream;
+  stream: FileStream;
   symbol: string;
   /** Kept until the file is stored, so a failed attempt is retried from the same bytes' source. */
   batch: ColumnBatch;
@@ -67,7 +67,7 @@ export class Writer {
   private probeFailed = false;
 
   constructor(
-    private readonly queue: BoundedQueue<Row>,
+    private readonly queue: BoundedQueue<RecordRow>,
     private readonly storage: Storage,
     private readonly encoder: Encoder,
     private readonly metrics: Metrics,
@@ -94,13 +94,19 @@ export class Writer {
     this.updateGauges();
   }
 
-  private add(row: Row): void {
-    const key = `${row.exchange}|${row.stream}|${row.symbol}`;
-    const date = utcDate(row.ts_recv_us);
+  /** File a row now, bypassing the queue (connection events: rare, and never to be dropped). */
+  record(row: RecordRow): void {
+    this.add(row);
+  }
+
+  private add(row: RecordRow): void {
+    const part = partitionOf(row);
+    const key = `${part.exchange}|${part.stream}|${part.symbol}`;
+    const date = utcDate(part.tsUs);
     const now = Date.now();
     let p = this.partitions.get(key);
     if (!p) {
-      p = { key, exchange: row.exchange, stream: row.stream, symbol: row.symbol, rows: new ColumnBuilder(row.stream), date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
+      p = { key, exchange: part.exchange, stream: part.stream, symbol: part.symbol, rows: new ColumnBuilder(part.stream), date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
       this.partitions.set(key, p);
     }
     if (p.rows.length > 0 && p.date !== date) this.flush(p, "utc_midnight", now);
@@ -108,7 +114,7 @@ export class Writer {
       p.date = date;
       p.oldestMs = now;
     }
-    p.rows.append(row);
+    p.rows.append(row, part.tsUs);
     this.pendingRows++;
     const n = p.rows.length;
     if (n >= this.opts.bufferSize && (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR)) {
@@ -140,7 +146,7 @@ export class Writer {
       exchange: p.exchange,
       stream: p.stream,
       symbol: p.symbol,
-      firstTsRecvUs: rows.firstTsRecvUs,
+      firstTsRecvUs: rows.firstTsUs,
       instanceId: this.opts.instanceId,
       seq: ++this.fileSeq,
     });

@@ -56,3 +56,36 @@ export interface OpenInterestRow extends CommonFields {
 }
 
 export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRow;
+
+/**
+ * The `connection` stream: one row per connection lifecycle event, so every gap in the data
+ * files can be explained from the data itself (written under symbol=ALL).
+ */
+export type ConnectionEventKind = "connect" | "subscribed" | "disconnect" | "rotate";
+
+export interface ConnectionRow {
+  stream: "connection";
+  exchange: ExchangeId;
+  conn_id: string;
+  event: ConnectionEventKind;
+  reason: string | null;
+  close_code: number | null;
+  /** Local wall-clock time of the event (µs since epoch). */
+  ts_us: number;
+  url: string | null;
+  /** The venue stream names or topics the connection carries, comma-separated. */
+  streams: string | null;
+}
+
+export const CONNECTION_SYMBOL = "ALL";
+
+/** Anything the writer stores: market-data rows and connection events. */
+export type RecordRow = Row | ConnectionRow;
+export type FileStream = Stream | "connection";
+
+/** Where a row is filed: its partition and the time that picks the date. */
+export function partitionOf(row: RecordRow): { exchange: ExchangeId; stream: FileStream; symbol: string; tsUs: number } {
+  return row.stream === "connection"
+    ? { exchange: row.exchange, stream: "connection", symbol: CONNECTION_SYMBOL, tsUs: row.ts_us }
+    : { exchange: row.exchange, stream: row.stream, symbol: row.symbol, tsUs: row.ts_recv_us };
+}

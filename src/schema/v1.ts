@@ -1,5 +1,5 @@
 /** @module schema/v1 — the one place that defines Parquet schema v1: columns, order, types, metadata. */
-import type { Stream } from "./rows.ts";
+import type { FileStream, Stream } from "./rows.ts";
 import { SCHEMA_VERSION } from "../version.ts";
 
 export type ColumnType = "utf8" | "int64" | "float64";
@@ -49,16 +49,28 @@ export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
   ],
 };
 
-export function columnsFor(stream: Stream): readonly ColumnDef[] {
-  return [...COMMON_COLUMNS, ...STREAM_COLUMNS[stream]];
+/** The `connection` stream's own schema (no market-data common columns). */
+export const CONNECTION_COLUMNS: readonly ColumnDef[] = [
+  col("exchange", "utf8", false),
+  col("conn_id", "utf8", false),
+  col("event", "utf8", false),
+  col("reason", "utf8", true),
+  col("close_code", "int64", true),
+  col("ts_us", "int64", false),
+  col("url", "utf8", true),
+  col("streams", "utf8", true),
+];
+
+export function columnsFor(stream: FileStream): readonly ColumnDef[] {
+  return stream === "connection" ? CONNECTION_COLUMNS : [...COMMON_COLUMNS, ...STREAM_COLUMNS[stream]];
 }
 
 /** String columns with few distinct values per file: dictionary-encode these only (bun-notes §3). */
-export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side"]);
+export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event"]);
 
 export interface FileIdentity {
   exchange: string;
-  stream: Stream;
+  stream: FileStream;
   symbol: string;
   instanceId: string;
   collectorVersion: string;

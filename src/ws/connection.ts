@@ -9,7 +9,8 @@ export interface ConnectionHooks {
   /** Every row parsed from a frame, in frame order. */
   onRow(row: Row): void;
   onOpen(conn: Connection): void;
-  onClose(conn: Connection): void;
+  /** After an open socket closed: the close code and the reason logged in ws_disconnect. */
+  onClose(conn: Connection, code: number, reason: string): void;
   onReconnectScheduled(conn: Connection): void;
   onSkip(conn: Connection, reason: string, detail?: string): void;
   onSubscribeError(conn: Connection, detail: string, topics: string[]): void;
@@ -191,8 +192,9 @@ export class Connection {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     const openForMs = wasOpen ? Date.now() - this.openedAtMs : 0;
-    this.log.warn("ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed"), open_for_ms: openForMs, frames: this.recvSeq });
-    if (wasOpen) this.hooks.onClose(this);
+    const why = this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed");
+    this.log.warn("ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: why, open_for_ms: openForMs, frames: this.recvSeq });
+    if (wasOpen) this.hooks.onClose(this, code, why);
     if (this.stopped) return;
     if (openForMs >= this.opts.stableAfterMs) this.attempt = 0;
     this.scheduleReconnect();

@@ -46,8 +46,19 @@ describe("lifecycle", () => {
     expect(await col.proc.exited).toBe(0);
     const stop = await col.waitForLog("collector_stop");
     expect(col.logs.filter((l) => l.event === "shutdown_signal").map((l) => l.signal)).toEqual(["SIGTERM", "SIGINT"]);
-    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, union_by_name = true)`);
+    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(`${dir.path}/v1/*/stream=[!c]*/**/*.parquet`)}, union_by_name = true)`);
     expect(rows[0]!.n).toBe(stop.total_events as number);
     expect(rows[0]!.conns).toBe(4); // rows from before and after the reconnect, told apart by conn_id
+
+    // The connection stream explains the gap from the data itself.
+    const events = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/symbol=ALL/*/*.parquet`)}) order by ts_us`);
+    expect(events.map((e) => e.event)).toEqual(["connect", "connect", "disconnect", "disconnect", "connect", "connect", "disconnect", "disconnect"]);
+    const killed = events.slice(2, 4);
+    expect(killed.map((e) => e.close_code)).toEqual([1006, 1006]);
+    const shutdown = events.slice(6);
+    expect(shutdown.every((e) => e.reason === "shutdown" && e.close_code === 1000)).toBe(true);
+    expect(new Set(events.map((e) => e.conn_id)).size).toBe(4);
+    expect(String(events[0]!.url)).toStartWith(sim.url);
+    expect(String(events.find((e) => String(e.url).includes("/market/"))!.streams)).toBe("mark_price:BTCUSDT,funding:BTCUSDT,mark_price:ETHUSDT,funding:ETHUSDT");
   }, 45_000);
 });

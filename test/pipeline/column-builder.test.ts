@@ -24,9 +24,9 @@ describe("ColumnBuilder", () => {
   test.each(Object.keys(makers))("%s: every column equals the rows' values (nulls included), through growth and 1000 distinct ids", (stream) => {
     const rows = Array.from({ length: 3000 }, (_, i) => makers[stream]!(i));
     const b = new ColumnBuilder(rows[0]!.stream, 16);
-    for (const r of rows) b.append(r);
+    for (const r of rows) b.append(r, r.ts_recv_us);
     expect(b.length).toBe(3000);
-    expect(b.firstTsRecvUs).toBe(rows[0]!.ts_recv_us);
+    expect(b.firstTsUs).toBe(rows[0]!.ts_recv_us);
     const want = columnsFor(rows[0]!.stream).map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
     expect(plain(b.build()) as unknown).toEqual(want);
   });

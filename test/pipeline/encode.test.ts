@@ -9,7 +9,7 @@ import type { TradeRow, BboRow } from "../../src/schema/rows.ts";
 
 function columns(rows: Row[]) {
   const b = new ColumnBuilder(rows[0]!.stream);
-  for (const r of rows) b.append(r);
+  for (const r of rows) b.append(r, r.ts_recv_us);
   return b.build();
 }
 import { fileMetadata } from "../../src/schema/v1.ts";
