@@ -16,7 +16,7 @@ import { baseEnv, ENTRY, REPO, spawnCollector, type CollectorProcess } from "../
 import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { builtBinary, run } from "./build.ts";
+import { builtBinary, expectedCommit, run } from "./build.ts";
 import { parseExposition } from "./prom.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
@@ -63,7 +63,7 @@ describe("compiled binary alone in an empty directory", () => {
     expect(exitCode).toBe(0);
     const start = await col.waitForLog("collector_start");
     expect(start.version).toBe(pkg.version);
-    expect(start.commit).toMatch(/^[0-9a-f]{12}$/); // baked in at build time, not "dev"
+    expect(start.commit).toBe(await expectedCommit()); // baked in at build time, not "dev"
     const stop = await col.waitForLog("collector_stop");
     expect(stop.unwritten_rows).toBe(0);
     expect((stop.writer as { total_written: number }).total_written).toBe(stop.total_events as number);
@@ -158,8 +158,7 @@ describe("compiled binary configuration sources", () => {
   });
 
   test("--version prints version, the build's git commit and the schema version", async () => {
-    const git = await run(["git", "rev-parse", "--short=12", "HEAD"], { env: { PATH: process.env.PATH ?? "" } });
-    const commit = git.code === 0 ? git.stdout.trim() : "unknown";
+    const commit = await expectedCommit();
     const r = await run([exe, "--version"], { cwd: work.path, env: { PATH: "/usr/bin:/bin" } });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`quantlab-collector ${pkg.version} (commit ${commit}, schema v1)\n`);

@@ -30,3 +30,9 @@ export async function run(cmd: string[], opts: { cwd?: string; env?: Record<stri
   const [code, stdout, stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code, stdout, stderr };
 }
+
+/** The commit scripts/build.ts embeds: `git rev-parse --short=12 HEAD`, or "unknown" outside a git checkout. */
+export async function expectedCommit(): Promise<string> {
+  const git = await run(["git", "rev-parse", "--short=12", "HEAD"], { env: { PATH: process.env.PATH ?? "" } });
+  return git.code === 0 ? git.stdout.trim() : "unknown";
+}
