@@ -14,6 +14,7 @@ import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
 import { Metrics } from "./state/metrics.ts";
 import { SilenceTracker } from "./state/silence.ts";
 import { LagMonitor } from "./state/lag.ts";
+import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
 import { startStatusServer, type StatusServer } from "./status/server.ts";
 import { createLocalStorage } from "./storage/local.ts";
@@ -51,6 +52,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   });
   const silence = new SilenceTracker();
   const lag = new LagMonitor();
+  const tradeGaps = new TradeIdGapTracker();
+  const contiguousIds = new Set(config.EXCHANGES.filter((ex) => adapters[ex].contiguousTradeIds));
 
   log.info("collector_start", {
     version: COLLECTOR_VERSION,
@@ -83,6 +86,14 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       metrics.recordEvent(row.stream, now);
       const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
       if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
+      if (row.stream === "trade" && contiguousIds.has(row.exchange)) {
+        const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
+        if (gap) {
+          metrics.tradeIdGapsTotal += gap.missing;
+          metrics.tradeIdGapsByExchange[gap.exchange] = (metrics.tradeIdGapsByExchange[gap.exchange] ?? 0) + gap.missing;
+          log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
+        }
+      }
       if (!queue.offer(row)) {
         metrics.recordDrop(now);
         dropsSinceLog++;
@@ -250,6 +261,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
         total_events: s.metrics.total_events,
         events_total_by_stream: s.metrics.events_total_by_stream,
         dropped_events_total: s.metrics.dropped_events_total,
+        trade_id_gaps_total: s.metrics.trade_id_gaps_total,
+        effective_data_loss_rate_pct: s.metrics.effective_data_loss_rate_pct,
         parse_errors_total: s.metrics.parse_errors_total,
         ws_reconnect_total: s.metrics.ws_reconnect_total,
         silence_intervals_total: s.metrics.silence_intervals_total,

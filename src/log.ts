@@ -22,6 +22,7 @@ export type LogEvent =
   | "write_error"
   | "write_recovered"
   | "queue_drop"
+  | "trade_id_gap"
   | "shutdown_signal"
   | "shutdown_timeout"
   | "status_api_start"

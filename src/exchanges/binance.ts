@@ -132,6 +132,8 @@ export const binance: ExchangeAdapter = {
     // bookTicker and markPrice@1s both deliver at least every second on a live symbol.
     idleTimeoutMs: 60_000,
   },
+  // `@trade` `t` is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
+  contiguousTradeIds: true,
   silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
   parse,
 };

@@ -127,8 +127,9 @@ function tickers(msg: Obj, recv: RecvMeta): ParseResult {
 }
 
 function control(m: Obj): ParseResult | null {
-  // Two pong shapes: linear `ret_msg:"pong"` (op "ping"), options/private `op:"pong"` (exchanges.md §2.4).
-  if (m.op === "pong" || (m.op === "ping" && m.ret_msg === "pong")) return { kind: "pong" };
+  // Two pong shapes: linear `ret_msg:"pong"` (op "ping"), options/private `op:"pong"`; accept
+  // either, as tardis-node does (exchanges.md §2.4).
+  if (m.op === "pong" || m.ret_msg === "pong") return { kind: "pong" };
   if (m.op === "subscribe" || m.op === "unsubscribe") {
     if (m.success === true) return { kind: "ack", detail: `req_id=${String(m.req_id ?? "")}` };
     const detail = typeof m.ret_msg === "string" && m.ret_msg !== "" ? m.ret_msg : "subscribe failed";
@@ -182,6 +183,8 @@ export const bybit: ExchangeAdapter = {
     // orderbook.1 re-sends its snapshot at least every 3 s per symbol, pongs every 20 s.
     idleTimeoutMs: 45_000,
   },
+  // publicTrade ids are UUIDs: no gap inference (exchanges.md §5 "General").
+  contiguousTradeIds: false,
   // tickers deltas carry a field only when it changed (exchanges.md §2.5): mark/index move constantly,
   // OI often, the predicted funding rate more slowly (no documented cadence, so a generous bound).
   silenceThresholdMs: (stream) => (stream === "mark_price" ? 10_000 : stream === "funding" ? 300_000 : 60_000),

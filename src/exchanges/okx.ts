@@ -179,6 +179,8 @@ export const okx: ExchangeAdapter = {
     pongTimeoutMs: 10_000,
     idleTimeoutMs: 30_000,
   },
+  // trades-all tradeId is consecutive per instrument (exchanges.md §5 "General").
+  contiguousTradeIds: true,
   // funding-rate: one push every 30–90 s; open-interest: every 3 s when changed; mark-price: ≤ 10 s (§3.5).
   silenceThresholdMs: (stream) => (stream === "funding" ? 180_000 : stream === "mark_price" ? 30_000 : 60_000),
   parse,

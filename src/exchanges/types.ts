@@ -50,6 +50,8 @@ export interface ExchangeAdapter {
   venueSymbol(unified: string): string;
   connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[];
   readonly keepalive: KeepalivePolicy;
+  /** Trade ids are consecutive per symbol, so a jump is a measured loss (exchanges.md §5 "General"). */
+  readonly contiguousTradeIds: boolean;
   /** Longest normal gap between events of a silence-monitored stream. */
   silenceThresholdMs(stream: Stream): number;
   parse(text: string, recv: RecvMeta): ParseResult;

@@ -29,6 +29,9 @@ export class Metrics {
   parseErrorsTotal = 0;
   readonly parseErrorsByReason: Record<string, number> = {};
   subscribeErrorsTotal = 0;
+  /** Trade ids the venue skipped on contiguous-id venues: trades that happened and never arrived. */
+  tradeIdGapsTotal = 0;
+  readonly tradeIdGapsByExchange: Record<string, number> = {};
   readonly writer: WriterCounters = {
     total_written: 0,
     files_written: 0,

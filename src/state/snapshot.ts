@@ -37,6 +37,9 @@ export interface MetricsBody {
   parse_errors_total: number;
   parse_errors_by_reason: Record<string, number>;
   subscribe_errors_total: number;
+  /** Missing trade ids detected on venues with contiguous ids (Binance, OKX). */
+  trade_id_gaps_total: number;
+  trade_id_gaps_by_exchange: Record<string, number>;
   write_errors_total: number;
   connections: Record<string, { open: number; planned: number }>;
   state: CollectorState;
@@ -81,7 +84,10 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
   const silence15m = m.silence.sum(i.nowMs);
   const reconnects15m = m.reconnects.sum(i.nowMs);
   const rssMb = round1(i.rssBytes / 1048576);
-  const lossPct = m.totalEvents === 0 ? 0 : Math.round((m.droppedTotal / m.totalEvents) * 100 * 10000) / 10000;
+  // Known losses over events that existed: received events plus trades known to be missing.
+  const lost = m.droppedTotal + m.tradeIdGapsTotal;
+  const existed = m.totalEvents + m.tradeIdGapsTotal;
+  const lossPct = existed === 0 ? 0 : Math.round((lost / existed) * 100 * 10000) / 10000;
   return {
     health: {
       status: "ok",
@@ -110,6 +116,8 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       parse_errors_total: m.parseErrorsTotal,
       parse_errors_by_reason: { ...m.parseErrorsByReason },
       subscribe_errors_total: m.subscribeErrorsTotal,
+      trade_id_gaps_total: m.tradeIdGapsTotal,
+      trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
       write_errors_total: m.writeErrorsTotal,
       connections: structuredClone(m.connections),
       state: i.state,

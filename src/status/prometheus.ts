@@ -41,7 +41,8 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));
   family(out, "events_total", "counter", "Events received, per stream.", Object.entries(m.events_total_by_stream).map(([st, v]) => ({ labels: { stream: st }, value: v })));
   family(out, "events_per_second", "gauge", "Events per second over the last 10 s, per stream.", Object.entries(m.events_per_sec).map(([st, v]) => ({ labels: { stream: st }, value: v })));
-  family(out, "effective_data_loss_rate_percent", "gauge", "Dropped events over events received, in percent.", one(m.effective_data_loss_rate_pct));
+  family(out, "effective_data_loss_rate_percent", "gauge", "(dropped events + missing trade ids) / (events received + missing trade ids), in percent.", one(m.effective_data_loss_rate_pct));
+  family(out, "trade_id_gaps_total", "counter", "Trade ids skipped on venues with contiguous ids (trades that happened and never arrived), per exchange.", Object.entries(m.trade_id_gaps_by_exchange).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
   family(out, "parse_errors_total", "counter", "Frames skipped because they could not be parsed into valid rows, per reason.", Object.entries(m.parse_errors_by_reason).map(([r, v]) => ({ labels: { reason: r }, value: v })));
   family(out, "subscribe_errors_total", "counter", "Subscriptions the venue rejected.", one(m.subscribe_errors_total));
   family(out, "written_events_total", "counter", "Rows written to storage.", one(m.writer.total_written));

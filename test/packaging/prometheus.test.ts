@@ -73,6 +73,8 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "event_loop_lag_ms") got = v("event_loop_lag_milliseconds", { quantile: { p50: "0.5", p99: "0.99", max: "1" }[key!]! });
       else if (path === "total_events") got = sum("events_total");
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
+      else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
+      else if (path === "trade_id_gaps_total") got = sum("trade_id_gaps_total");
       else if (path === "rss_mb") got = Math.round((v("rss_bytes")! / 1048576) * 10) / 10;
       else {
         unmapped.push(path);

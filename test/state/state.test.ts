@@ -68,3 +68,20 @@ describe("LagMonitor", () => {
     expect(s.p99).toBe(200);
   });
 });
+
+describe("TradeIdGapTracker", () => {
+  test("counts missing ids per symbol; duplicates and overlaps are not gaps", async () => {
+    const { TradeIdGapTracker } = await import("../../src/state/trade-gaps.ts");
+    const t = new TradeIdGapTracker();
+    expect(t.observe("binance", "BTCUSDT", "100")).toBeNull(); // first id: no reference yet
+    expect(t.observe("binance", "BTCUSDT", "101")).toBeNull();
+    expect(t.observe("binance", "ETHUSDT", "5")).toBeNull(); // per symbol
+    expect(t.observe("binance", "BTCUSDT", "105")).toEqual({ exchange: "binance", symbol: "BTCUSDT", afterId: 101, nextId: 105, missing: 3 });
+    expect(t.observe("binance", "BTCUSDT", "103")).toBeNull(); // late duplicate from an overlapping connection
+    expect(t.observe("binance", "BTCUSDT", "105")).toBeNull();
+    expect(t.observe("binance", "BTCUSDT", "106")).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "x-1")).toBeNull(); // not numeric: not tracked
+    expect(t.observe("okx", "BTCUSDT", "7")).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "9")?.missing).toBe(1);
+  });
+});
