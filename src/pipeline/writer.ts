@@ -199,7 +199,8 @@ export class Writer {
     }
     if (job.attempts > 1) this.log.info("write_recovered", { key: job.key, attempts: job.attempts });
     this.probeFailed = false;
-    this.metrics.writer.total_written += job.batch.length;
+    // total_written counts market-data events (comparable with total_events), not connection rows.
+    if (job.stream !== "connection") this.metrics.writer.total_written += job.batch.length;
     this.metrics.writer.files_written++;
     this.metrics.lastWriteTsMs = Date.now();
     this.finish(job);
