@@ -127,7 +127,7 @@ ensure_dir() { # ensure_dir PATH MODE [OWNER]
   fi
   if [ -n "$owner" ]; then
     if [ "$real" -eq 1 ]; then
-      if [ "$dryrun" -eq 1 ] || [ "$(stat -c %U:%G "$dir")" != "$owner" ]; then act "chown $owner $dir" -- chown "$owner" "$dir"; fi
+      if [ ! -d "$dir" ] || [ "$(stat -c %U:%G "$dir")" != "$owner" ]; then act "chown $owner $dir" -- chown "$owner" "$dir"; fi
     else
       say "skip: chown $owner $dir (--destdir install)"
     fi
