@@ -43,7 +43,7 @@ async function simulate(o: { port: number; host: string; rate: number; symbols?:
   const bad = exchanges?.find((x) => !EXCHANGES.includes(x));
   if (bad) throw new ConfigError(`invalid option: --exchanges ${bad} is not one of ${EXCHANGES.join(",")}`);
   const sim = startSimulator({ host: o.host, port: o.port, rate: o.rate, symbols: o.symbols ? o.symbols.split(",") : SIM_DEFAULT_SYMBOLS, exchanges, binancePingMs: o.pingSeconds * 1000, seed: o.seed });
-  log.info("sim_start", { url: sim.url, rate_per_venue: o.rate, hint: `BINANCE_WS_URL=${sim.url} npm start` });
+  log.info("sim_start", { url: sim.url, rate_per_venue: o.rate, hint: `BINANCE_WS_URL=${sim.url} BYBIT_WS_URL=${sim.url} OKX_WS_URL=${sim.url} npm start` });
   return new Promise<number>((resolve) => {
     const stop = async () => {
       log.info("sim_stop", { stats: sim.stats() });
