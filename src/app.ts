@@ -15,6 +15,7 @@ import { Metrics } from "./state/metrics.ts";
 import { SilenceTracker } from "./state/silence.ts";
 import { LagMonitor } from "./state/lag.ts";
 import { TradeIdGapTracker } from "./state/trade-gaps.ts";
+import { FirstDataTracker } from "./state/first-data.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
 import { startStatusServer, type StatusServer } from "./status/server.ts";
 import { createLocalStorage } from "./storage/local.ts";
@@ -53,6 +54,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const silence = new SilenceTracker();
   const lag = new LagMonitor();
   const tradeGaps = new TradeIdGapTracker();
+  const firstData = new FirstDataTracker();
   const contiguousIds = new Set(config.EXCHANGES.filter((ex) => adapters[ex].contiguousTradeIds));
 
   log.info("collector_start", {
@@ -86,6 +88,14 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       metrics.recordEvent(row.stream, now);
       const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
       if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
+      const live = firstData.seen(row.conn_id, row.stream, row.symbol);
+      if (live) {
+        if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
+        if (live.complete) {
+          const conn = connections.find((c) => c.connId === row.conn_id);
+          if (conn) writer.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
+        }
+      }
       if (row.stream === "trade" && contiguousIds.has(row.exchange)) {
         const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
         if (gap) {
@@ -107,10 +117,13 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     onOpen(conn) {
       metrics.connections[conn.adapter.id]!.open++;
       writer.record(connectionEvent(conn, "connect", null, null));
+      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol })));
+      firstData.open(conn.adapter.id, conn.connId, subs, Date.now(), config.SUBSCRIPTION_DEADLINE_SECONDS * 1000);
       evaluateState();
     },
     onClose(conn, code, reason) {
       metrics.connections[conn.adapter.id]!.open--;
+      firstData.close(conn.connId);
       writer.record(connectionEvent(conn, "disconnect", reason, code));
       evaluateState();
     },
@@ -185,6 +198,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       nowMs: now,
       rssBytes: process.memoryUsage.rss(),
       lag: lag.stats(),
+      silentSubscriptions: firstData.silent(),
     });
   };
 
@@ -193,6 +207,10 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     setInterval(() => {
       const now = Date.now();
       metrics.sampleRates();
+      for (const sub of firstData.check(now)) {
+        metrics.silentSubscriptionsTotal++;
+        log.warn("subscription_silent", { exchange: sub.exchange, conn_id: sub.conn_id, stream: sub.stream, symbol: sub.symbol, waited_ms: now - sub.since_ms, hint: "acknowledged (or not rejected) but no data: unknown symbol, wrong route, or a very quiet market" });
+      }
       for (const ev of silence.check(now)) {
         metrics.recordSilence(now);
         log.warn("silence_start", { exchange: ev.exchange, stream: ev.stream, symbol: ev.symbol, silent_ms: ev.silentMs });

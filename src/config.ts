@@ -84,6 +84,8 @@ const EnvSchema = z.object({
   /** Length of the rolling windows behind drops_15m, silence_15m, reconnects_15m (default 15 min). */
   STATE_WINDOW_SECONDS: positiveSeconds(1).default(900),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds(1).default(30),
+  /** A subscription with no first event this long after its connection opened is reported silent (spec §6). */
+  SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1).default(60),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -23,6 +23,8 @@ export type LogEvent =
   | "write_recovered"
   | "queue_drop"
   | "trade_id_gap"
+  | "subscription_silent"
+  | "subscription_live"
   | "shutdown_signal"
   | "shutdown_timeout"
   | "status_api_start"

@@ -31,6 +31,8 @@ export class Metrics {
   subscribeErrorsTotal = 0;
   /** Trade ids the venue skipped on contiguous-id venues: trades that happened and never arrived. */
   tradeIdGapsTotal = 0;
+  /** Subscriptions reported silent (no first event by the deadline), lifetime. */
+  silentSubscriptionsTotal = 0;
   readonly tradeIdGapsByExchange: Record<string, number> = {};
   readonly writer: WriterCounters = {
     total_written: 0,

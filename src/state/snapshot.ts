@@ -2,6 +2,7 @@
 import type { Stream } from "../schema/rows.ts";
 import type { CollectorState } from "./state.ts";
 import type { LagStats } from "./lag.ts";
+import type { SilentSubscription } from "./first-data.ts";
 import { round1, type Metrics, type WriterCounters } from "./metrics.ts";
 
 export interface HealthBody {
@@ -40,6 +41,9 @@ export interface MetricsBody {
   /** Missing trade ids detected on venues with contiguous ids (Binance, OKX). */
   trade_id_gaps_total: number;
   trade_id_gaps_by_exchange: Record<string, number>;
+  /** Subscriptions with no first event by their deadline, now (an unknown symbol, a wrong route). */
+  silent_subscriptions: SilentSubscription[];
+  silent_subscriptions_total: number;
   write_errors_total: number;
   connections: Record<string, { open: number; planned: number }>;
   state: CollectorState;
@@ -75,6 +79,7 @@ export interface SnapshotInputs {
   nowMs: number;
   rssBytes: number;
   lag: LagStats;
+  silentSubscriptions: SilentSubscription[];
 }
 
 export function buildSnapshot(i: SnapshotInputs): Snapshot {
@@ -118,6 +123,8 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       subscribe_errors_total: m.subscribeErrorsTotal,
       trade_id_gaps_total: m.tradeIdGapsTotal,
       trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
+      silent_subscriptions: i.silentSubscriptions,
+      silent_subscriptions_total: m.silentSubscriptionsTotal,
       write_errors_total: m.writeErrorsTotal,
       connections: structuredClone(m.connections),
       state: i.state,

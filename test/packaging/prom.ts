@@ -100,10 +100,14 @@ export function richSnapshot(): Snapshot {
   m.recordParseError("bad_json");
   m.recordParseError("invalid_row");
   m.subscribeErrorsTotal = 4;
+  m.silentSubscriptionsTotal = 3;
   m.writeErrorsTotal = 6;
   m.lastWriteTsMs = now - 2000;
   m.connections.binance = { open: 2, planned: 2 };
   m.connections.okx = { open: 1, planned: 2 };
   Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
-  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 } });
+  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 }, silentSubscriptions: [
+    { exchange: "binance", conn_id: "binance-public-x-1", stream: "bbo", symbol: "FAKEUSDT", since_ms: now - 90_000 },
+    { exchange: "binance", conn_id: "binance-public-x-1", stream: "trade", symbol: "FAKEUSDT", since_ms: now - 90_000 },
+  ] });
 }

@@ -13,6 +13,8 @@ const NOT_EXPORTED: Record<string, string> = {
   snapshot_events_seen: "always 0, as above",
   gap_alignment_corrections: "always 0, as above",
   "event_loop_lag_ms.samples": "size of the lag sample window, not a measurement",
+  "silent_subscriptions.0.since_ms": "a timestamp per listed subscription; exported as a count per exchange (silent_subscriptions)",
+  "silent_subscriptions.1.since_ms": "as above",
 };
 
 describe("GET /metrics/prometheus", () => {
@@ -75,6 +77,7 @@ describe("GET /metrics/prometheus", () => {
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
       else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
       else if (path === "trade_id_gaps_total") got = sum("trade_id_gaps_total");
+      else if (path === "silent_subscriptions_total") got = v("silent_subscriptions_total");
       else if (path === "rss_mb") got = Math.round((v("rss_bytes")! / 1048576) * 10) / 10;
       else {
         unmapped.push(path);
@@ -89,6 +92,7 @@ describe("GET /metrics/prometheus", () => {
     expect(["READY", "DEGRADED", "OFFLINE", "ERROR"].map((s) => v("state", { state: s }))).toEqual([0, 1, 0, 0]);
     expect(v("last_write_timestamp_seconds")).toBe(snap.health.last_write_ts! / 1000);
     expect(v("up")).toBe(1);
+    expect(v("silent_subscriptions", { exchange: "binance" })).toBe(snap.metrics.silent_subscriptions.length);
   });
 
   test("the metric table in docs/operations.md lists exactly the exported families", async () => {

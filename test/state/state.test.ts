@@ -85,3 +85,24 @@ describe("TradeIdGapTracker", () => {
     expect(t.observe("okx", "BTCUSDT", "9")?.missing).toBe(1);
   });
 });
+
+describe("FirstDataTracker", () => {
+  test("reports subscriptions with no first event by the deadline, once, and clears them on data or close", async () => {
+    const { FirstDataTracker } = await import("../../src/state/first-data.ts");
+    const t = new FirstDataTracker();
+    t.open("binance", "c1", [{ stream: "bbo", symbol: "BTCUSDT" }, { stream: "bbo", symbol: "FAKEUSDT" }, { stream: "trade", symbol: "BTCUSDT" }], 1000, 5000);
+    expect(t.seen("c1", "bbo", "BTCUSDT")).toEqual({ late: null, complete: false });
+    expect(t.seen("c1", "bbo", "BTCUSDT")).toBeNull(); // already live
+    expect(t.check(5999)).toEqual([]);
+    expect(t.check(6000).map((s) => `${s.stream}:${s.symbol}`).sort()).toEqual(["bbo:FAKEUSDT", "trade:BTCUSDT"]);
+    expect(t.check(9000)).toEqual([]); // once
+    expect(t.silent()).toHaveLength(2);
+    expect(t.seen("c1", "trade", "BTCUSDT")?.late?.symbol).toBe("BTCUSDT"); // late first data ends the report
+    expect(t.silent().map((s) => s.symbol)).toEqual(["FAKEUSDT"]);
+    expect(t.seen("c1", "bbo", "FAKEUSDT")).toEqual({ late: expect.objectContaining({ symbol: "FAKEUSDT" }), complete: true });
+    t.open("okx", "c2", [{ stream: "funding", symbol: "BTCUSDT" }], 0, 1);
+    expect(t.check(5).map((s) => s.conn_id)).toEqual(["c2"]);
+    t.close("c2");
+    expect(t.silent()).toEqual([]);
+  });
+});

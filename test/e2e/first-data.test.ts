@@ -1,0 +1,52 @@
+/**
+ * Scope: subscriptions are verified by their first data, not by the acknowledgement (spec §6).
+ * Binance acknowledges an unknown symbol and then sends nothing: the collector must report it as
+ * silent while every other symbol records, and record `subscribed` only for fully live connections.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { startSimulator } from "../../src/sim/server.ts";
+import { baseEnv, spawnCollector } from "../helpers/collector.ts";
+import { query, sqlString, streamGlob } from "../helpers/duck.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const dir = tmpDir();
+const sim = startSimulator({ rate: 1000, exchanges: ["binance"] });
+afterAll(async () => {
+  await sim.stop();
+  dir[Symbol.dispose]();
+});
+
+describe("first-data verification", () => {
+  test("an acknowledged but never-delivering symbol is reported silent; the others record", async () => {
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,FAKEUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "2" }));
+    await col.waitForLog("status_api_start");
+    await waitFor("four silent subscriptions", async () => (await col.get("/metrics")).silent_subscriptions.length === 4, 10_000);
+    const m = await col.get("/metrics");
+    expect(m.silent_subscriptions.map((s: { stream: string; symbol: string }) => `${s.stream}:${s.symbol}`).sort()).toEqual(["bbo:FAKEUSDT", "funding:FAKEUSDT", "mark_price:FAKEUSDT", "trade:FAKEUSDT"]);
+    expect(m.silent_subscriptions_total).toBe(4);
+    const logged = col.logs.filter((l) => l.event === "subscription_silent");
+    expect(logged.map((l) => l.symbol)).toEqual(["FAKEUSDT", "FAKEUSDT", "FAKEUSDT", "FAKEUSDT"]);
+    expect((await col.get("/metrics/prometheus")) as string).toContain('quantlab_collector_silent_subscriptions{exchange="binance"} 4');
+    expect(await col.stop("SIGTERM")).toBe(0);
+
+    const btc = await query(`select count(*) n from ${streamGlob(dir.path, "binance", "bbo")} where symbol = 'BTCUSDT'`);
+    expect(btc[0]!.n as number).toBeGreaterThan(0);
+    const events = await query(`select event from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/*/*/*.parquet`)})`);
+    expect(events.filter((e) => e.event === "subscribed")).toHaveLength(0); // never fully live
+  }, 30_000);
+
+  test("a fully live connection records `subscribed` after first data on every subscription", async () => {
+    using d = tmpDir();
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: d.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "5" }));
+    await col.waitForLog("status_api_start");
+    await waitFor("data on all streams", async () => Object.values((await col.get("/metrics")).events_total_by_stream as Record<string, number>).filter((n) => n > 4).length === 4, 10_000);
+    await Bun.sleep(300);
+    expect(await col.stop("SIGTERM")).toBe(0);
+    const events = await query(`select conn_id, event from read_parquet(${sqlString(`${d.path}/v1/exchange=binance/stream=connection/*/*/*.parquet`)}) order by ts_us`);
+    for (const conn of new Set(events.map((e) => e.conn_id))) {
+      expect(events.filter((e) => e.conn_id === conn).map((e) => e.event)).toEqual(["connect", "subscribed", "disconnect"]);
+    }
+    expect(col.logs.filter((l) => l.event === "subscription_silent")).toHaveLength(0);
+  }, 30_000);
+});
