@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
+import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -26,30 +27,12 @@ const symbols = SIM_DEFAULT_SYMBOLS.slice(0, nSymbols);
 const dataDir = mkdtempSync(join(tmpdir(), "qlc-bench-"));
 const sim = startSimulator({ rate, symbols, exchanges: ["binance"] });
 sim.pause();
-const entry = join(import.meta.dir, "..", "bin", "quantlab-collector.ts");
-const proc = Bun.spawn([process.execPath, entry], {
-  env: { PATH: process.env.PATH ?? "", BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir, STATUS_PORT: "0", LOG_LEVEL: "info" },
-  stdout: "pipe",
-  stderr: "inherit",
-});
-
-let port = 0;
-const reader = (async () => {
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-    buf += dec.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.includes('"status_api_start"')) port = JSON.parse(line).port;
-    }
-  }
-})();
+const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir }));
+await col.waitForLog("status_api_start");
+const port = col.statusPort();
+const proc = col.proc;
 
 const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).json() as Promise<any>;
-while (port === 0) await Bun.sleep(50);
 while ((await metrics()).connections.binance.open < 2) await Bun.sleep(50);
 
 console.log(`bench: ${rate} frames/s for ${seconds} s, ${symbols.length} symbols, collector pid ${proc.pid}`);
@@ -73,7 +56,6 @@ while ((await metrics()).total_events < sentRows && performance.now() - t0 < (se
 const end = await metrics();
 proc.kill("SIGTERM");
 const code = await proc.exited;
-await reader;
 
 const conn = await (await DuckDBInstance.create(":memory:")).connect();
 const res = await conn.runAndReadAll(`select count(*) n from read_parquet('${dataDir}/v1/*/stream=[!c]*/**/*.parquet', hive_partitioning=false)`);
