@@ -3,7 +3,8 @@
  * deadlines scaled down (exchanges.md §2.4 Bybit ping, §3.4 OKX 30 s idle close and notice 64008):
  * the simulator enforces them on a client that does not ping; the collector, which pings
  * (WS_PING_INTERVAL_MS shortens the venues' 20 s), stays connected through a quiet period of
- * several deadlines, and reconnects both OKX sockets on `notice` 64008.
+ * several deadlines, and reconnects both OKX sockets on `notice` 64008. Malformed Bybit/OKX frames
+ * on the same live sockets are counted skips.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/server.ts";
@@ -82,6 +83,19 @@ describe("keepalive", () => {
     const before = sim.stats().control["okx|ping"] ?? 0;
     await Bun.sleep(1500);
     expect((sim.stats().control["okx|ping"] ?? 0) - before).toBe(0);
+  }, 20_000);
+
+  test("malformed venue frames are counted skips with a reason, never a crash or a row", async () => {
+    const m0 = await col!.get("/metrics");
+    expect(sim.inject("bybit", '{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"1.2.3"},"cs":1,"ts":1}')).toBe(1);
+    expect(sim.inject("okx", '{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},"data":[{"asks":"?","ts":"1"}]}')).toBe(2); // public + business socket
+    sim.inject("bybit", "not json");
+    sim.inject("okx", "not json");
+    await waitFor("skips counted", async () => (await col!.get("/metrics")).parse_errors_total === m0.parse_errors_total + 6, 5000);
+    const m = await col!.get("/metrics");
+    expect(m.parse_errors_by_reason).toMatchObject({ "tickers:bad_number:markPrice": 1, "bbo-tbt:bad_level:asks": 2, invalid_json: 3 });
+    expect(m.connections).toEqual({ bybit: { open: 1, planned: 1 }, okx: { open: 2, planned: 2 } });
+    expect(col!.logs.filter((l) => l.event === "parse_error").map((l) => `${l.exchange}:${l.reason}`).sort()).toEqual(["bybit:invalid_json", "bybit:tickers:bad_number:markPrice", "okx:bbo-tbt:bad_level:asks", "okx:invalid_json"]);
   }, 20_000);
 
   test("OKX notice 64008: logged as a notice (not an error), both sockets reconnect, data continues", async () => {
