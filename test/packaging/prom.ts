@@ -101,6 +101,8 @@ export function richSnapshot(): Snapshot {
   m.recordParseError("invalid_row");
   m.subscribeErrorsTotal = 4;
   m.silentSubscriptionsTotal = 3;
+  m.tradeIdGapsTotal = 9;
+  m.tradeIdGapsByExchange.binance = 9;
   m.writeErrorsTotal = 6;
   m.lastWriteTsMs = now - 2000;
   m.connections.binance = { open: 2, planned: 2 };
