@@ -21,13 +21,17 @@ const TOPIC: Record<Stream, string> = {
 /** Public args text must stay ≤ 21,000 characters per connection (exchanges.md §2.3); ~60 per symbol. */
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
+/** Short codes keep req_id compact: exchanges.md §2.2 documents no maximum length, so stay well short. */
+const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk" };
+const PREFIX_OF: Record<string, string> = Object.fromEntries(Object.entries(CODE).map(([p, c]) => [c, p]));
+
 /**
  * One bad or duplicate topic fails the whole request (exchanges.md §2.2, ccxt#30284), so each
- * request carries one symbol's topics. The req_id names the symbol and the topic prefixes, so the
- * stateless parser can map an ack or error back to exactly the topics it concerns.
+ * request carries one symbol's topics. The req_id names the symbol and the topics
+ * ("BTCUSDT:ob1,pt,tk"), so the stateless parser can map an ack or error back to exactly them.
  */
 export function bybitReqId(symbol: string, prefixes: readonly string[]): string {
-  return `${symbol}:${prefixes.join(",")}`;
+  return `${symbol}:${prefixes.map((p) => CODE[p] ?? p).join(",")}`;
 }
 
 function topicsOfReqId(reqIdText: unknown): string[] {
@@ -38,8 +42,8 @@ function topicsOfReqId(reqIdText: unknown): string[] {
   return reqIdText
     .slice(at + 1)
     .split(",")
-    .filter((p) => p !== "")
-    .map((p) => `${p}.${sym}`);
+    .filter((c) => PREFIX_OF[c] !== undefined)
+    .map((c) => `${PREFIX_OF[c]}.${sym}`);
 }
 
 function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {

@@ -50,10 +50,10 @@ describe("connection plans", () => {
     expect(plans).toHaveLength(1);
     expect(plans[0]!.url).toBe("ws://h:1/v5/public/linear");
     expect(plans[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual(
-      symbols.map((s) => ({ op: "subscribe", args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`], req_id: `${s}:orderbook.1,publicTrade,tickers` })),
+      symbols.map((s) => ({ op: "subscribe", args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`], req_id: `${s}:ob1,pt,tk` })),
     );
     // An error reply maps back to exactly that request's topics.
-    const err = adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "FOOUSDT:orderbook.1,publicTrade,tickers", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 });
+    const err = adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "FOOUSDT:ob1,pt,tk", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 });
     expect(err).toEqual({ kind: "subscribe_error", detail: "error:handler not found,topic:orderbook.1.FOOUSDT", topics: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT", "tickers.FOOUSDT"] });
   });
 
