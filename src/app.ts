@@ -12,7 +12,7 @@ import type { ConnectionEventKind, ConnectionRow, RecordRow, Stream } from "./sc
 import { nowUs } from "./clock.ts";
 import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
 import { Metrics } from "./state/metrics.ts";
-import { SilenceTracker } from "./state/silence.ts";
+import { SILENCE_MONITORED, SilenceTracker } from "./state/silence.ts";
 import { LagMonitor } from "./state/lag.ts";
 import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { FirstDataTracker } from "./state/first-data.ts";
@@ -117,8 +117,10 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     onOpen(conn) {
       metrics.connections[conn.adapter.id]!.open++;
       writer.record(connectionEvent(conn, "connect", null, null));
-      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol })));
-      firstData.open(conn.adapter.id, conn.connId, subs, Date.now(), config.SUBSCRIPTION_DEADLINE_SECONDS * 1000);
+      // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
+      const deadlineFor = (stream: Stream) => Math.max(config.SUBSCRIPTION_DEADLINE_SECONDS * 1000, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
+      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol, deadlineMs: deadlineFor(stream) })));
+      firstData.open(conn.adapter.id, conn.connId, subs, Date.now());
       evaluateState();
     },
     onClose(conn, code, reason) {
@@ -154,7 +156,9 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);
     metrics.connections[ex]!.planned = plans.length;
     for (const plan of plans) {
-      connections.push(new Connection(adapter, plan, hooks, log, { instanceId, backoff: { baseMs: 500, maxMs: 30_000 }, stableAfterMs: 60_000, controlGapMs: 250 }));
+      const ka = adapter.keepalive;
+      const keepalive = config.WS_PING_INTERVAL_MS !== undefined && ka.pingIntervalMs > 0 ? { ...ka, pingIntervalMs: Math.min(ka.pingIntervalMs, config.WS_PING_INTERVAL_MS) } : ka;
+      connections.push(new Connection(adapter, plan, hooks, log, { instanceId, backoff: { baseMs: 500, maxMs: 30_000 }, stableAfterMs: 60_000, controlGapMs: 250, keepalive }));
     }
     for (const sym of config.SYMBOLS) for (const st of streams) silence.watch(ex, st, sym, adapter.silenceThresholdMs(st), startedAt);
   }

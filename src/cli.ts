@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { startCollector } from "./app.ts";
 import { loadConfig, readEnvFile, type CliOverrides } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
-import { adapters, overridePingInterval } from "./exchanges/index.ts";
+import { adapters } from "./exchanges/index.ts";
 import { createLogger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
@@ -30,8 +30,6 @@ async function run(flags: RunFlags): Promise<number> {
   if (flags.envFile) env = { ...readEnvFile(flags.envFile), ...process.env };
   const available = EXCHANGES.filter((x) => adapters[x] !== undefined);
   const config = loadConfig(env, flags, available);
-  const pingError = overridePingInterval(env.WS_PING_INTERVAL_MS);
-  if (pingError) throw new ConfigError(`invalid configuration: WS_PING_INTERVAL_MS ${pingError}`);
   const log = createLogger(config.LOG_LEVEL);
   const collector = await startCollector(config, log, { handleSignals: true });
   return collector.done;

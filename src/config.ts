@@ -84,6 +84,11 @@ const EnvSchema = z.object({
   /** Length of the rolling windows behind drops_15m, silence_15m, reconnects_15m (default 15 min). */
   STATE_WINDOW_SECONDS: positiveSeconds(1).default(900),
   SHUTDOWN_TIMEOUT_SECONDS: positiveSeconds(1).default(30),
+  /**
+   * Testing and troubleshooting: caps the venues' client ping interval (Bybit, OKX: 20 s) in ms, so
+   * keepalive behaviour can be exercised in seconds. Leave unset in production.
+   */
+  WS_PING_INTERVAL_MS: intIn(50, 20_000).optional(),
   /** A subscription with no first event this long after its connection opened is reported silent (spec §6). */
   SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1).default(60),
 });

@@ -1,7 +1,7 @@
 /** @module ws/connection — one venue socket: connect, subscribe pacing, keepalive, watchdog, backoff, recv stamping. */
 import { nowUs } from "../clock.ts";
 import type { Row } from "../schema/rows.ts";
-import type { ConnectionPlan, ExchangeAdapter, ParseResult } from "../exchanges/types.ts";
+import type { ConnectionPlan, ExchangeAdapter, KeepalivePolicy, ParseResult } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import { backoffDelayMs, type BackoffPolicy } from "../pipeline/backoff.ts";
 
@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   stableAfterMs: number;
   /** Gap between control messages (Binance ≤ ~4/s per connection). */
   controlGapMs: number;
+  /** The venue's keepalive, possibly with a shortened ping interval (WS_PING_INTERVAL_MS). */
+  keepalive: KeepalivePolicy;
 }
 
 const decoder = new TextDecoder();
@@ -102,7 +104,7 @@ export class Connection {
         }, i * this.opts.controlGapMs),
       );
     });
-    const ka = this.adapter.keepalive;
+    const ka = this.opts.keepalive;
     if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
       this.timers.push(setInterval(() => this.sendPing(ws), ka.pingIntervalMs));
     }
@@ -113,14 +115,14 @@ export class Connection {
   }
 
   private sendPing(ws: WebSocket): void {
-    const p = this.adapter.keepalive.ping();
+    const p = this.opts.keepalive.ping();
     if (p === null || ws.readyState !== WebSocket.OPEN) return;
     ws.send(p);
     this.pingSentMs ??= Date.now();
   }
 
   private checkIdle(ws: WebSocket): void {
-    const ka = this.adapter.keepalive;
+    const ka = this.opts.keepalive;
     const now = Date.now();
     const idleMs = now - this.lastFrameMs;
     const pongTimeoutMs = ka.pongTimeoutMs ?? 0;

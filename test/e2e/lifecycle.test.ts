@@ -51,7 +51,10 @@ describe("lifecycle", () => {
     expect(rows[0]!.conns).toBe(4); // rows from before and after the reconnect, told apart by conn_id
 
     // The connection stream explains the gap from the data itself.
-    const events = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/symbol=ALL/*/*.parquet`)}) order by ts_us`);
+    const all = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/symbol=ALL/*/*.parquet`)}) order by ts_us`);
+    // Each connection also records `subscribed` once every subscription delivered (first-data test).
+    expect(all.filter((e) => e.event === "subscribed").map((e) => e.conn_id).sort()).toEqual([...new Set(all.map((e) => e.conn_id))].sort());
+    const events = all.filter((e) => e.event !== "subscribed");
     expect(events.map((e) => e.event)).toEqual(["connect", "connect", "disconnect", "disconnect", "connect", "connect", "disconnect", "disconnect"]);
     const killed = events.slice(2, 4);
     expect(killed.map((e) => e.close_code)).toEqual([1006, 1006]);

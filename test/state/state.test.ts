@@ -90,17 +90,18 @@ describe("FirstDataTracker", () => {
   test("reports subscriptions with no first event by the deadline, once, and clears them on data or close", async () => {
     const { FirstDataTracker } = await import("../../src/state/first-data.ts");
     const t = new FirstDataTracker();
-    t.open("binance", "c1", [{ stream: "bbo", symbol: "BTCUSDT" }, { stream: "bbo", symbol: "FAKEUSDT" }, { stream: "trade", symbol: "BTCUSDT" }], 1000, 5000);
+    t.open("binance", "c1", [{ stream: "bbo", symbol: "BTCUSDT", deadlineMs: 5000 }, { stream: "bbo", symbol: "FAKEUSDT", deadlineMs: 5000 }, { stream: "trade", symbol: "BTCUSDT", deadlineMs: 5000 }, { stream: "funding", symbol: "BTCUSDT", deadlineMs: 90_000 }], 1000);
     expect(t.seen("c1", "bbo", "BTCUSDT")).toEqual({ late: null, complete: false });
     expect(t.seen("c1", "bbo", "BTCUSDT")).toBeNull(); // already live
     expect(t.check(5999)).toEqual([]);
     expect(t.check(6000).map((s) => `${s.stream}:${s.symbol}`).sort()).toEqual(["bbo:FAKEUSDT", "trade:BTCUSDT"]);
-    expect(t.check(9000)).toEqual([]); // once
+    expect(t.check(9000)).toEqual([]); // once; funding's own, longer deadline has not passed
+    expect(t.seen("c1", "funding", "BTCUSDT")).toEqual({ late: null, complete: false });
     expect(t.silent()).toHaveLength(2);
     expect(t.seen("c1", "trade", "BTCUSDT")?.late?.symbol).toBe("BTCUSDT"); // late first data ends the report
     expect(t.silent().map((s) => s.symbol)).toEqual(["FAKEUSDT"]);
     expect(t.seen("c1", "bbo", "FAKEUSDT")).toEqual({ late: expect.objectContaining({ symbol: "FAKEUSDT" }), complete: true });
-    t.open("okx", "c2", [{ stream: "funding", symbol: "BTCUSDT" }], 0, 1);
+    t.open("okx", "c2", [{ stream: "funding", symbol: "BTCUSDT", deadlineMs: 1 }], 0);
     expect(t.check(5).map((s) => s.conn_id)).toEqual(["c2"]);
     t.close("c2");
     expect(t.silent()).toEqual([]);

@@ -50,6 +50,7 @@ function run(answerPings: boolean) {
     backoff: { baseMs: 5000, maxMs: 5000 },
     stableAfterMs: 60_000,
     controlGapMs: 10,
+    keepalive: adapter.keepalive,
   });
   conn.start();
   cleanups.push(() => {
