@@ -85,7 +85,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const hooks: ConnectionHooks = {
     onRow(row) {
       const now = Date.now();
-      metrics.recordEvent(row.stream, now);
+      metrics.recordEvent(row.exchange, row.stream, now);
       const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
       if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
       const live = firstData.seen(row.conn_id, row.stream, row.symbol);
@@ -242,22 +242,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     });
   }
 
-  // --- start ---------------------------------------------------------------------------------
-  let status: StatusServer;
-  try {
-    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot);
-  } catch (err) {
-    for (const t of timers) clearInterval(t);
-    await encoder.close();
-    throw new Error(`status API cannot listen on ${config.STATUS_HOST}:${config.STATUS_PORT}: ${describeError(err)}`);
-  }
-  log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
-  await writer.start();
-  lag.start();
-  evaluateState();
-  for (const c of connections) c.start();
-
-  // --- shutdown ------------------------------------------------------------------------------
+  // --- shutdown (handlers first, so a signal during start-up still drains and exits 0) --------
+  let status: StatusServer | null = null;
   let shutdownPromise: Promise<number> | null = null;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -291,7 +277,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
         writer: s.metrics.writer,
         unwritten_rows: res.unwrittenRows,
       });
-      await status.stop();
+      await status?.stop();
       await encoder.close();
       const code = res.complete ? 0 : 1;
       resolveDone(code);
@@ -315,6 +301,21 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       evaluateState();
     });
   }
+
+  // --- start ---------------------------------------------------------------------------------
+  try {
+    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot);
+  } catch (err) {
+    for (const t of timers) clearInterval(t);
+    await encoder.close();
+    throw new Error(`status API cannot listen on ${config.STATUS_HOST}:${config.STATUS_PORT}: ${describeError(err)}`);
+  }
+  log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
+  await writer.start();
+  lag.start();
+  evaluateState();
+  // A signal during start-up has already run the shutdown: open nothing more.
+  if (!shutdownPromise) for (const c of connections) c.start();
 
   return { instanceId, statusPort: status.port, snapshot, done, shutdown };
 }

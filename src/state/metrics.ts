@@ -17,6 +17,7 @@ export class Metrics {
   readonly startedAtMs: number;
   totalEvents = 0;
   readonly eventsByStream: Record<Stream, number>;
+  readonly eventsByExchange: Record<string, Record<Stream, number>> = {};
   lastEventTsMs: number | null = null;
   lastWriteTsMs: number | null = null;
 
@@ -66,9 +67,10 @@ export class Metrics {
     }
   }
 
-  recordEvent(stream: Stream, nowMs: number): void {
+  recordEvent(exchange: string, stream: Stream, nowMs: number): void {
     this.totalEvents++;
     this.eventsByStream[stream]++;
+    (this.eventsByExchange[exchange] ??= zeroStreams())[stream]++;
     this.lastEventTsMs = nowMs;
   }
 

@@ -34,6 +34,8 @@ export interface MetricsBody {
   effective_data_loss_rate_pct: number;
   events_per_sec: Record<Stream, number>;
   events_total_by_stream: Record<Stream, number>;
+  /** Events received per exchange and stream (lifetime). */
+  events_total_by_exchange: Record<string, Record<Stream, number>>;
   total_events: number;
   parse_errors_total: number;
   parse_errors_by_reason: Record<string, number>;
@@ -117,6 +119,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       effective_data_loss_rate_pct: lossPct,
       events_per_sec: m.eventsPerSec(),
       events_total_by_stream: { ...m.eventsByStream },
+      events_total_by_exchange: structuredClone(m.eventsByExchange),
       total_events: m.totalEvents,
       parse_errors_total: m.parseErrorsTotal,
       parse_errors_by_reason: { ...m.parseErrorsByReason },

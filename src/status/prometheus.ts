@@ -40,6 +40,7 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "ws_connections_open", "gauge", "Open WebSocket connections per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.open })));
   family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));
   family(out, "events_total", "counter", "Events received, per stream.", Object.entries(m.events_total_by_stream).map(([st, v]) => ({ labels: { stream: st }, value: v })));
+  family(out, "exchange_events_total", "counter", "Events received, per exchange and stream.", Object.entries(m.events_total_by_exchange).flatMap(([ex, by]) => Object.entries(by).map(([st, v]) => ({ labels: { exchange: ex, stream: st }, value: v }))));
   family(out, "events_per_second", "gauge", "Events per second over the last 10 s, per stream.", Object.entries(m.events_per_sec).map(([st, v]) => ({ labels: { stream: st }, value: v })));
   family(out, "effective_data_loss_rate_percent", "gauge", "(dropped events + missing trade ids) / (events received + missing trade ids), in percent.", one(m.effective_data_loss_rate_pct));
   family(out, "trade_id_gaps_total", "counter", "Trade ids skipped on venues with contiguous ids (trades that happened and never arrived), per exchange.", Object.entries(m.trade_id_gaps_by_exchange).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));

@@ -87,9 +87,9 @@ export function documentedMetrics(): string[] {
 export function richSnapshot(): Snapshot {
   const now = Date.now();
   const m = new Metrics(["binance", "bybit", "okx"], 900_000, now - 65_000);
-  for (let i = 0; i < 7; i++) m.recordEvent("bbo", now - 100);
-  for (let i = 0; i < 3; i++) m.recordEvent("trade", now - 50);
-  m.recordEvent("funding", now - 20);
+  for (let i = 0; i < 7; i++) m.recordEvent("binance", "bbo", now - 100);
+  for (let i = 0; i < 3; i++) m.recordEvent("okx", "trade", now - 50);
+  m.recordEvent("okx", "funding", now - 20);
   m.recordDrop(now);
   m.recordDrop(now);
   m.recordSilence(now);

@@ -70,6 +70,7 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "ws_reconnect_total") got = v("ws_reconnect_total", { exchange: key! });
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
       else if (head === "events_total_by_stream") got = v("events_total", { stream: key! });
+      else if (head === "events_total_by_exchange") got = v("exchange_events_total", { exchange: key!, stream: sub! });
       else if (head === "events_per_sec") got = v("events_per_second", { stream: key! });
       else if (head === "parse_errors_by_reason") got = v("parse_errors_total", { reason: key! });
       else if (head === "event_loop_lag_ms") got = v("event_loop_lag_milliseconds", { quantile: { p50: "0.5", p99: "0.99", max: "1" }[key!]! });

@@ -7,7 +7,7 @@ import { handle } from "../../src/status/routes.ts";
 function snapshot() {
   const now = Date.now();
   const m = new Metrics(["binance", "okx"], 900_000, now - 5000);
-  m.recordEvent("bbo", now - 10);
+  m.recordEvent("binance", "bbo", now - 10);
   m.recordDrop(now);
   m.recordReconnect("okx", now);
   m.connections.binance = { open: 2, planned: 2 };
