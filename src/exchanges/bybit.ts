@@ -4,7 +4,7 @@
  * Facts used here: shared/spec/exchanges.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
  */
 import type { Row, Stream } from "../schema/rows.ts";
-import { FieldError, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -72,21 +72,11 @@ function common(msg: Obj, symbol: string, recv: RecvMeta) {
   };
 }
 
-/** First level of a side: [price, size] strings; an empty side gives nulls. */
-function level(d: Obj, key: string): [number | null, number | null] {
-  const side = d[key];
-  if (side === undefined || (Array.isArray(side) && side.length === 0)) return [null, null];
-  if (!Array.isArray(side) || !Array.isArray(side[0])) throw new FieldError(`bad_level:${key}`);
-  const lv = side[0] as unknown[];
-  const o = { px: lv[0], qty: lv[1] };
-  return [reqFloat(o, "px"), reqFloat(o, "qty")];
-}
-
 function bbo(msg: Obj, recv: RecvMeta): ParseResult {
   const d = msg.data;
   if (!isObject(d)) throw new FieldError("bad_data");
-  const [bidPx, bidQty] = level(d, "b");
-  const [askPx, askQty] = level(d, "a");
+  const [bidPx, bidQty] = firstLevel(d, "b", ["px", "qty"]);
+  const [askPx, askQty] = firstLevel(d, "a", ["px", "qty"]);
   return {
     kind: "rows",
     rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "u"), ts_tx_ms: optInt(msg, "cts") }],

@@ -78,3 +78,16 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
     return { ok: false };
   }
 }
+
+/**
+ * First level of a book side, `[[price, size, …], …]` as strings (Bybit `b`/`a`, OKX `bids`/`asks`);
+ * an absent or empty side gives nulls. `names` label the two values in skip reasons.
+ */
+export function firstLevel(d: Obj, key: string, names: readonly [string, string]): [number | null, number | null] {
+  const side = d[key];
+  if (side === undefined || (Array.isArray(side) && side.length === 0)) return [null, null];
+  if (!Array.isArray(side) || !Array.isArray(side[0])) throw new FieldError(`bad_level:${key}`);
+  const lv = side[0] as unknown[];
+  const o = { [names[0]]: lv[0], [names[1]]: lv[1] };
+  return [reqFloat(o, names[0]), reqFloat(o, names[1])];
+}

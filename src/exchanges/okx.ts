@@ -4,7 +4,7 @@
  * shared/spec/exchanges.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
  */
 import type { Row, Stream } from "../schema/rows.ts";
-import { FieldError, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -72,16 +72,6 @@ function common(instId: string, tsMs: number | null, recv: RecvMeta) {
   };
 }
 
-/** First level `[price, size(contracts), "0", orderCount]`; an empty side gives nulls (§3.5 bbo-tbt). */
-function level(d: Obj, key: string): [number | null, number | null] {
-  const side = d[key];
-  if (side === undefined || (Array.isArray(side) && side.length === 0)) return [null, null];
-  if (!Array.isArray(side) || !Array.isArray(side[0])) throw new FieldError(`bad_level:${key}`);
-  const lv = side[0] as unknown[];
-  const o = { px: lv[0], sz: lv[1] };
-  return [reqFloat(o, "px"), reqFloat(o, "sz")];
-}
-
 /** One data item → one row. Times are ms strings; sizes stay in contracts (§3.5). */
 function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row {
   const instId = typeof d.instId === "string" ? d.instId : argInstId;
@@ -89,8 +79,8 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
   const c = common(instId, ts, recv);
   switch (channel) {
     case "bbo-tbt": {
-      const [bidPx, bidQty] = level(d, "bids");
-      const [askPx, askQty] = level(d, "asks");
+      const [bidPx, bidQty] = firstLevel(d, "bids", ["px", "sz"]);
+      const [askPx, askQty] = firstLevel(d, "asks", ["px", "sz"]);
       return { ...c, stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "seqId"), ts_tx_ms: null };
     }
     case "trades-all": {
