@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { columnsFor } from "../../src/schema/v1.ts";
 import type { Stream } from "../../src/schema/rows.ts";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
-import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import type { Simulator } from "../../src/sim/server.ts";
+import type { CollectorProcess } from "../helpers/collector.ts";
+import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
-import { waitFor } from "../helpers/wait.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const FRAMES = 3000;
@@ -21,13 +21,7 @@ let exitCode: number;
 const t0Us = Date.now() * 1000;
 
 beforeAll(async () => {
-  sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: FRAMES, exchanges: ["binance"] });
-  col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: SYMBOLS.join(","), EXCHANGES: "binance", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700" }));
-  await col.waitForLog("status_api_start");
-  await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 30_000);
-  const expectedRows = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
-  await waitFor("collector to receive every row", async () => (await col.get("/metrics")).total_events === expectedRows, 15_000);
-  exitCode = await col.stop("SIGTERM");
+  ({ sim, col, exitCode } = await recordedRun("binance", SYMBOLS, dir.path, FRAMES));
 });
 
 afterAll(async () => {

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
-import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import type { Simulator } from "../../src/sim/server.ts";
+import type { CollectorProcess } from "../helpers/collector.ts";
+import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
-import { waitFor } from "../helpers/wait.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const UNKNOWN = "FOOUSDT";
@@ -23,14 +23,7 @@ let exitCode: number;
 let metricsBeforeStop: any;
 
 beforeAll(async () => {
-  sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: FRAMES, exchanges: ["bybit"] });
-  col = spawnCollector([], baseEnv({ BYBIT_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: [...SYMBOLS, UNKNOWN].join(","), EXCHANGES: "bybit", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700" }));
-  await col.waitForLog("status_api_start");
-  await waitFor("simulator to send every frame", () => sim.stats().frames.bybit === FRAMES, 30_000);
-  const expectedRows = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
-  await waitFor("collector to receive every row", async () => (await col.get("/metrics")).total_events === expectedRows, 15_000);
-  metricsBeforeStop = await col.get("/metrics");
-  exitCode = await col.stop("SIGTERM");
+  ({ sim, col, exitCode, metricsBeforeStop } = await recordedRun("bybit", [...SYMBOLS, UNKNOWN], dir.path, FRAMES));
 });
 
 afterAll(async () => {

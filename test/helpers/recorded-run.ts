@@ -1,0 +1,31 @@
+/** Test helpers: one venue, a fixed number of simulator frames, the collector run to completion and stopped. */
+import type { ExchangeId } from "../../src/schema/rows.ts";
+import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import { baseEnv, spawnCollector, type CollectorProcess } from "./collector.ts";
+import { waitFor } from "./wait.ts";
+
+const URL_KEY: Record<ExchangeId, string> = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" };
+
+export interface RecordedRun {
+  sim: Simulator;
+  col: CollectorProcess;
+  exitCode: number;
+  /** /metrics just before SIGTERM, once every sent row was received. */
+  metricsBeforeStop: any;
+}
+
+/**
+ * Simulator sends exactly `frames` frames (recorded) for `venue`; the collector (small buffers,
+ * 1 s flushes) receives every row; then SIGTERM. The caller stops `sim` when done.
+ */
+export async function recordedRun(venue: ExchangeId, symbols: string[], dataDir: string, frames = 3000): Promise<RecordedRun> {
+  const sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue] });
+  const col = spawnCollector([], baseEnv({ [URL_KEY[venue]]: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), EXCHANGES: venue, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700" }));
+  await col.waitForLog("status_api_start");
+  await waitFor("simulator to send every frame", () => sim.stats().frames[venue] === frames, 30_000);
+  const expectedRows = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
+  await waitFor("collector to receive every row", async () => (await col.get("/metrics")).total_events === expectedRows, 15_000);
+  const metricsBeforeStop = await col.get("/metrics");
+  const exitCode = await col.stop("SIGTERM");
+  return { sim, col, exitCode, metricsBeforeStop };
+}
