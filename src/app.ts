@@ -1,5 +1,6 @@
 /** @module app — composition root: adapters → connections → queue → writer → storage; state, status, signals. */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { redact, type Config } from "./config.ts";
 import { describeError } from "./errors.ts";
 import { adapters } from "./exchanges/index.ts";
@@ -19,9 +20,15 @@ import { FirstDataTracker } from "./state/first-data.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
 import { startStatusServer, type StatusServer } from "./status/server.ts";
 import { createLocalStorage } from "./storage/local.ts";
+import { createS3Store } from "./storage/s3.ts";
+import { createSpoolingStorage } from "./storage/spool.ts";
 import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
-import { Connection, type ConnectionHooks } from "./ws/connection.ts";
+import type { Connection } from "./ws/connection.ts";
+import { Supervisor, type SupervisorHooks } from "./ws/supervisor.ts";
+
+/** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
+const ROTATE_DEADLINE_MS = 30_000;
 
 const BASE_URL_KEY = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" } as const;
 
@@ -39,7 +46,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const startedAt = Date.now();
   const metrics = new Metrics(config.EXCHANGES, config.STATE_WINDOW_SECONDS * 1000, startedAt);
   const queue = new BoundedQueue<RecordRow>(config.QUEUE_SIZE);
-  const storage: Storage = createLocalStorage(config.DATA_DIR);
+  const storage: Storage = config.STORAGE_BACKEND === "s3" ? createS3Storage(config, metrics, log) : createLocalStorage(config.DATA_DIR);
   const encoder = createWorkerEncoder();
   const writer = new Writer(queue, storage, encoder, metrics, log, {
     bufferSize: config.BUFFER_SIZE,
@@ -82,7 +89,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const seenSkipReasons = new Set<string>();
   let dropsSinceLog = 0;
   let lastDropLogMs = 0;
-  const hooks: ConnectionHooks = {
+  const hooks: SupervisorHooks = {
     onRow(row) {
       const now = Date.now();
       metrics.recordEvent(row.exchange, row.stream, now);
@@ -92,7 +99,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       if (live) {
         if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
         if (live.complete) {
-          const conn = connections.find((c) => c.connId === row.conn_id);
+          const conn = supervisors.flatMap((s) => s.connections()).find((c) => c.connId === row.conn_id);
           if (conn) writer.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
         }
       }
@@ -115,7 +122,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       }
     },
     onOpen(conn) {
-      metrics.connections[conn.adapter.id]!.open++;
+      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
       writer.record(connectionEvent(conn, "connect", null, null));
       // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
       const deadlineFor = (stream: Stream) => Math.max(config.SUBSCRIPTION_DEADLINE_SECONDS * 1000, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
@@ -124,10 +131,14 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       evaluateState();
     },
     onClose(conn, code, reason) {
-      metrics.connections[conn.adapter.id]!.open--;
+      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
       firstData.close(conn.connId);
       writer.record(connectionEvent(conn, "disconnect", reason, code));
       evaluateState();
+    },
+    onRotate(conn, reason) {
+      // Persisted before the old socket's disconnect (reason "rotate"): the overlap is explained by the data.
+      writer.record(connectionEvent(conn, "rotate", reason, null));
     },
     onReconnectScheduled(conn) {
       metrics.recordReconnect(conn.adapter.id, Date.now());
@@ -147,7 +158,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     },
   };
 
-  const connections: Connection[] = [];
+  const supervisors: Supervisor[] = [];
+  const supervisorOf: Record<string, Supervisor> = {};
   const streamsByExchange: Record<string, Stream[]> = {};
   for (const ex of config.EXCHANGES) {
     const adapter: ExchangeAdapter = adapters[ex]!;
@@ -155,11 +167,21 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     streamsByExchange[ex] = streams;
     const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);
     metrics.connections[ex]!.planned = plans.length;
-    for (const plan of plans) {
-      const ka = adapter.keepalive;
-      const keepalive = config.WS_PING_INTERVAL_MS !== undefined && ka.pingIntervalMs > 0 ? { ...ka, pingIntervalMs: Math.min(ka.pingIntervalMs, config.WS_PING_INTERVAL_MS) } : ka;
-      connections.push(new Connection(adapter, plan, hooks, log, { instanceId, backoff: { baseMs: 500, maxMs: 30_000 }, stableAfterMs: 60_000, controlGapMs: 250, keepalive }));
-    }
+    const ka = adapter.keepalive;
+    const keepalive = config.WS_PING_INTERVAL_MS !== undefined && ka.pingIntervalMs > 0 ? { ...ka, pingIntervalMs: Math.min(ka.pingIntervalMs, config.WS_PING_INTERVAL_MS) } : ka;
+    const maxAgeMs = adapter.maxConnectionAgeMs ? Math.min(adapter.maxConnectionAgeMs, config.WS_ROTATE_AFTER_SECONDS * 1000) : 0;
+    const sup = new Supervisor(adapter, plans, hooks, log, {
+      instanceId,
+      backoff: { baseMs: 500, maxMs: config.WS_BACKOFF_MAX_SECONDS * 1000 },
+      stableAfterMs: 60_000,
+      controlGapMs: 250,
+      keepalive,
+      watchdogCapMs: config.WS_WATCHDOG_MAX_MS,
+      maxAgeMs,
+      rateLimitFloorMs: config.WS_RATE_LIMIT_BACKOFF_SECONDS * 1000,
+    }, ROTATE_DEADLINE_MS);
+    supervisors.push(sup);
+    supervisorOf[ex] = sup;
     for (const sym of config.SYMBOLS) for (const st of streams) silence.watch(ex, st, sym, adapter.silenceThresholdMs(st), startedAt);
   }
 
@@ -171,6 +193,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     return {
       fatalError: metrics.fatalError,
       writerFailing: metrics.writerFailing,
+      uploadsFailing: metrics.uploadsFailing,
+      spoolFull: metrics.spoolFull,
       connectionsOpen: c.open,
       connectionsPlanned: c.planned,
       queueUtilizationPct: queue.utilizationPct(),
@@ -254,12 +278,18 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     }
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
-      for (const c of connections) c.stop();
+      for (const s of supervisors) s.stop();
       // Let the sockets report their close, so the connection stream records the disconnects.
       const closeDeadline = Date.now() + 2000;
       while (metrics.connectionTotals().open > 0 && Date.now() < closeDeadline) await Bun.sleep(20);
+      const shutdownDeadline = Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
       const res = await writer.close(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
       if (!res.complete) log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS });
+      if (storage.close) {
+        // Spooled files are durable: whatever is not uploaded now is uploaded by the next start.
+        const left = await storage.close(Math.max(0, shutdownDeadline - Date.now()));
+        if (left.pendingFiles > 0) log.warn("spool_pending", { files: left.pendingFiles, bytes: left.pendingBytes, note: "kept in SPOOL_DIR; uploaded first on the next start" });
+      }
       for (const t of timers) clearInterval(t);
       lag.stop();
       const s = snapshot();
@@ -315,7 +345,23 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   lag.start();
   evaluateState();
   // A signal during start-up has already run the shutdown: open nothing more.
-  if (!shutdownPromise) for (const c of connections) c.start();
+  if (!shutdownPromise) for (const s of supervisors) s.start();
 
   return { instanceId, statusPort: status.port, snapshot, done, shutdown };
+}
+
+/** STORAGE_BACKEND=s3: a local spool in front of Bun's S3 client (loadConfig guarantees the S3_* keys). */
+function createS3Storage(config: Readonly<Config>, metrics: Metrics, log: Logger): Storage {
+  const store = createS3Store({ endpoint: config.S3_ENDPOINT!, bucket: config.S3_BUCKET!, region: config.S3_REGION, accessKey: config.S3_ACCESS_KEY!, secretKey: config.S3_SECRET_KEY! });
+  return createSpoolingStorage({
+    dir: config.SPOOL_DIR ?? join(config.DATA_DIR, "spool"),
+    prefix: config.S3_PREFIX,
+    store,
+    maxInflight: config.MAX_INFLIGHT_UPLOADS,
+    maxBytes: config.SPOOL_MAX_BYTES,
+    uploadTimeoutMs: config.S3_UPLOAD_TIMEOUT_SECONDS * 1000,
+    backoff: { baseMs: Math.min(500, config.S3_RETRY_MAX_SECONDS * 1000), maxMs: config.S3_RETRY_MAX_SECONDS * 1000 },
+    metrics,
+    log,
+  });
 }

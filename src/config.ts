@@ -67,6 +67,14 @@ const EnvSchema = z.object({
   S3_BUCKET: optionalText,
   S3_PREFIX: z.string().trim().default(""),
   S3_REGION: z.string().trim().default("us-east-1"),
+  /** STORAGE_BACKEND=s3: encoded files wait here (same hive key) until S3 confirms them. Default <DATA_DIR>/spool. */
+  SPOOL_DIR: optionalText,
+  /** Spool size above which new files are refused and the state is ERROR (default 10 GiB). */
+  SPOOL_MAX_BYTES: intIn(1_048_576, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  /** One upload attempt is abandoned (and retried) after this long. */
+  S3_UPLOAD_TIMEOUT_SECONDS: positiveSeconds(0.1).default(30),
+  /** Cap of the exponential backoff between failed upload attempts. */
+  S3_RETRY_MAX_SECONDS: positiveSeconds(0.1).default(30),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   EXCHANGES: exchangeList.optional(),
   STATUS_HOST: z.string().trim().min(1, "must not be empty").default("127.0.0.1"),
@@ -91,6 +99,17 @@ const EnvSchema = z.object({
   WS_PING_INTERVAL_MS: intIn(50, 20_000).optional(),
   /** A subscription with no first event this long after its connection opened is reported silent (spec §6). */
   SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1).default(60),
+  /**
+   * Testing and troubleshooting: caps every connection's watchdog (data-silence and pong deadlines)
+   * in ms. Unset = per connection from its subscriptions and the venue keepalive (spec §6).
+   */
+  WS_WATCHDOG_MAX_MS: intIn(100, 600_000).optional(),
+  /** Cap of the reconnect backoff (spec §6: about 0.5 s growing to 30 s, full jitter). */
+  WS_BACKOFF_MAX_SECONDS: positiveSeconds(1).default(30),
+  /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (exchanges.md §1.3). */
+  WS_RATE_LIMIT_BACKOFF_SECONDS: positiveSeconds(1).default(60),
+  /** Replace connections of venues with a lifetime cap (Binance 24 h) this long after open, make-before-break. */
+  WS_ROTATE_AFTER_SECONDS: positiveSeconds(1).default(82_800),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -151,8 +170,23 @@ export function loadConfig(env: Record<string, string | undefined>, flags: CliOv
     for (const key of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
       if (!e[key]) throw new ConfigError(`invalid configuration: ${key} is required when STORAGE_BACKEND=s3`);
     }
+    if (!isHttpUrl(e.S3_ENDPOINT!)) throw new ConfigError("invalid configuration: S3_ENDPOINT must be an http:// or https:// URL without user info, e.g. https://s3.eu-west-1.amazonaws.com");
+    // Bun's S3 client attaches an ambient session token to every request even when the client is
+    // built with explicit keys (measured: sessionToken "" or undefined does not suppress it).
+    for (const key of ["AWS_SESSION_TOKEN", "S3_SESSION_TOKEN"]) {
+      if (env[key]) throw new ConfigError(`invalid configuration: ${key} is set in the environment; Bun's S3 client would sign every request with it next to S3_ACCESS_KEY: unset it (the collector uses static keys)`);
+    }
   }
   return Object.freeze({ ...e, EXCHANGES: exchanges });
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password;
+  } catch {
+    return false;
+  }
 }
 
 function redactValue(key: string, v: string): string {

@@ -172,11 +172,13 @@ export class Writer {
       try {
         // Encode once; a failed store is retried with the same bytes under the same key.
         if (!bytes) bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
-        this.metrics.writer.in_flight_uploads++;
+        // A storage that uploads in the background (S3 spool) counts its own uploads.
+        const counts = !this.storage.countsUploads;
+        if (counts) this.metrics.writer.in_flight_uploads++;
         try {
           await this.storage.put(job.key, bytes);
         } finally {
-          this.metrics.writer.in_flight_uploads--;
+          if (counts) this.metrics.writer.in_flight_uploads--;
         }
         break;
       } catch (err) {
@@ -188,7 +190,7 @@ export class Writer {
           }
           job.batch = err.batch;
         }
-        this.metrics.writer.upload_failures++;
+        if (!this.storage.countsUploads) this.metrics.writer.upload_failures++;
         this.metrics.writeErrorsTotal++;
         if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
         this.updateFailing();

@@ -11,6 +11,13 @@ export interface WriterCounters {
   active_buffers: number;
   in_flight_uploads: number;
   upload_failures: number;
+  /** STORAGE_BACKEND=s3: files uploaded to S3 and removed from the spool (0 with local storage). */
+  files_uploaded: number;
+  /** Files (and their bytes) durable in the local spool, waiting for S3. */
+  spool_files: number;
+  spool_bytes: number;
+  /** Age of the oldest spooled file in seconds (0 when the spool is empty). */
+  spool_oldest_age_seconds: number;
 }
 
 export class Metrics {
@@ -42,9 +49,19 @@ export class Metrics {
     active_buffers: 0,
     in_flight_uploads: 0,
     upload_failures: 0,
+    files_uploaded: 0,
+    spool_files: 0,
+    spool_bytes: 0,
+    spool_oldest_age_seconds: 0,
   };
+  /** When the oldest spooled file entered the spool (ms), null when empty; the snapshot turns it into an age. */
+  spoolOldestMs: number | null = null;
   writeErrorsTotal = 0;
   writerFailing = false;
+  /** S3 uploads are failing and being retried (DEGRADED): files wait in the spool. */
+  uploadsFailing = false;
+  /** The spool refused a file: over SPOOL_MAX_BYTES or the disk is full (ERROR). */
+  spoolFull = false;
   fatalError: string | null = null;
 
   /** Per exchange: open sockets and sockets planned. */

@@ -133,7 +133,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       state: i.state,
       rss_mb: rssMb,
       event_loop_lag_ms: i.lag,
-      writer: { ...m.writer },
+      writer: { ...m.writer, spool_oldest_age_seconds: m.spoolOldestMs === null ? 0 : Math.max(0, Math.round((i.nowMs - m.spoolOldestMs) / 100) / 10) },
     },
     status: {
       state: i.state,

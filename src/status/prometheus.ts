@@ -54,8 +54,12 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "files_written_total", "counter", "Parquet files written to storage.", one(m.writer.files_written));
   family(out, "pending_events", "gauge", "Rows buffered or being written, not yet durable.", one(m.writer.pending_events));
   family(out, "active_buffers", "gauge", "Partitions with buffered rows.", one(m.writer.active_buffers));
-  family(out, "in_flight_uploads", "gauge", "Storage writes in progress.", one(m.writer.in_flight_uploads));
-  family(out, "upload_failures_total", "counter", "Failed storage write attempts (each is retried).", one(m.writer.upload_failures));
+  family(out, "in_flight_uploads", "gauge", "Storage writes in progress (S3 uploads with STORAGE_BACKEND=s3).", one(m.writer.in_flight_uploads));
+  family(out, "upload_failures_total", "counter", "Failed storage write attempts, S3 upload attempts with STORAGE_BACKEND=s3 (each is retried).", one(m.writer.upload_failures));
+  family(out, "files_uploaded_total", "counter", "Files uploaded to S3 and removed from the spool (STORAGE_BACKEND=s3).", one(m.writer.files_uploaded));
+  family(out, "spool_files", "gauge", "Files in the local spool waiting for S3.", one(m.writer.spool_files));
+  family(out, "spool_bytes", "gauge", "Bytes in the local spool waiting for S3.", one(m.writer.spool_bytes));
+  family(out, "spool_oldest_age_seconds", "gauge", "Age of the oldest file waiting in the spool (0 when empty).", one(m.writer.spool_oldest_age_seconds));
   family(out, "write_errors_total", "counter", "Storage errors of any kind: failed writes plus failed start-up probes of the storage.", one(m.write_errors_total));
   family(out, "event_loop_lag_milliseconds", "gauge", "Ingest-thread event-loop lag over the last minute, by quantile.", [
     { labels: { quantile: "0.5" }, value: m.event_loop_lag_ms.p50 },

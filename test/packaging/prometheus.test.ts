@@ -60,6 +60,10 @@ describe("GET /metrics/prometheus", () => {
       "writer.active_buffers": "active_buffers",
       "writer.in_flight_uploads": "in_flight_uploads",
       "writer.upload_failures": "upload_failures_total",
+      "writer.files_uploaded": "files_uploaded_total",
+      "writer.spool_files": "spool_files",
+      "writer.spool_bytes": "spool_bytes",
+      "writer.spool_oldest_age_seconds": "spool_oldest_age_seconds",
     };
     const unmapped: string[] = [];
     for (const [path, want] of leaves) {
