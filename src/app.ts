@@ -24,7 +24,11 @@ import { createS3Store } from "./storage/s3.ts";
 import { createSpoolingStorage } from "./storage/spool.ts";
 import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
-import { Connection, type ConnectionHooks } from "./ws/connection.ts";
+import type { Connection } from "./ws/connection.ts";
+import { Supervisor, type SupervisorHooks } from "./ws/supervisor.ts";
+
+/** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
+const ROTATE_DEADLINE_MS = 30_000;
 
 const BASE_URL_KEY = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" } as const;
 
@@ -85,7 +89,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const seenSkipReasons = new Set<string>();
   let dropsSinceLog = 0;
   let lastDropLogMs = 0;
-  const hooks: ConnectionHooks = {
+  const hooks: SupervisorHooks = {
     onRow(row) {
       const now = Date.now();
       metrics.recordEvent(row.exchange, row.stream, now);
@@ -95,7 +99,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       if (live) {
         if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
         if (live.complete) {
-          const conn = connections.find((c) => c.connId === row.conn_id);
+          const conn = supervisors.flatMap((s) => s.connections()).find((c) => c.connId === row.conn_id);
           if (conn) writer.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
         }
       }
@@ -118,7 +122,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       }
     },
     onOpen(conn) {
-      metrics.connections[conn.adapter.id]!.open++;
+      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
       writer.record(connectionEvent(conn, "connect", null, null));
       // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
       const deadlineFor = (stream: Stream) => Math.max(config.SUBSCRIPTION_DEADLINE_SECONDS * 1000, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
@@ -127,10 +131,14 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       evaluateState();
     },
     onClose(conn, code, reason) {
-      metrics.connections[conn.adapter.id]!.open--;
+      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
       firstData.close(conn.connId);
       writer.record(connectionEvent(conn, "disconnect", reason, code));
       evaluateState();
+    },
+    onRotate(conn, reason) {
+      // Persisted before the old socket's disconnect (reason "rotate"): the overlap is explained by the data.
+      writer.record(connectionEvent(conn, "rotate", reason, null));
     },
     onReconnectScheduled(conn) {
       metrics.recordReconnect(conn.adapter.id, Date.now());
@@ -150,7 +158,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     },
   };
 
-  const connections: Connection[] = [];
+  const supervisors: Supervisor[] = [];
+  const supervisorOf: Record<string, Supervisor> = {};
   const streamsByExchange: Record<string, Stream[]> = {};
   for (const ex of config.EXCHANGES) {
     const adapter: ExchangeAdapter = adapters[ex]!;
@@ -158,11 +167,21 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     streamsByExchange[ex] = streams;
     const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);
     metrics.connections[ex]!.planned = plans.length;
-    for (const plan of plans) {
-      const ka = adapter.keepalive;
-      const keepalive = config.WS_PING_INTERVAL_MS !== undefined && ka.pingIntervalMs > 0 ? { ...ka, pingIntervalMs: Math.min(ka.pingIntervalMs, config.WS_PING_INTERVAL_MS) } : ka;
-      connections.push(new Connection(adapter, plan, hooks, log, { instanceId, backoff: { baseMs: 500, maxMs: 30_000 }, stableAfterMs: 60_000, controlGapMs: 250, keepalive }));
-    }
+    const ka = adapter.keepalive;
+    const keepalive = config.WS_PING_INTERVAL_MS !== undefined && ka.pingIntervalMs > 0 ? { ...ka, pingIntervalMs: Math.min(ka.pingIntervalMs, config.WS_PING_INTERVAL_MS) } : ka;
+    const maxAgeMs = adapter.maxConnectionAgeMs ? Math.min(adapter.maxConnectionAgeMs, config.WS_ROTATE_AFTER_SECONDS * 1000) : 0;
+    const sup = new Supervisor(adapter, plans, hooks, log, {
+      instanceId,
+      backoff: { baseMs: 500, maxMs: config.WS_BACKOFF_MAX_SECONDS * 1000 },
+      stableAfterMs: 60_000,
+      controlGapMs: 250,
+      keepalive,
+      watchdogCapMs: config.WS_WATCHDOG_MAX_MS,
+      maxAgeMs,
+      rateLimitFloorMs: config.WS_RATE_LIMIT_BACKOFF_SECONDS * 1000,
+    }, ROTATE_DEADLINE_MS);
+    supervisors.push(sup);
+    supervisorOf[ex] = sup;
     for (const sym of config.SYMBOLS) for (const st of streams) silence.watch(ex, st, sym, adapter.silenceThresholdMs(st), startedAt);
   }
 
@@ -259,7 +278,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     }
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
-      for (const c of connections) c.stop();
+      for (const s of supervisors) s.stop();
       // Let the sockets report their close, so the connection stream records the disconnects.
       const closeDeadline = Date.now() + 2000;
       while (metrics.connectionTotals().open > 0 && Date.now() < closeDeadline) await Bun.sleep(20);
@@ -326,7 +345,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   lag.start();
   evaluateState();
   // A signal during start-up has already run the shutdown: open nothing more.
-  if (!shutdownPromise) for (const c of connections) c.start();
+  if (!shutdownPromise) for (const s of supervisors) s.start();
 
   return { instanceId, statusPort: status.port, snapshot, done, shutdown };
 }

@@ -99,6 +99,17 @@ const EnvSchema = z.object({
   WS_PING_INTERVAL_MS: intIn(50, 20_000).optional(),
   /** A subscription with no first event this long after its connection opened is reported silent (spec §6). */
   SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1).default(60),
+  /**
+   * Testing and troubleshooting: caps every connection's watchdog (data-silence and pong deadlines)
+   * in ms. Unset = per connection from its subscriptions and the venue keepalive (spec §6).
+   */
+  WS_WATCHDOG_MAX_MS: intIn(100, 600_000).optional(),
+  /** Cap of the reconnect backoff (spec §6: about 0.5 s growing to 30 s, full jitter). */
+  WS_BACKOFF_MAX_SECONDS: positiveSeconds(1).default(30),
+  /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (exchanges.md §1.3). */
+  WS_RATE_LIMIT_BACKOFF_SECONDS: positiveSeconds(1).default(60),
+  /** Replace connections of venues with a lifetime cap (Binance 24 h) this long after open, make-before-break. */
+  WS_ROTATE_AFTER_SECONDS: positiveSeconds(1).default(82_800),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -8,6 +8,7 @@ export type LogEvent =
   | "ws_connect"
   | "ws_disconnect"
   | "ws_reconnect_scheduled"
+  | "ws_rotate"
   | "ws_error"
   | "subscribe_sent"
   | "subscribe_ack"

@@ -53,7 +53,10 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
       const chunk = names.slice(i, i + MAX_STREAMS_PER_CONNECTION);
       const chunkSymbols = symbols.filter((s) => chunk.some((n) => n.startsWith(`${s.toLowerCase()}@`)));
       // Combined-stream URL: the venue subscribes on connect, so no control message is needed.
-      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols });
+      // bookTicker and markPrice@1s deliver at least every second on a live symbol: 10 s of silence
+      // is a dead socket, far sooner than the 3-min server pings would tell (collector-spec §6).
+      const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding") ? 10_000 : undefined;
+      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols, ...(idleTimeoutMs ? { idleTimeoutMs } : {}) });
     }
   }
   return plans;
@@ -129,9 +132,11 @@ export const binance: ExchangeAdapter = {
     // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
     pingIntervalMs: 0,
     ping: () => null,
-    // bookTicker and markPrice@1s both deliver at least every second on a live symbol.
+    // Fallback for a socket carrying only @trade (quiet symbols may not trade for a while).
     idleTimeoutMs: 60_000,
   },
+  // "A single connection is only valid for 24 hours" (exchanges.md §1.4): rotated before that.
+  maxConnectionAgeMs: 86_400_000,
   // `@trade` `t` is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
   contiguousTradeIds: true,
   silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),

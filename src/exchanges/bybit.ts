@@ -54,7 +54,9 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
   for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_CONNECTION) {
     const chunk = symbols.slice(i, i + MAX_SYMBOLS_PER_CONNECTION).map((s) => s.toUpperCase());
     const subscribeMessages = chunk.map((sym) => JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }));
-    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk });
+    // orderbook.1 re-sends a snapshot at least every 3 s per symbol (exchanges.md §2.5): 15 s without
+    // a frame is a dead socket; without it, the 20 s pings and their pongs bound the silence.
+    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk, ...(streams.includes("bbo") ? { idleTimeoutMs: 15_000 } : {}) });
   }
   return plans;
 }

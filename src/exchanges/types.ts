@@ -16,6 +16,11 @@ export interface ConnectionPlan {
   subscribeMessages: string[];
   streams: Stream[];
   symbols: string[];
+  /**
+   * Data-silence deadline for this socket, from what it carries (e.g. Binance markPrice@1s and
+   * bookTicker deliver every second); absent = the venue keepalive's `idleTimeoutMs`.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface KeepalivePolicy {
@@ -39,7 +44,7 @@ export type ParseResult =
   | { kind: "ack"; detail?: string }
   | { kind: "pong" }
   | { kind: "subscribe_error"; detail: string; topics: string[] }
-  /** `reconnect`: the venue announced it will drop this connection; the transport reconnects now. */
+  /** `reconnect`: the venue announced it will drop this connection; the transport replaces it (make-before-break). */
   | { kind: "notice"; code: string; detail: string; reconnect?: boolean }
   | { kind: "skip"; reason: string; detail?: string };
 
@@ -50,6 +55,8 @@ export interface ExchangeAdapter {
   venueSymbol(unified: string): string;
   connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[];
   readonly keepalive: KeepalivePolicy;
+  /** The venue cuts every connection at this age (Binance 24 h, exchanges.md §1.4): rotate before it. */
+  readonly maxConnectionAgeMs?: number;
   /** Trade ids are consecutive per symbol, so a jump is a measured loss (exchanges.md §5 "General"). */
   readonly contiguousTradeIds: boolean;
   /** Longest normal gap between events of a silence-monitored stream. */

@@ -15,6 +15,8 @@ export interface BinanceSimOptions {
   market: Market;
   symbols: readonly string[];
   pingIntervalMs: number;
+  /** Close a connection at this age (stand-in for the venue's 24 h cut, exchanges.md §1.4); 0 = never. */
+  maxAgeMs?: number;
 }
 
 export function binanceSim(o: BinanceSimOptions): SimVenue {
@@ -107,7 +109,7 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
     serverPingMs: () => o.pingIntervalMs,
     open(ws) {
       const match = /^\/(public|market)\/(stream|ws)\/?(.*)$/.exec(ws.data.path)!;
-      ws.data.state = { route: match[1], combined: match[2] === "stream", names: new Set<string>() };
+      ws.data.state = { route: match[1], combined: match[2] === "stream", names: new Set<string>(), openedMs: Date.now(), closing: false };
       const params = new URLSearchParams(ws.data.query);
       const names = match[2] === "stream" ? (params.get("streams") ?? "").split("/") : match[3]!.split("/");
       add(ws, names.filter((n) => n !== ""));
@@ -133,6 +135,17 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       } else {
         ws.send(JSON.stringify({ code: 2, msg: `Invalid request: unknown variant ${String(m.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY at line 1 column 28` }));
       }
+    },
+    tick(ws, now) {
+      const st = ws.data.state as { openedMs: number; closing: boolean };
+      if (!o.maxAgeMs || st.closing || now - st.openedMs < o.maxAgeMs) return;
+      // A close frame after the data already sent: the client loses nothing it was sent.
+      st.closing = true;
+      ws.close(1001, "connection lifetime exceeded (simulated 24 h cut)");
+    },
+    skipTrades(symbol, n) {
+      o.market.skipNext(`${symbol.toUpperCase()}:t`, n);
+      return true;
     },
   };
 }

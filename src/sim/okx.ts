@@ -137,5 +137,9 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       t.unref();
       return true;
     },
+    skipTrades(symbol, n) {
+      m.skipNext(`okx:${symbol.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP:trade`, n);
+      return true;
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { ExchangeId } from "../schema/rows.ts";
 import { binanceSim } from "./binance.ts";
 import { bybitSim } from "./bybit.ts";
 import { okxSim } from "./okx.ts";
+import { handleControl } from "./control.ts";
 import { Market, type SimSocketData, type SimVenue } from "./types.ts";
 
 export interface SimulatorOptions {
@@ -21,6 +22,8 @@ export interface SimulatorOptions {
   okxIdleCloseMs?: number;
   /** OKX drops a socket this long after its `notice` 64008 (default 60 s). */
   okxNoticeCloseMs?: number;
+  /** Binance closes a connection at this age (stand-in for its 24 h cut; default never). */
+  binanceMaxAgeMs?: number;
   seed?: number;
   /** Stop generating after this many frames per venue (deterministic tests). */
   maxFramesPerVenue?: number;
@@ -53,10 +56,25 @@ export interface Simulator {
   resume(): void;
   /** Send a raw text frame to every open socket of a venue (malformed-input tests). */
   inject(venue: ExchangeId, text: string): number;
-  /** Drop every socket of a venue abruptly (no close frame). */
-  killConnections(venue?: ExchangeId): number;
+  /**
+   * Drop every socket of a venue abruptly (no close frame). Generation pauses and frames already
+   * sent get a moment to reach the client first, so "every frame sent while a connection was up"
+   * is exactly what the client received. Resolves with the number of sockets dropped.
+   */
+  killConnections(venue?: ExchangeId): Promise<number>;
   /** Announce a planned disconnect on every socket of a venue (OKX `notice` 64008); returns sockets notified. */
   notice(venue: ExchangeId): number;
+  /**
+   * Dead peer: the venue's open sockets stay open but get nothing (no data, no server pings, no
+   * pongs or replies), and new handshakes fail with 503, until `heal`. Returns sockets affected.
+   */
+  deadPeer(venue: ExchangeId): number;
+  /** Handshakes to the venue are answered with this HTTP status (418/429) and Retry-After until `heal`. */
+  rejectHandshakes(venue: ExchangeId, status: number, retryAfterSeconds: number): void;
+  /** End deadPeer / rejectHandshakes for a venue (or all). */
+  heal(venue?: ExchangeId): void;
+  /** The next trade of `symbol` skips n ids (Binance, OKX); false if the venue has no contiguous ids. */
+  skipTradeIds(venue: ExchangeId, symbol: string, n: number): boolean;
   stop(): Promise<void>;
 }
 
@@ -72,7 +90,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     control[key] = (control[key] ?? 0) + 1;
   };
   const all: SimVenue[] = [
-    binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000 }),
+    binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000, maxAgeMs: opts.binanceMaxAgeMs ?? 0 }),
     bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count }),
     okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count }),
   ];
@@ -84,6 +102,8 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const opened: Record<string, number> = {};
   const sentLog: SentFrame[] = [];
   let paused = false;
+  const dead = new Set<ExchangeId>();
+  const rejecting = new Map<ExchangeId, { status: number; retryAfterSeconds: number }>();
   let nextId = 1;
   const credit: Record<string, number> = {};
   const rr: Record<string, number> = {};
@@ -94,8 +114,15 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     development: false,
     fetch(req, srv) {
       const url = new URL(req.url);
+      if (url.pathname.startsWith("/_sim/")) return handleControl(req, url, sim);
       const venue = venues.find((v) => v.accepts(url.pathname));
       if (!venue) return new Response("not found", { status: 404 });
+      const rej = rejecting.get(venue.id);
+      if (rej) {
+        count(`${venue.id}|rejected_${rej.status}`);
+        return new Response("rate limited (simulated)", { status: rej.status, headers: { "Retry-After": String(rej.retryAfterSeconds) } });
+      }
+      if (dead.has(venue.id)) return new Response("dead peer (simulated)", { status: 503 });
       const now = Date.now();
       const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], cursor: 0, state: {}, lastRecvMs: now, lastSentMs: now };
       if (srv.upgrade(req, { data })) return undefined;
@@ -109,9 +136,10 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
         const venue = venues.find((v) => v.id === ws.data.venue)!;
         venue.open(ws);
         const pingMs = venue.serverPingMs();
-        if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && ws.ping("sim"), pingMs);
+        if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && !dead.has(ws.data.venue) && ws.ping("sim"), pingMs);
       },
       message(ws, msg) {
+        if (dead.has(ws.data.venue)) return; // a dead peer answers nothing
         ws.data.lastRecvMs = Date.now();
         const venue = venues.find((v) => v.id === ws.data.venue)!;
         venue.message(ws, typeof msg === "string" ? msg : new TextDecoder().decode(msg));
@@ -133,30 +161,41 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     if (paused) return;
     const wall = Date.now();
     for (const v of venues) {
-      const subs: Array<{ ws: ServerWebSocket<SimSocketData>; i: number }> = [];
+      if (dead.has(v.id)) continue;
+      // Sockets subscribed to the same stream on the same route get the same frame, as on a real
+      // venue (a make-before-break overlap sees duplicates, not a split of the events).
+      const groups = new Map<string, Array<{ ws: ServerWebSocket<SimSocketData>; i: number }>>();
+      const weighted: string[] = [];
       for (const ws of sockets) {
         if (ws.data.venue !== v.id) continue;
         ws.data.subs.forEach((s, i) => {
-          for (let w = 0; w < s.weight; w++) subs.push({ ws, i });
+          const key = `${ws.data.path}|${s.name}`;
+          let g = groups.get(key);
+          if (!g) {
+            groups.set(key, (g = []));
+            for (let w = 0; w < s.weight; w++) weighted.push(key);
+          }
+          g.push({ ws, i });
         });
       }
-      if (subs.length === 0) continue;
+      if (weighted.length === 0) continue;
       credit[v.id] = (credit[v.id] ?? 0) + (rate * elapsed) / 1000;
       let n = Math.floor(credit[v.id]!);
       credit[v.id]! -= n;
       if (opts.maxFramesPerVenue !== undefined) n = Math.min(n, opts.maxFramesPerVenue - (frames[v.id] ?? 0));
       for (let k = 0; k < n; k++) {
-        const pick = subs[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % subs.length)]!;
-        const sub = pick.ws.data.subs[pick.i]!;
-        const out = sub.emit(wall);
-        if (pick.ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
-        pick.ws.data.lastSentMs = wall;
-        frames[v.id] = (frames[v.id] ?? 0) + 1;
-        for (const r of out.rows) {
-          const key = `${v.id}|${r.stream}|${r.symbol}`;
-          rows[key] = (rows[key] ?? 0) + 1;
+        const group = groups.get(weighted[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % weighted.length)]!)!;
+        const out = group[0]!.ws.data.subs[group[0]!.i]!.emit(wall);
+        for (const { ws } of group) {
+          if (ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
+          ws.data.lastSentMs = wall;
+          frames[v.id] = (frames[v.id] ?? 0) + 1;
+          for (const r of out.rows) {
+            const key = `${v.id}|${r.stream}|${r.symbol}`;
+            rows[key] = (rows[key] ?? 0) + 1;
+          }
+          if (opts.record) sentLog.push({ venue: v.id, connection: ws.data.id, text: out.text });
         }
-        if (opts.record) sentLog.push({ venue: v.id, connection: pick.ws.data.id, text: out.text });
       }
     }
   }, TICK_MS);
@@ -164,12 +203,13 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   // Venue keepalive rules (idle close, ping deadline) run on their own clock, paused or not.
   const watchdog = setInterval(() => {
     const now = Date.now();
-    for (const ws of sockets) venues.find((v) => v.id === ws.data.venue)?.tick?.(ws, now);
+    // A dead peer enforces nothing either: it only holds the socket open.
+    for (const ws of sockets) if (!dead.has(ws.data.venue)) venues.find((v) => v.id === ws.data.venue)?.tick?.(ws, now);
   }, 50);
 
   const socketsOf = (venue?: ExchangeId) => [...sockets].filter((ws) => !venue || ws.data.venue === venue);
   const port = server.port!;
-  return {
+  const sim: Simulator = {
     port,
     url: `ws://127.0.0.1:${port}`,
     stats: () => {
@@ -196,10 +236,31 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       const v = venues.find((x) => x.id === venue);
       return socketsOf(venue).filter((ws) => v?.notice?.(ws) === true).length;
     },
-    killConnections(venue) {
+    async killConnections(venue) {
+      const wasPaused = paused;
+      paused = true;
+      await Bun.sleep(30); // loopback: frames already handed to the socket reach the client
       const targets = socketsOf(venue);
       for (const ws of targets) ws.terminate();
+      paused = wasPaused;
       return targets.length;
+    },
+    deadPeer(venue) {
+      dead.add(venue);
+      count(`${venue}|dead_peer`);
+      return socketsOf(venue).length;
+    },
+    rejectHandshakes(venue, status, retryAfterSeconds) {
+      rejecting.set(venue, { status, retryAfterSeconds });
+    },
+    heal(venue) {
+      for (const v of venue ? [venue] : [...dead, ...rejecting.keys()]) {
+        dead.delete(v);
+        rejecting.delete(v);
+      }
+    },
+    skipTradeIds(venue, symbol, n) {
+      return venues.find((v) => v.id === venue)?.skipTrades?.(symbol, n) ?? false;
     },
     async stop() {
       clearInterval(ticker);
@@ -208,4 +269,5 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       await server.stop(true);
     },
   };
+  return sim;
 }

@@ -46,6 +46,8 @@ export interface SimVenue {
   tick?(ws: SimSocket, nowMs: number): void;
   /** Announce a planned disconnect on this socket (OKX `notice` 64008); false if the venue has none. */
   notice?(ws: SimSocket): boolean;
+  /** The next trade of `symbol` (unified) skips `n` trade ids (contiguous-id venues); false if ids are not contiguous. */
+  skipTrades?(symbol: string, n: number): boolean;
 }
 
 /** Counts simulator-side protocol events ("bybit|ping", "okx|idle_close"…) for tests. */
@@ -55,6 +57,7 @@ export type SimCount = (key: string) => void;
 export class Market {
   private readonly px = new Map<string, number>();
   private readonly ids = new Map<string, number>();
+  private readonly skips = new Map<string, number>();
   private seed: number;
 
   constructor(seed = 42) {
@@ -80,9 +83,15 @@ export class Market {
   }
 
   nextId(key: string, start = 1_000_000): number {
-    const id = (this.ids.get(key) ?? start) + 1;
+    const id = (this.ids.get(key) ?? start) + 1 + (this.skips.get(key) ?? 0);
+    this.skips.delete(key);
     this.ids.set(key, id);
     return id;
+  }
+
+  /** Fault injection: the next id of `key` jumps by n (n ids never sent: a measurable loss). */
+  skipNext(key: string, n: number): void {
+    this.skips.set(key, (this.skips.get(key) ?? 0) + n);
   }
 
   /** Lower-case hex digits from the seeded generator (UUID-like ids, connection ids). */

@@ -14,6 +14,13 @@ export interface ConnectionHooks {
   onReconnectScheduled(conn: Connection): void;
   onSkip(conn: Connection, reason: string, detail?: string): void;
   onSubscribeError(conn: Connection, detail: string, topics: string[]): void;
+  /** First data arrived on every subscription of the plan (the socket is proven live). */
+  onLive?(conn: Connection): void;
+  /**
+   * The connection should be replaced: it reached its maximum age or the venue announced a drop.
+   * Without this hook the transport falls back to a plain reconnect.
+   */
+  onReplaceWanted?(conn: Connection, reason: string): void;
 }
 
 export interface ConnectionOptions {
@@ -25,6 +32,21 @@ export interface ConnectionOptions {
   controlGapMs: number;
   /** The venue's keepalive, possibly with a shortened ping interval (WS_PING_INTERVAL_MS). */
   keepalive: KeepalivePolicy;
+  /** Caps the data-silence and pong deadlines (WS_WATCHDOG_MAX_MS); undefined = none. */
+  watchdogCapMs?: number;
+  /** Ask for a replacement this long after open (Binance 24 h cut); 0 = never. */
+  maxAgeMs?: number;
+  /**
+   * HTTP 418/429 on the handshake: the next reconnect waits at least this long. Bun's client
+   * exposes only the status (in the error message), not Retry-After (bun-notes §1).
+   */
+  rateLimitFloorMs?: number;
+}
+
+/** Bun's failed-handshake message: "WebSocket connection to '…' failed: Expected 101 status code: 429". */
+export function handshakeStatus(message: string): number | null {
+  const m = /Expected 101 status code: (\d{3})/.exec(message);
+  return m ? Number(m[1]) : null;
 }
 
 const decoder = new TextDecoder();
@@ -44,6 +66,15 @@ export class Connection {
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
   private pingSentMs: number | null = null;
+  /** Subscriptions (stream|symbol) with no row yet on this socket. */
+  private pending = new Set<string>();
+  /** A 418/429 handshake status seen since the last reconnect was scheduled. */
+  private rateLimitStatus: number | null = null;
+  /** Replaced by a newer connection: no reconnect after this socket closes. */
+  private retired = false;
+  /** Effective deadlines (plan, venue keepalive, optional cap). */
+  readonly idleTimeoutMs: number;
+  readonly pongTimeoutMs: number;
 
   constructor(
     readonly adapter: ExchangeAdapter,
@@ -51,7 +82,11 @@ export class Connection {
     private readonly hooks: ConnectionHooks,
     private readonly log: Logger,
     private readonly opts: ConnectionOptions,
-  ) {}
+  ) {
+    const cap = opts.watchdogCapMs ?? Infinity;
+    this.idleTimeoutMs = Math.min(plan.idleTimeoutMs ?? opts.keepalive.idleTimeoutMs, cap);
+    this.pongTimeoutMs = Math.min(opts.keepalive.pongTimeoutMs ?? 0, cap);
+  }
 
   get open(): boolean {
     return this.isOpen;
@@ -79,7 +114,11 @@ export class Connection {
     ws.onopen = () => this.handleOpen(ws);
     ws.onmessage = (ev: MessageEvent) => this.handleMessage(ws, ev.data);
     ws.onerror = (ev: Event) => {
-      this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error: (ev as ErrorEvent).message ?? "error" });
+      const error = (ev as ErrorEvent).message ?? "error";
+      const status = handshakeStatus(error);
+      // 418 = IP banned, 429 = too many requests (exchanges.md §1.3): back off hard.
+      if (status === 418 || status === 429) this.rateLimitStatus = status;
+      this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, ...(status !== null ? { http_status: status } : {}) });
     };
     ws.onclose = (ev: CloseEvent) => this.handleClose(ws, ev.code, ev.reason);
     // Bun dispatches server ping frames as events; they prove the peer is alive.
@@ -93,7 +132,8 @@ export class Connection {
     this.isOpen = true;
     this.openedAtMs = Date.now();
     this.lastFrameMs = this.openedAtMs;
-    this.log.info("ws_connect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, url: this.plan.url, streams: this.plan.streams, symbols: this.plan.symbols.length });
+    this.pending = new Set(this.plan.symbols.flatMap((sym) => this.plan.streams.map((st) => `${st}|${sym}`)));
+    this.log.info("ws_connect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, url: this.plan.url, streams: this.plan.streams, symbols: this.plan.symbols.length, idle_timeout_ms: this.idleTimeoutMs });
     this.plan.subscribeMessages.forEach((msg, i) => {
       this.timers.push(
         setTimeout(() => {
@@ -109,8 +149,10 @@ export class Connection {
       this.timers.push(setInterval(() => this.sendPing(ws), ka.pingIntervalMs));
     }
     // The same tick drives the idle watchdog, idle-mode pings and the pong deadline.
-    const tickMs = Math.max(20, Math.min(1000, ka.idleTimeoutMs / 4, ka.pingIntervalMs > 0 ? ka.pingIntervalMs / 4 : Infinity));
+    const tickMs = Math.max(20, Math.min(1000, this.idleTimeoutMs / 4, ka.pingIntervalMs > 0 ? ka.pingIntervalMs / 4 : Infinity));
     this.timers.push(setInterval(() => this.checkIdle(ws), tickMs));
+    const maxAge = this.opts.maxAgeMs ?? 0;
+    if (maxAge > 0) this.timers.push(setTimeout(() => this.replace(ws, `max age ${Math.round(maxAge / 1000)} s`), maxAge));
     this.hooks.onOpen(this);
   }
 
@@ -125,19 +167,26 @@ export class Connection {
     const ka = this.opts.keepalive;
     const now = Date.now();
     const idleMs = now - this.lastFrameMs;
-    const pongTimeoutMs = ka.pongTimeoutMs ?? 0;
+    const pongTimeoutMs = this.pongTimeoutMs;
     if (pongTimeoutMs > 0 && this.pingSentMs !== null && now - this.pingSentMs > pongTimeoutMs) {
       this.closeReason = `watchdog: no pong within ${pongTimeoutMs} ms`;
       (ws as unknown as { terminate(): void }).terminate();
       return;
     }
-    if (idleMs > ka.idleTimeoutMs) {
+    if (idleMs > this.idleTimeoutMs) {
       // Bun's client never notices a dead peer by itself (bun-notes §0 pitfall 6).
       this.closeReason = `watchdog: no frame for ${idleMs} ms`;
       (ws as unknown as { terminate(): void }).terminate();
       return;
     }
     if (ka.pingMode === "idle" && ka.pingIntervalMs > 0 && idleMs >= ka.pingIntervalMs && this.pingSentMs === null) this.sendPing(ws);
+  }
+
+  /** Planned replacement (max age, venue notice): make-before-break via the hook, else a plain reconnect. */
+  private replace(ws: WebSocket, reason: string): void {
+    if (ws !== this.ws || this.stopped || this.retired) return;
+    if (this.hooks.onReplaceWanted) this.hooks.onReplaceWanted(this, reason);
+    else this.reconnectNow(ws, reason);
   }
 
   /** A planned reconnect the venue asked for: close now and reconnect after the shortest backoff. */
@@ -165,7 +214,10 @@ export class Connection {
     }
     switch (res.kind) {
       case "rows":
-        for (const row of res.rows) this.hooks.onRow(row);
+        for (const row of res.rows) {
+          this.hooks.onRow(row);
+          if (this.pending.size > 0 && this.pending.delete(`${row.stream}|${row.symbol}`) && this.pending.size === 0) this.hooks.onLive?.(this);
+        }
         break;
       case "skip":
         this.hooks.onSkip(this, res.reason, res.detail ?? text.slice(0, 200));
@@ -178,7 +230,7 @@ export class Connection {
         break;
       case "notice":
         this.log.warn("venue_notice", { exchange: this.adapter.id, conn_id: this.connId, code: res.code, detail: res.detail, reconnect: res.reconnect === true });
-        if (res.reconnect) this.reconnectNow(ws, `venue notice ${res.code}`);
+        if (res.reconnect) this.replace(ws, `venue notice ${res.code}`);
         break;
       case "pong":
         this.pingSentMs = null;
@@ -197,7 +249,7 @@ export class Connection {
     const why = this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed");
     this.log.warn("ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: why, open_for_ms: openForMs, frames: this.recvSeq });
     if (wasOpen) this.hooks.onClose(this, code, why);
-    if (this.stopped) return;
+    if (this.stopped || this.retired) return;
     if (openForMs >= this.opts.stableAfterMs) this.attempt = 0;
     this.scheduleReconnect();
   }
@@ -205,8 +257,11 @@ export class Connection {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     this.attempt++;
-    const delayMs = backoffDelayMs(this.opts.backoff, this.attempt);
-    this.log.info("ws_reconnect_scheduled", { exchange: this.adapter.id, route: this.plan.route, attempt: this.attempt, delay_ms: delayMs });
+    let delayMs = backoffDelayMs(this.opts.backoff, this.attempt);
+    const limited = this.rateLimitStatus;
+    this.rateLimitStatus = null;
+    if (limited !== null) delayMs = Math.max(delayMs, this.opts.rateLimitFloorMs ?? 60_000);
+    this.log.info("ws_reconnect_scheduled", { exchange: this.adapter.id, route: this.plan.route, attempt: this.attempt, delay_ms: delayMs, ...(limited !== null ? { rate_limited: limited } : {}) });
     this.hooks.onReconnectScheduled(this);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -214,8 +269,13 @@ export class Connection {
     }, delayMs);
   }
 
+  /** Replaced by a newer connection: keep reading until stopped, but never reconnect. */
+  retire(): void {
+    this.retired = true;
+  }
+
   /** Stop reading and close; no reconnect afterwards. */
-  stop(): void {
+  stop(reason = "shutdown"): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const t of this.timers) clearTimeout(t);
@@ -223,9 +283,9 @@ export class Connection {
     const ws = this.ws;
     if (ws) {
       ws.onmessage = null;
-      this.closeReason = "shutdown";
+      this.closeReason = reason;
       try {
-        ws.close(1000, "shutdown");
+        ws.close(1000, reason);
       } catch {
         // already closing
       }

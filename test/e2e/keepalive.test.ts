@@ -3,7 +3,7 @@
  * deadlines scaled down (exchanges.md §2.4 Bybit ping, §3.4 OKX 30 s idle close and notice 64008):
  * the simulator enforces them on a client that does not ping; the collector, which pings
  * (WS_PING_INTERVAL_MS shortens the venues' 20 s), stays connected through a quiet period of
- * several deadlines, and reconnects both OKX sockets on `notice` 64008. Malformed Bybit/OKX frames
+ * several deadlines, and replaces both OKX sockets make-before-break on `notice` 64008. Malformed Bybit/OKX frames
  * on the same live sockets are counted skips.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -98,17 +98,20 @@ describe("keepalive", () => {
     expect(col!.logs.filter((l) => l.event === "parse_error").map((l) => `${l.exchange}:${l.reason}`).sort()).toEqual(["bybit:invalid_json", "bybit:tickers:bad_number:markPrice", "okx:bbo-tbt:bad_level:asks", "okx:invalid_json"]);
   }, 20_000);
 
-  test("OKX notice 64008: logged as a notice (not an error), both sockets reconnect, data continues", async () => {
+  test("OKX notice 64008: logged as a notice (not an error), both sockets replaced make-before-break, data continues", async () => {
     expect(okxConnects()).toHaveLength(2);
     expect(sim.notice("okx")).toBe(2);
-    await waitFor("both OKX sockets to reconnect", () => okxConnects().length === 4, 10_000);
+    await waitFor("both OKX sockets replaced", () => col!.logs.filter((l) => l.event === "ws_disconnect").length === 2, 10_000);
+    expect(okxConnects()).toHaveLength(4);
     const notices = col!.logs.filter((l) => l.event === "venue_notice");
     expect(notices).toHaveLength(2);
     for (const n of notices) expect(n).toMatchObject({ level: "warn", exchange: "okx", code: "64008", reconnect: true });
-    expect(col!.logs.filter((l) => l.event === "ws_disconnect").map((l) => l.reason)).toEqual(["venue notice 64008", "venue notice 64008"]);
+    // The old sockets close only once the new ones delivered (rotate, not a reconnect: no backoff, no gap).
+    expect(col!.logs.filter((l) => l.event === "ws_disconnect").map((l) => l.reason)).toEqual(["rotate", "rotate"]);
+    expect(col!.logs.filter((l) => l.event === "ws_rotate" && l.phase === "start").map((l) => l.reason)).toEqual(["venue notice 64008", "venue notice 64008"]);
     expect(col!.logs.filter((l) => l.event === "subscribe_error")).toEqual([]);
     const m = await col!.get("/metrics");
-    expect(m.ws_reconnect_total).toEqual({ bybit: 0, okx: 2 });
+    expect(m.ws_reconnect_total).toEqual({ bybit: 0, okx: 0 });
     // The collector closed the announced sockets itself, long before the server's drop.
     await waitFor("old OKX sockets closed", () => sim.stats().openConnections.okx === 2, 5000);
     const newConns = okxConnects().slice(2).map((l) => l.conn_id);

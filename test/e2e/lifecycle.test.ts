@@ -25,7 +25,7 @@ describe("lifecycle", () => {
     await waitFor("connected", async () => (await col.get("/metrics")).connections.binance.open === 2);
     await waitFor("data", async () => (await col.get("/metrics")).total_events > 200);
 
-    expect(sim.killConnections("binance")).toBe(2);
+    expect(await sim.killConnections("binance")).toBe(2);
     await waitFor("reconnected", async () => {
       const m = await col.get("/metrics");
       return m.ws_reconnect_total.binance >= 2 && m.connections.binance.open === 2;
