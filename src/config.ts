@@ -70,7 +70,7 @@ const EnvSchema = z.object({
   /** STORAGE_BACKEND=s3: encoded files wait here (same hive key) until S3 confirms them. Default <DATA_DIR>/spool. */
   SPOOL_DIR: optionalText,
   /** Spool size above which new files are refused and the state is ERROR (default 10 GiB). */
-  SPOOL_MAX_BYTES: intIn(1_048_576, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  SPOOL_MAX_BYTES: intIn(1024, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
   /** One upload attempt is abandoned (and retried) after this long. */
   S3_UPLOAD_TIMEOUT_SECONDS: positiveSeconds(0.1).default(30),
   /** Cap of the exponential backoff between failed upload attempts. */

@@ -267,6 +267,45 @@ describe("S3 storage", () => {
     expectNoCredentials(second, []);
   }, 60_000);
 
+  test("spool over SPOOL_MAX_BYTES while S3 is down: ERROR with the operator's action; S3 back: READY and every row exactly once", async () => {
+    const dir = tmpDir();
+    cleanups.push(() => dir[Symbol.dispose]());
+    const s3 = await startS3(join(dir.path, "s3rver"));
+    cleanups.push(() => s3.close());
+    const proxy = await startFaultProxy(s3.port);
+    cleanups.push(() => proxy.close());
+    proxy.setMode("503");
+    const FRAMES = 3000;
+    const sim = startSimulator({ rate: 1000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
+    cleanups.push(() => sim.stop());
+    const col = spawnCollector([], s3Env(proxy.endpoint, join(dir.path, "data"), sim, { SPOOL_MAX_BYTES: "20000", S3_RETRY_MAX_SECONDS: "0.5" }));
+    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await col.waitForLog("status_api_start");
+    const full = await col.waitForLog("spool_full", () => true, 20_000);
+    expect(full.action).toContain("raise SPOOL_MAX_BYTES");
+    const st = await waitFor("ERROR", async () => {
+      const s = await col.get("/status");
+      return s.state === "ERROR" ? s : null;
+    }, 10_000);
+    expect(st.reasons).toEqual(expect.arrayContaining([expect.stringContaining("spool full")]));
+    const m = await col.get("/metrics");
+    expect(m.writer.spool_bytes).toBeLessThanOrEqual(20000);
+    expect(m.writer.pending_events).toBeGreaterThan(0); // the refused rows wait in the writer, not lost
+    await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
+    proxy.setMode("pass");
+    const want = expectedRows(sim);
+    await waitFor("every row uploaded", async () => {
+      const x = await col.get("/metrics");
+      return x.writer.total_written === want && x.writer.spool_files === 0 && x.writer.pending_events === 0;
+    }, 40_000);
+    await waitFor("READY again", async () => (await col.get("/status")).state === "READY", 10_000);
+    expect(await col.stop("SIGTERM")).toBe(0);
+    const dl = join(dir.path, "download");
+    await download(s3, dl);
+    expect(await expectExactlyOnce(dl, sim)).toBe(want);
+    expect(col.logs.some((l) => l.event === "spool_full" && l.resolved === true)).toBe(true);
+  }, 60_000);
+
   test("bad S3 configuration exits 2 with one line naming the key, never echoing the secret", async () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ S3_BUCKET: "" }, "S3_BUCKET is required when STORAGE_BACKEND=s3"],
@@ -274,7 +313,7 @@ describe("S3 storage", () => {
       [{ S3_ACCESS_KEY: "" }, "S3_ACCESS_KEY is required"],
       [{ S3_ENDPOINT: "s3.example.com" }, "S3_ENDPOINT must be an http:// or https:// URL"],
       [{ AWS_SESSION_TOKEN: "tok" }, "AWS_SESSION_TOKEN is set in the environment"],
-      [{ SPOOL_MAX_BYTES: "12" }, "SPOOL_MAX_BYTES must be a whole number"],
+      [{ SPOOL_MAX_BYTES: "12" }, "SPOOL_MAX_BYTES must be a whole number from 1024"],
       [{ S3_UPLOAD_TIMEOUT_SECONDS: "0" }, "S3_UPLOAD_TIMEOUT_SECONDS must be a number of seconds"],
     ];
     for (const [patch, msg] of cases) {

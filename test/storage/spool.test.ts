@@ -1,0 +1,218 @@
+/**
+ * Scope: the S3 spool (src/storage/spool.ts) against a scripted object store: durable-then-upload,
+ * concurrency bound, backoff between failed rounds, per-attempt deadline with a bound on abandoned
+ * requests, SPOOL_MAX_BYTES → ERROR input, recovery of an earlier run's files (oldest first);
+ * and src/storage/s3.ts scrubbing credentials out of a real Bun S3Client error.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { createLogger } from "../../src/log.ts";
+import { Metrics } from "../../src/state/metrics.ts";
+import { createS3Store, type ObjectStore } from "../../src/storage/s3.ts";
+import { createSpoolingStorage, normalisePrefix, type SpoolOptions } from "../../src/storage/spool.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+type Behaviour = (key: string, attempt: number) => Promise<void>;
+
+function fakeStore(behaviour: Behaviour) {
+  const calls: Array<{ key: string; at: number; bytes: number }> = [];
+  const attempts = new Map<string, number>();
+  const objects = new Map<string, Uint8Array>();
+  let open = 0;
+  let maxOpen = 0;
+  const store: ObjectStore & { calls: typeof calls; objects: typeof objects; maxOpen: () => number; open: () => number } = {
+    describe: "fake://bucket",
+    calls,
+    objects,
+    maxOpen: () => maxOpen,
+    open: () => open,
+    async write(key, bytes) {
+      const n = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, n);
+      calls.push({ key, at: Date.now(), bytes: bytes.length });
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      try {
+        await behaviour(key, n);
+        objects.set(key, bytes.slice());
+      } finally {
+        open--;
+      }
+    },
+  };
+  return store;
+}
+
+function setup(dir: string, store: ObjectStore, patch: Partial<SpoolOptions> = {}) {
+  const metrics = new Metrics(["binance"], 60_000);
+  const logs: Record<string, unknown>[] = [];
+  const log = createLogger("debug", (l) => logs.push(JSON.parse(l)));
+  const spool = createSpoolingStorage({ dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff: { baseMs: 40, maxMs: 200 }, metrics, log, ...patch });
+  return { spool, metrics, logs };
+}
+
+const key = (i: number) => `v1/exchange=binance/stream=trade/symbol=BTCUSDT/date=2026-11-24/${1_000_000 + i}-abcd0123-${i}.parquet`;
+const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
+const parquetIn = (dir: string) => (existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".parquet")) : []);
+
+describe("spool", () => {
+  test("put is durable in the spool first, uploaded under prefix + key, deleted after; concurrency ≤ MAX_INFLIGHT_UPLOADS", async () => {
+    using d = tmpDir();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const store = fakeStore(() => gate);
+    const { spool, metrics } = setup(d.path, store);
+    await spool.probe();
+    for (let i = 0; i < 10; i++) await spool.put(key(i), bytes(100 + i));
+    // Everything is on disk before any upload finished.
+    expect(parquetIn(d.path).length).toBe(10);
+    expect(metrics.writer).toMatchObject({ spool_files: 10, spool_bytes: 1045, in_flight_uploads: 4 });
+    expect(metrics.spoolOldestMs).not.toBeNull();
+    release();
+    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    expect(store.maxOpen()).toBe(4);
+    expect([...store.objects.keys()].sort()).toEqual([...Array(10).keys()].map((i) => `raw/${key(i)}`).sort());
+    expect(store.objects.get(`raw/${key(3)}`)).toEqual(bytes(103));
+    expect(parquetIn(d.path)).toEqual([]);
+    expect(metrics.writer).toMatchObject({ files_uploaded: 10, upload_failures: 0, in_flight_uploads: 0, spool_bytes: 0 });
+    expect(metrics.spoolOldestMs).toBeNull();
+  });
+
+  test("failed attempts: counted, DEGRADED input set, retried on the same key after a jittered exponential backoff (≥ base/2, ≤ cap), cleared on success", async () => {
+    using d = tmpDir();
+    const store = fakeStore(async (_k, n) => {
+      if (n <= 4) throw Object.assign(new Error("injected"), { code: "SlowDown" });
+    });
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1 });
+    await spool.probe();
+    await spool.put(key(1), bytes(10));
+    await waitFor("failing", () => metrics.uploadsFailing, 2000, 2);
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    expect(metrics.uploadsFailing).toBe(false);
+    expect(metrics.writer.upload_failures).toBe(4);
+    expect(metrics.writeErrorsTotal).toBe(4);
+    expect(new Set(store.calls.map((c) => c.key))).toEqual(new Set([`raw/${key(1)}`]));
+    const gaps = store.calls.slice(1).map((c, i) => c.at - store.calls[i]!.at);
+    // Full jitter: each delay ≥ base/2, and never above the cap (plus scheduling slack).
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(19);
+    for (const g of gaps) expect(g).toBeLessThan(400);
+    const errs = logs.filter((l) => l.event === "upload_error");
+    expect(errs.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
+    expect(errs[0]!.action).toContain("retried");
+    expect(logs.some((l) => l.event === "upload_recovered")).toBe(true);
+  });
+
+  test("a hung request is abandoned at the deadline and retried on the same key; abandoned requests are bounded", async () => {
+    using d = tmpDir();
+    const hung: Array<() => void> = [];
+    let hang = true;
+    const store = fakeStore(() => (hang ? new Promise<void>((r) => hung.push(r)) : Promise.resolve()));
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 } });
+    await spool.probe();
+    for (let i = 0; i < 6; i++) await spool.put(key(i), bytes(10));
+    await Bun.sleep(600);
+    // Never more than 2 × MAX_INFLIGHT_UPLOADS open requests (in flight + abandoned).
+    expect(store.maxOpen()).toBe(4);
+    expect(store.calls.length).toBe(4);
+    expect(metrics.writer.upload_failures).toBe(4);
+    expect(logs.some((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS")).toBe(true);
+    expect(logs.find((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toBeDefined();
+    // The endpoint answers again: the abandoned PUTs land late (same key, same bytes), the rest is retried.
+    hang = false;
+    for (const r of hung.splice(0)) r();
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    expect(store.objects.size).toBe(6);
+    const perKey = new Map<string, number>();
+    for (const c of store.calls) perKey.set(c.key, (perKey.get(c.key) ?? 0) + 1);
+    expect([...perKey.values()].some((n) => n >= 2)).toBe(true); // a key written twice: idempotent
+    expect(metrics.writer.files_uploaded).toBe(6);
+    expect(metrics.uploadsFailing).toBe(false);
+  });
+
+  test("SPOOL_MAX_BYTES: a file that does not fit is refused, the ERROR input is set with an operator action; cleared once uploads drain it", async () => {
+    using d = tmpDir();
+    let up = false;
+    const store = fakeStore(async () => {
+      if (!up) throw Object.assign(new Error("down"), { code: "ConnectionRefused" });
+    });
+    const { spool, metrics, logs } = setup(d.path, store, { maxBytes: 250, backoff: { baseMs: 10, maxMs: 20 } });
+    await spool.probe();
+    await spool.put(key(1), bytes(100));
+    await spool.put(key(2), bytes(100));
+    const err = await spool.put(key(3), bytes(100)).catch((e) => e);
+    expect(err.code).toBe("SPOOL_FULL");
+    expect(metrics.spoolFull).toBe(true);
+    expect(parquetIn(d.path).length).toBe(2);
+    const full = logs.find((l) => l.event === "spool_full")!;
+    expect(full.action).toContain("SPOOL_MAX_BYTES");
+    up = true;
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await spool.put(key(3), bytes(100)); // the writer's retry
+    expect(metrics.spoolFull).toBe(false);
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 3, 5000, 5);
+  });
+
+  test("start-up recovery: files of an earlier run are uploaded first, oldest first; stale temp files removed, fresh ones kept", async () => {
+    using d = tmpDir();
+    const old = Date.now() / 1000 - 3600;
+    const files = [key(3), key(1), key(2)];
+    files.forEach((k, i) => {
+      const p = join(d.path, k);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, bytes(50 + i, i));
+      utimesSync(p, old + i * 60, old + i * 60); // key(3) oldest, then key(1), key(2)
+    });
+    const dirOf = dirname(join(d.path, key(1)));
+    writeFileSync(join(dirOf, ".999-1.tmp"), "partial");
+    utimesSync(join(dirOf, ".999-1.tmp"), old, old);
+    writeFileSync(join(dirOf, ".999-2.tmp"), "being written right now");
+    mkdirSync(join(d.path, "v1/exchange=okx/stream=bbo/symbol=X/date=2026-01-01"), { recursive: true }); // empty: removed
+    const store = fakeStore(async () => {});
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1 });
+    await spool.probe();
+    await spool.put(key(9), bytes(5)); // a new file queues behind the recovered ones
+    const rec = logs.find((l) => l.event === "spool_recovered")!;
+    expect(rec).toMatchObject({ files: 3, bytes: 50 + 51 + 52 });
+    expect(rec.oldest_age_s as number).toBeGreaterThanOrEqual(3599);
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    expect(store.calls.map((c) => c.key)).toEqual([key(3), key(1), key(2), key(9)].map((k) => `raw/${k}`));
+    expect(store.objects.get(`raw/${key(1)}`)).toEqual(bytes(51, 1));
+    expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
+    expect(existsSync(join(dirOf, ".999-2.tmp"))).toBe(true);
+    expect(existsSync(join(d.path, "v1/exchange=okx"))).toBe(false);
+  });
+
+  test("S3_PREFIX normalisation", () => {
+    expect(["", "/", "raw", "raw/", "/raw/x/", " a/b "].map(normalisePrefix)).toEqual(["", "", "raw/", "raw/", "raw/x/", "a/b/"]);
+  });
+});
+
+describe("s3 store", () => {
+  test("a server error that echoes the credentials reaches the log scrubbed; the request is signed with Bun's SigV4", async () => {
+    const SECRET = "unit-secret-7f1e9b2c";
+    const ACCESS = "UNITACCESSKEY42";
+    let auth = "";
+    const srv = http.createServer((req, res) => {
+      auth = String(req.headers.authorization ?? "");
+      req.resume();
+      res.writeHead(403, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>denied for ${ACCESS} / ${SECRET}</Message></Error>`);
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const store = createS3Store({ endpoint: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, bucket: "b", region: "eu-west-1", accessKey: ACCESS, secretKey: SECRET });
+      const err = await store.write("raw/k.parquet", bytes(3)).catch((e) => e);
+      expect(err.code).toBe("AccessDenied");
+      expect(err.message).toContain("denied for ***");
+      expect(err.message.includes(SECRET) || err.message.includes(ACCESS)).toBe(false);
+      expect(store.describe.includes(SECRET) || store.describe.includes(ACCESS)).toBe(false);
+      expect(auth).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS}/\\d{8}/eu-west-1/s3/aws4_request`));
+    } finally {
+      srv.close();
+    }
+  });
+});
