@@ -1,0 +1,98 @@
+/**
+ * Scope: the transport against loopback servers, in process.
+ * - What Bun's WebSocket client shows of a refused handshake: the status inside the error message
+ *   and nothing else — no headers, so Retry-After is invisible (bun-notes §1 table: "HTTP 403
+ *   instead of 101 → error with ...failed: Expected 101 status code: 403"). Measured again here.
+ * - HTTP 418/429 on the handshake floors the next backoff (exchanges.md §1.3 reconnect storms).
+ * - After a reconnect the subscribe messages go out again, on the new socket, paced by controlGapMs
+ *   (Binance ≤ ~4 control messages/s, collector-spec §6).
+ * Times scaled down: floor 1.5 s instead of 60 s, gap 200 ms as in production (250 ms).
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { binance } from "../../src/exchanges/binance.ts";
+import { createLogger } from "../../src/log.ts";
+import { startSimulator } from "../../src/sim/server.ts";
+import { Connection, handshakeStatus } from "../../src/ws/connection.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+const noop = () => {};
+const hooks = { onRow: noop, onOpen: noop, onClose: noop, onReconnectScheduled: noop, onSkip: noop, onSubscribeError: noop };
+
+describe("handshake refused with 418/429", () => {
+  test("Bun's client exposes the status in the error message only, never Retry-After", async () => {
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("slow down", { status: 429, headers: { "Retry-After": "7331" } }) });
+    cleanups.push(() => server.stop(true));
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/x`);
+    const { promise, resolve } = Promise.withResolvers<{ err: ErrorEvent; code: number }>();
+    let err: ErrorEvent | null = null;
+    ws.onerror = (ev) => (err = ev as ErrorEvent);
+    ws.onclose = (ev) => resolve({ err: err!, code: ev.code });
+    const got = await promise;
+    expect(got.code).toBe(1006);
+    expect(got.err.message).toContain("Expected 101 status code: 429");
+    expect(handshakeStatus(got.err.message)).toBe(429);
+    // Nothing on the event carries the header value.
+    const everything = JSON.stringify(Object.fromEntries(Object.getOwnPropertyNames(got.err).map((k) => [k, String((got.err as unknown as Record<string, unknown>)[k])])));
+    expect(everything).not.toContain("7331");
+    expect(handshakeStatus("WebSocket connection to 'ws://x/' failed: Failed to connect")).toBeNull();
+  });
+
+  test("429 then 418 from the simulator: each next reconnect waits at least the floor; healed → connects", async () => {
+    const sim = startSimulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 50 });
+    cleanups.push(() => sim.stop());
+    sim.rejectHandshakes("binance", 429, 30);
+    const logs: Array<Record<string, unknown>> = [];
+    const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const [plan] = binance.connections(sim.url, ["BTCUSDT"], ["bbo"]);
+    const conn = new Connection(binance, plan!, hooks, log, { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, rateLimitFloorMs: 1500 });
+    cleanups.push(() => conn.stop());
+    const t0 = Date.now();
+    conn.start();
+    const first = await waitFor("a rate-limited reconnect", () => logs.find((l) => l.event === "ws_reconnect_scheduled"));
+    expect(first).toMatchObject({ rate_limited: 429 });
+    expect(first.delay_ms as number).toBeGreaterThanOrEqual(1500);
+    expect(logs.find((l) => l.event === "ws_error")).toMatchObject({ http_status: 429 });
+    sim.rejectHandshakes("binance", 418, 120);
+    await waitFor("a second rate-limited reconnect", () => logs.filter((l) => l.event === "ws_reconnect_scheduled").length === 2, 5000);
+    const second = logs.filter((l) => l.event === "ws_reconnect_scheduled")[1]!;
+    expect(second).toMatchObject({ rate_limited: 418 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500); // the second attempt really waited
+    sim.heal("binance");
+    await waitFor("connected after heal", () => logs.some((l) => l.event === "ws_connect"), 5000);
+    expect(sim.stats().control).toMatchObject({ "binance|rejected_429": 1, "binance|rejected_418": 1 });
+  }, 10_000);
+});
+
+describe("resubscribe on the new connection", () => {
+  test("every subscribe message is sent again after a reconnect, paced by controlGapMs", async () => {
+    const received: Array<{ socket: number; msg: string; at: number }> = [];
+    let n = 0;
+    const server = Bun.serve<{ id: number }>({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, srv) => (srv.upgrade(req, { data: { id: ++n } }) ? undefined : new Response("no", { status: 400 })),
+      websocket: {
+        message(ws, msg) {
+          received.push({ socket: ws.data.id, msg: String(msg), at: performance.now() });
+          // Drop the first connection once its subscriptions arrived.
+          if (ws.data.id === 1 && received.length === 3) ws.terminate();
+        },
+      },
+    });
+    cleanups.push(() => server.stop(true));
+    const plan = { route: "public", url: `ws://127.0.0.1:${server.port}/public/ws`, subscribeMessages: ["s1", "s2", "s3"], streams: [], symbols: [] };
+    const conn = new Connection(binance, plan, hooks, createLogger("error"), { instanceId: "t", backoff: { baseMs: 50, maxMs: 100 }, stableAfterMs: 60_000, controlGapMs: 200, keepalive: binance.keepalive });
+    cleanups.push(() => conn.stop());
+    conn.start();
+    await waitFor("three messages on the second socket", () => received.filter((r) => r.socket === 2).length === 3, 5000);
+    for (const socket of [1, 2]) {
+      const mine = received.filter((r) => r.socket === socket);
+      expect(mine.map((r) => r.msg)).toEqual(["s1", "s2", "s3"]);
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(190);
+    }
+  }, 10_000);
+});
