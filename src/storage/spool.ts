@@ -102,7 +102,9 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       }
       return;
     }
-    while (inflight < o.maxInflight && ready.length > 0) {
+    // After a failure one upload probes the endpoint; full concurrency returns with the first success.
+    const limit = backoffStep > 0 ? 1 : o.maxInflight;
+    while (inflight < limit && ready.length > 0) {
       // Abandoned requests still hold sockets until Bun's HTTP idle timeout ends them; cap them.
       if (inflight + abandoned >= 2 * o.maxInflight) {
         if (!blockedLogged) {
