@@ -17,6 +17,10 @@ describe("deriveState", () => {
     { name: "no connection and drops", patch: { connectionsOpen: 0, drops15m: 5 }, want: "OFFLINE" },
     { name: "writer failing beats offline", patch: { connectionsOpen: 0, writerFailing: true }, want: "ERROR" },
     { name: "fatal error", patch: { fatalError: "boom" }, want: "ERROR" },
+    { name: "S3 uploads failing, retrying from the spool", patch: { uploadsFailing: true }, want: "DEGRADED" },
+    { name: "no connection beats failing uploads", patch: { connectionsOpen: 0, uploadsFailing: true }, want: "OFFLINE" },
+    { name: "spool full (SPOOL_MAX_BYTES or disk)", patch: { spoolFull: true, uploadsFailing: true }, want: "ERROR" },
+    { name: "spool full beats offline", patch: { connectionsOpen: 0, spoolFull: true }, want: "ERROR" },
   ];
   test.each(cases)("$name → $want", ({ patch, want }) => {
     expect(deriveState({ ...ok, ...patch })).toBe(want);
