@@ -16,9 +16,12 @@ export function createLocalStorage(root: string): Storage {
     try {
       await fh.writeFile(bytes);
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true }); // e.g. ENOSPC: leave no partial temp file behind
+      throw err;
     }
+    await fh.close();
     try {
       await rename(tmp, path);
     } catch (err) {
