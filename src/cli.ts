@@ -35,13 +35,13 @@ async function run(flags: RunFlags): Promise<number> {
   return collector.done;
 }
 
-async function simulate(o: { port: number; host: string; rate: number; symbols?: string; exchanges?: string; pingSeconds: number; seed: number }): Promise<number> {
+async function simulate(o: { port: number; host: string; rate: number; symbols?: string; exchanges?: string; pingSeconds: number; seed: number; binanceMaxAgeSeconds: number; okxNoticeCloseSeconds: number }): Promise<number> {
   const log = createLogger("info");
   const exchanges = o.exchanges ? (o.exchanges.split(",").map((s) => s.trim()) as ExchangeId[]) : undefined;
   const bad = exchanges?.find((x) => !EXCHANGES.includes(x));
   if (bad) throw new ConfigError(`invalid option: --exchanges ${bad} is not one of ${EXCHANGES.join(",")}`);
-  const sim = startSimulator({ host: o.host, port: o.port, rate: o.rate, symbols: o.symbols ? o.symbols.split(",") : SIM_DEFAULT_SYMBOLS, exchanges, binancePingMs: o.pingSeconds * 1000, seed: o.seed });
-  log.info("sim_start", { url: sim.url, rate_per_venue: o.rate, hint: `BINANCE_WS_URL=${sim.url} BYBIT_WS_URL=${sim.url} OKX_WS_URL=${sim.url} npm start` });
+  const sim = startSimulator({ host: o.host, port: o.port, rate: o.rate, symbols: o.symbols ? o.symbols.split(",") : SIM_DEFAULT_SYMBOLS, exchanges, binancePingMs: o.pingSeconds * 1000, seed: o.seed, binanceMaxAgeMs: o.binanceMaxAgeSeconds * 1000, okxNoticeCloseMs: o.okxNoticeCloseSeconds * 1000 });
+  log.info("sim_start", { url: sim.url, rate_per_venue: o.rate, hint: `BINANCE_WS_URL=${sim.url} BYBIT_WS_URL=${sim.url} OKX_WS_URL=${sim.url} npm start`, faults: `curl -X POST 'http://${o.host}:${sim.port}/_sim/fault?kind=kill&venue=binance' (docs/simulator.md)` });
   return new Promise<number>((resolve) => {
     const stop = async () => {
       log.info("sim_stop", { stats: sim.stats() });
@@ -87,6 +87,20 @@ export async function main(argv: string[]): Promise<number> {
     .option("--exchanges <list>", "venues to simulate (default: all implemented)")
     .option("--ping-seconds <n>", "Binance server ping interval in seconds", intArg("--ping-seconds", 1, 3600), 180)
     .option("--seed <n>", "random seed for reproducible payloads", intArg("--seed", 1, 2 ** 31), 42)
+    .option("--binance-max-age-seconds <n>", "Binance closes connections at this age (stand-in for its 24 h cut; 0 = never)", intArg("--binance-max-age-seconds", 0, 86_400), 0)
+    .option("--okx-notice-close-seconds <n>", "OKX drops a socket this long after its notice 64008", intArg("--okx-notice-close-seconds", 1, 3600), 60)
+    .addHelpText(
+      "after",
+      `
+Fault injection (HTTP on the same port; details in docs/simulator.md):
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=kill&venue=binance'    drop every socket
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=dead&venue=okx'        dead peer (silent, no pongs)
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=reject&venue=bybit&status=429&retry_after=30'
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=heal'                  end dead/reject
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=notice&venue=okx'      OKX notice 64008
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=skip&venue=binance&symbol=BTCUSDT&n=5'
+  curl http://127.0.0.1:9300/_sim/stats`,
+    )
     .action((o) => {
       result = simulate(o);
     });

@@ -1,0 +1,71 @@
+/**
+ * Scope: the simulator's HTTP fault endpoint (docs/simulator.md), as a user of
+ * `quantlab-collector simulate` would drive it with curl; raw WebSocket clients observe the effect.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { startSimulator } from "../../src/sim/server.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const sim = startSimulator({ rate: 200, symbols: ["BTCUSDT"], exchanges: ["binance", "okx"] });
+const base = `http://127.0.0.1:${sim.port}`;
+afterAll(() => sim.stop());
+
+const fault = async (q: string) => {
+  const res = await fetch(`${base}/_sim/fault?${q}`, { method: "POST" });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+function client(path: string) {
+  const ws = new WebSocket(`${sim.url}${path}`);
+  const got = { frames: [] as string[], closed: null as number | null, error: "" };
+  ws.onmessage = (ev) => got.frames.push(String(ev.data));
+  ws.onclose = (ev) => (got.closed = ev.code);
+  ws.onerror = (ev) => (got.error = (ev as ErrorEvent).message);
+  return { ws, got };
+}
+
+describe("POST /_sim/fault", () => {
+  test("kill, dead, reject, heal, skip; bad requests are 400 with a reason", async () => {
+    const a = client("/public/stream?streams=btcusdt@trade");
+    await waitFor("data", () => a.got.frames.length > 3);
+    expect(await fault("kind=kill&venue=binance")).toEqual({ status: 200, body: { ok: true, kind: "kill", sockets: 1 } });
+    await waitFor("closed", () => a.got.closed === 1006);
+
+    const b = client("/public/stream?streams=btcusdt@trade");
+    await waitFor("data", () => b.got.frames.length > 3);
+    expect((await fault("kind=dead&venue=binance")).body).toMatchObject({ ok: true, sockets: 1 });
+    await Bun.sleep(50);
+    const n = b.got.frames.length;
+    await Bun.sleep(300);
+    expect(b.got.frames.length).toBe(n); // silent, and still open
+    expect(b.got.closed).toBeNull();
+    const c = client("/public/stream?streams=btcusdt@trade");
+    await waitFor("refused while dead", () => c.got.closed !== null);
+    expect(c.got.error).toContain("Expected 101 status code: 503");
+
+    expect((await fault("kind=reject&venue=okx&status=418&retry_after=5")).status).toBe(200);
+    const d = client("/ws/v5/public");
+    await waitFor("refused with 418", () => d.got.closed !== null);
+    expect(d.got.error).toContain("Expected 101 status code: 418");
+    expect((await fault("kind=heal")).status).toBe(200);
+    await waitFor("data again on the dead socket", () => b.got.frames.length > n);
+    b.ws.close();
+
+    const t = client("/public/stream?streams=btcusdt@trade");
+    await waitFor("data", () => t.got.frames.length > 2);
+    expect((await fault("kind=skip&venue=binance&symbol=BTCUSDT&n=4")).status).toBe(200);
+    const ids = () => t.got.frames.map((f) => JSON.parse(f).data.t as number);
+    await waitFor("more trades", () => t.got.frames.length > 10);
+    const jumps = ids().slice(1).map((id, i) => id - ids()[i]!);
+    expect(jumps.filter((j) => j !== 1)).toEqual([5]);
+    t.ws.close();
+
+    expect((await fault("kind=skip&venue=bybit&symbol=BTCUSDT")).status).toBe(400);
+    expect((await fault("kind=explode")).status).toBe(400);
+    expect((await fault("kind=dead")).body).toEqual({ error: "kind=dead needs venue=" });
+    expect((await fault("kind=kill&venue=kraken")).status).toBe(400);
+    expect((await fetch(`${base}/_sim/fault?kind=kill`)).status).toBe(405);
+    const stats = (await (await fetch(`${base}/_sim/stats`)).json()) as { control: Record<string, number> };
+    expect(stats.control).toMatchObject({ "binance|dead_peer": 1, "okx|rejected_418": 1 });
+  }, 15_000);
+});
