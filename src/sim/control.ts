@@ -2,7 +2,7 @@
  * @module sim/control — fault injection over HTTP on the simulator's own port, so users of
  * `quantlab-collector simulate` can break things with curl (docs/simulator.md):
  *   POST /_sim/fault?kind=kill&venue=binance           drop every socket (after sent frames arrive)
- *   POST /_sim/fault?kind=dead&venue=okx               dead peer: silent open sockets, 503 on new ones
+ *   POST /_sim/fault?kind=dead&venue=okx[&new=accept]  dead peer: silent open sockets, 503 on new ones (or accepted)
  *   POST /_sim/fault?kind=reject&venue=binance&status=429&retry_after=30
  *   POST /_sim/fault?kind=heal[&venue=okx]             end dead/reject
  *   POST /_sim/fault?kind=notice&venue=okx             OKX notice 64008, then a drop later
@@ -41,7 +41,7 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
       case "kill":
         return json({ ok: true, kind, sockets: await sim.killConnections(venue) });
       case "dead":
-        return json({ ok: true, kind, sockets: sim.deadPeer(need()) });
+        return json({ ok: true, kind, sockets: sim.deadPeer(need(), { acceptNew: q.get("new") === "accept" }) });
       case "reject": {
         const v = need();
         sim.rejectHandshakes(v, int("status", 400, 599, 429), int("retry_after", 0, 86_400, 60));

@@ -66,9 +66,10 @@ export interface Simulator {
   notice(venue: ExchangeId): number;
   /**
    * Dead peer: the venue's open sockets stay open but get nothing (no data, no server pings, no
-   * pongs or replies), and new handshakes fail with 503, until `heal`. Returns sockets affected.
+   * pongs or replies). New handshakes fail with 503 until `heal` (a dead host), or with
+   * `acceptNew` succeed normally (only the current sockets died). Returns sockets affected.
    */
-  deadPeer(venue: ExchangeId): number;
+  deadPeer(venue: ExchangeId, opts?: { acceptNew?: boolean }): number;
   /** Handshakes to the venue are answered with this HTTP status (418/429) and Retry-After until `heal`. */
   rejectHandshakes(venue: ExchangeId, status: number, retryAfterSeconds: number): void;
   /** End deadPeer / rejectHandshakes for a venue (or all). */
@@ -103,6 +104,8 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const sentLog: SentFrame[] = [];
   let paused = false;
   const dead = new Set<ExchangeId>();
+  const deadSockets = new WeakSet<ServerWebSocket<SimSocketData>>();
+  const isDead = (ws: ServerWebSocket<SimSocketData>) => dead.has(ws.data.venue) || deadSockets.has(ws);
   const rejecting = new Map<ExchangeId, { status: number; retryAfterSeconds: number }>();
   let nextId = 1;
   const credit: Record<string, number> = {};
@@ -136,10 +139,10 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
         const venue = venues.find((v) => v.id === ws.data.venue)!;
         venue.open(ws);
         const pingMs = venue.serverPingMs();
-        if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && !dead.has(ws.data.venue) && ws.ping("sim"), pingMs);
+        if (pingMs > 0) ws.data.state.pingTimer = setInterval(() => ws.readyState === 1 && !isDead(ws) && ws.ping("sim"), pingMs);
       },
       message(ws, msg) {
-        if (dead.has(ws.data.venue)) return; // a dead peer answers nothing
+        if (isDead(ws)) return; // a dead peer answers nothing
         ws.data.lastRecvMs = Date.now();
         const venue = venues.find((v) => v.id === ws.data.venue)!;
         venue.message(ws, typeof msg === "string" ? msg : new TextDecoder().decode(msg));
@@ -167,7 +170,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       const groups = new Map<string, Array<{ ws: ServerWebSocket<SimSocketData>; i: number }>>();
       const weighted: string[] = [];
       for (const ws of sockets) {
-        if (ws.data.venue !== v.id) continue;
+        if (ws.data.venue !== v.id || deadSockets.has(ws)) continue;
         ws.data.subs.forEach((s, i) => {
           const key = `${ws.data.path}|${s.name}`;
           let g = groups.get(key);
@@ -204,7 +207,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const watchdog = setInterval(() => {
     const now = Date.now();
     // A dead peer enforces nothing either: it only holds the socket open.
-    for (const ws of sockets) if (!dead.has(ws.data.venue)) venues.find((v) => v.id === ws.data.venue)?.tick?.(ws, now);
+    for (const ws of sockets) if (!isDead(ws)) venues.find((v) => v.id === ws.data.venue)?.tick?.(ws, now);
   }, 50);
 
   const socketsOf = (venue?: ExchangeId) => [...sockets].filter((ws) => !venue || ws.data.venue === venue);
@@ -245,10 +248,12 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       paused = wasPaused;
       return targets.length;
     },
-    deadPeer(venue) {
-      dead.add(venue);
+    deadPeer(venue, o = {}) {
+      const targets = socketsOf(venue);
+      if (o.acceptNew) for (const ws of targets) deadSockets.add(ws);
+      else dead.add(venue);
       count(`${venue}|dead_peer`);
-      return socketsOf(venue).length;
+      return targets.length;
     },
     rejectHandshakes(venue, status, retryAfterSeconds) {
       rejecting.set(venue, { status, retryAfterSeconds });
