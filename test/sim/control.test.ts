@@ -62,6 +62,13 @@ describe("POST /_sim/fault", () => {
     expect(jumps.filter((j) => j !== 1)).toEqual([5]);
     t.ws.close();
 
+    const f = client("/ws/v5/public");
+    await waitFor("open", () => f.ws.readyState === WebSocket.OPEN);
+    const res = await fetch(`${base}/_sim/fault?kind=frame&venue=okx`, { method: "POST", body: "not json" });
+    expect(await res.json()).toEqual({ ok: true, kind: "frame", sockets: 1 });
+    await waitFor("raw frame received", () => f.got.frames.includes("not json"));
+    f.ws.close();
+
     expect((await fault("kind=skip&venue=bybit&symbol=BTCUSDT")).status).toBe(400);
     expect((await fault("kind=explode")).status).toBe(400);
     expect((await fault("kind=dead")).body).toEqual({ error: "kind=dead needs venue=" });
