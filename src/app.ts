@@ -132,12 +132,14 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     },
     onClose(conn, code, reason) {
       metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
+      if (reason.startsWith("watchdog")) metrics.watchdogTotal[conn.adapter.id] = (metrics.watchdogTotal[conn.adapter.id] ?? 0) + 1;
       firstData.close(conn.connId);
       writer.record(connectionEvent(conn, "disconnect", reason, code));
       evaluateState();
     },
     onRotate(conn, reason) {
       // Persisted before the old socket's disconnect (reason "rotate"): the overlap is explained by the data.
+      metrics.rotationsTotal[conn.adapter.id] = (metrics.rotationsTotal[conn.adapter.id] ?? 0) + 1;
       writer.record(connectionEvent(conn, "rotate", reason, null));
     },
     onReconnectScheduled(conn) {

@@ -33,6 +33,10 @@ export class Metrics {
   silenceTotal = 0;
   readonly silence: RollingCounter;
   readonly reconnectTotal: Record<string, number> = {};
+  /** Connections the watchdog declared dead (no frame / no pong in time), per exchange (spec §6). */
+  readonly watchdogTotal: Record<string, number> = {};
+  /** Make-before-break replacements started (max age, venue notice), per exchange. */
+  readonly rotationsTotal: Record<string, number> = {};
   readonly reconnects: RollingCounter;
   parseErrorsTotal = 0;
   readonly parseErrorsByReason: Record<string, number> = {};
@@ -80,6 +84,8 @@ export class Metrics {
     this.reconnects = new RollingCounter(windowMs, 60, nowMs);
     for (const ex of exchanges) {
       this.reconnectTotal[ex] = 0;
+      this.watchdogTotal[ex] = 0;
+      this.rotationsTotal[ex] = 0;
       this.connections[ex] = { open: 0, planned: 0 };
     }
   }

@@ -26,6 +26,10 @@ export interface MetricsBody {
   silence_intervals_15m: number;
   silence_intervals_total: number;
   ws_reconnect_total: Record<string, number>;
+  /** Sockets closed by the per-connection watchdog (dead peer, missing pong), per exchange. */
+  ws_watchdog_total: Record<string, number>;
+  /** Make-before-break rotations started (Binance max age, OKX notice 64008), per exchange. */
+  ws_rotations_total: Record<string, number>;
   reconnects_15m: number;
   /** Always 0: this product never fetches REST snapshots (kept for the prototype's dashboards). */
   snapshot_fetches_total: number;
@@ -112,6 +116,8 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       silence_intervals_15m: silence15m,
       silence_intervals_total: m.silenceTotal,
       ws_reconnect_total: { ...m.reconnectTotal },
+      ws_watchdog_total: { ...m.watchdogTotal },
+      ws_rotations_total: { ...m.rotationsTotal },
       reconnects_15m: reconnects15m,
       snapshot_fetches_total: 0,
       snapshot_events_seen: 0,

@@ -36,6 +36,8 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "silence_intervals_total", "counter", "Silence intervals opened on mark_price/funding/open_interest streams.", one(m.silence_intervals_total));
   family(out, "silence_intervals_window", "gauge", "Silence intervals opened in the rolling window (15 min by default).", one(m.silence_intervals_15m));
   family(out, "ws_reconnect_total", "counter", "WebSocket reconnects per exchange.", Object.entries(m.ws_reconnect_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "ws_watchdog_total", "counter", "Sockets the per-connection watchdog closed (no frame or no pong in time), per exchange.", Object.entries(m.ws_watchdog_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "ws_rotations_total", "counter", "Make-before-break connection rotations started (max age, venue notice), per exchange.", Object.entries(m.ws_rotations_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
   family(out, "ws_reconnects_window", "gauge", "WebSocket reconnects in the rolling window, all exchanges (15 min by default; /metrics reconnects_15m).", one(m.reconnects_15m));
   family(out, "ws_connections_open", "gauge", "Open WebSocket connections per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.open })));
   family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));

@@ -79,6 +79,7 @@ describe("dead peer", () => {
     await waitFor("Bybit and OKX sockets dropped", () => watchdogDrops(col, "bybit").length === 2 && watchdogDrops(col, "okx").length === 2, 4 * WINDOW_MS);
     for (const ex of ["bybit", "okx"] as const) for (const l of watchdogDrops(col, ex).filter((x) => ms(x) >= t2)) expect(ms(l) - t2).toBeLessThanOrEqual(2 * WINDOW_MS);
     expect(await state()).toBe("OFFLINE");
+    expect((await col.get("/metrics")).ws_watchdog_total).toEqual({ binance: 2, bybit: 2, okx: 2 });
 
     sim.heal();
     const t3 = Date.now();

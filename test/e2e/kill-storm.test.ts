@@ -56,6 +56,7 @@ describe("kill storm", () => {
       await waitFor("collector to receive every row", async () => (await col.get("/metrics")).total_events === total, 10_000);
       const m = await col.get("/metrics");
       expect(m.ws_reconnect_total).toEqual(killed);
+      expect(m.ws_watchdog_total).toEqual({ binance: 0, bybit: 0, okx: 0 });
       expect(m).toMatchObject({ dropped_events_total: 0, parse_errors_total: 0, subscribe_errors_total: 0, trade_id_gaps_total: 0 });
       expect(await col.stop("SIGTERM")).toBe(0);
 

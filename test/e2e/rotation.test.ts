@@ -61,6 +61,9 @@ describe("make-before-break rotation", () => {
     expect(new Set(rotations("start").filter((l) => l.exchange === "binance").map((l) => l.reason))).toEqual(new Set(["max age 3 s"]));
     const m = await col.get("/metrics");
     expect(m.ws_reconnect_total).toEqual({ binance: 0, okx: 0 });
+    expect(m.ws_watchdog_total).toEqual({ binance: 0, okx: 0 });
+    expect(m.ws_rotations_total.okx).toBe(2);
+    expect(m.ws_rotations_total.binance).toBe(rotations("start").filter((l) => l.exchange === "binance").length);
     expect(m.trade_id_gaps_total).toBe(0);
     // Only the collector closed sockets, gracefully: the simulator's 6 s cut and the 5 s post-notice drop never hit.
     const disconnects = col.logs.filter((l) => l.event === "ws_disconnect");

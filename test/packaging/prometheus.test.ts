@@ -72,6 +72,8 @@ describe("GET /metrics/prometheus", () => {
       let got: number | undefined;
       if (path in scalar) got = v(scalar[path]!);
       else if (head === "ws_reconnect_total") got = v("ws_reconnect_total", { exchange: key! });
+      else if (head === "ws_watchdog_total") got = v("ws_watchdog_total", { exchange: key! });
+      else if (head === "ws_rotations_total") got = v("ws_rotations_total", { exchange: key! });
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
       else if (head === "events_total_by_stream") got = v("events_total", { stream: key! });
       else if (head === "events_total_by_exchange") got = v("exchange_events_total", { exchange: key!, stream: sub! });
