@@ -152,7 +152,7 @@ export class Connection {
     const tickMs = Math.max(20, Math.min(1000, this.idleTimeoutMs / 4, ka.pingIntervalMs > 0 ? ka.pingIntervalMs / 4 : Infinity));
     this.timers.push(setInterval(() => this.checkIdle(ws), tickMs));
     const maxAge = this.opts.maxAgeMs ?? 0;
-    if (maxAge > 0) this.timers.push(setTimeout(() => this.replace(ws, `max age ${Math.round(maxAge / 1000)} s`), maxAge));
+    if (maxAge > 0) this.timers.push(setTimeout(() => this.replace(ws, `max age ${maxAge % 1000 === 0 ? `${maxAge / 1000} s` : `${maxAge} ms`}`), maxAge));
     this.hooks.onOpen(this);
   }
 

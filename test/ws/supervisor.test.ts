@@ -1,0 +1,45 @@
+/**
+ * Scope: the supervisor's bounded make-before-break wait, in process against the simulator.
+ * A Binance plan with one symbol the venue never delivers (FAKEUSDT: acknowledged, silent,
+ * exchanges.md §5 Binance 2) can never be "live on every subscription": the replacement's wait is
+ * bounded, and the old socket is closed only after the new one is open. Scaled: max age 800 ms,
+ * deadline 600 ms (production: 23 h and 30 s).
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { binance } from "../../src/exchanges/binance.ts";
+import { createLogger } from "../../src/log.ts";
+import { startSimulator } from "../../src/sim/server.ts";
+import type { Connection } from "../../src/ws/connection.ts";
+import { Supervisor } from "../../src/ws/supervisor.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+describe("supervisor", () => {
+  test("a replacement that never delivers on every subscription: old closed at the deadline, once the new one is open", async () => {
+    const sim = startSimulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 100 });
+    cleanups.push(() => sim.stop());
+    const logs: Array<Record<string, unknown>> = [];
+    const events: string[] = [];
+    const noop = () => {};
+    const plans = binance.connections(sim.url, ["BTCUSDT", "FAKEUSDT"], ["bbo"]);
+    const sup = new Supervisor(binance, plans, {
+      onRow: noop, onReconnectScheduled: noop, onSkip: noop, onSubscribeError: noop,
+      onOpen: (c: Connection) => events.push(`open ${c.connId}`),
+      onClose: (c: Connection, code: number, reason: string) => events.push(`close ${c.connId} ${code} ${reason}`),
+      onRotate: (c: Connection, reason: string) => events.push(`rotate ${c.connId} ${reason}`),
+    }, createLogger("debug", (l) => logs.push(JSON.parse(l))), { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, maxAgeMs: 800 }, 600);
+    cleanups.push(() => sup.stop());
+    sup.start();
+    const done = await waitFor("rotation done", () => logs.find((l) => l.event === "ws_rotate" && l.phase === "done"), 5000);
+    expect(String(done.why)).toStartWith("deadline 600 ms");
+    expect(done.overlap_ms as number).toBeGreaterThanOrEqual(600);
+    const [first, second] = events.filter((e) => e.startsWith("open")).map((e) => e.slice(5));
+    expect(events.slice(0, 4)).toEqual([`open ${first}`, `rotate ${first} max age 800 ms`, `open ${second}`, `close ${first} 1000 rotate`]);
+    expect(sup.openSlots()).toBe(1);
+    expect(sup.connections().map((c) => c.connId)).toEqual([second!]);
+  }, 10_000);
+});
