@@ -33,15 +33,14 @@ export async function startS3(dir: string, bucket = "market-data", port = 0): Pr
     endpoint,
     bucket,
     client,
+    /**
+     * Up to 1000 keys: s3rver 3.7.1 answers any truncated ListObjectsV2 with InternalError, because it
+     * builds continuation tokens with DES, which neither Bun's crypto nor Node 20's OpenSSL 3 offers
+     * (measured: ERR_OSSL_EVP_UNSUPPORTED under Node, InternalError under Bun).
+     */
     async listKeys(prefix = "") {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const r = await client.list({ prefix, maxKeys: 1000, continuationToken: token });
-        for (const c of r.contents ?? []) keys.push(c.key);
-        token = r.isTruncated ? r.nextContinuationToken : undefined;
-      } while (token);
-      return keys.sort();
+      const r = await client.list({ prefix, maxKeys: 1000 });
+      return (r.contents ?? []).map((c) => c.key).sort();
     },
     close: () => new Promise<void>((resolve) => srv.close(() => resolve())),
   };
