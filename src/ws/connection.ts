@@ -274,15 +274,18 @@ export class Connection {
     this.retired = true;
   }
 
-  /** Stop reading and close; no reconnect afterwards. */
-  stop(reason = "shutdown"): void {
+  /**
+   * Close; no reconnect afterwards. Shutdown stops reading at once; a rotation (`keepReading`)
+   * still records frames already on the wire until the close completes (more duplicates, no loss).
+   */
+  stop(reason = "shutdown", keepReading = false): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     const ws = this.ws;
     if (ws) {
-      ws.onmessage = null;
+      if (!keepReading) ws.onmessage = null;
       this.closeReason = reason;
       try {
         ws.close(1000, reason);

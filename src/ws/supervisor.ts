@@ -116,6 +116,6 @@ export class Supervisor {
     slot.timer = null;
     slot.retiring = null;
     this.log.info("ws_rotate", { exchange: this.adapter.id, route: slot.plan.route, old_conn_id: old.connId, new_conn_id: slot.current.connId, reason: slot.reason, phase: "done", why, overlap_ms: Date.now() - slot.startedMs });
-    old.stop("rotate");
+    old.stop("rotate", true);
   }
 }
