@@ -4,13 +4,15 @@
  *
  *   npx bun bench/throughput.ts [--rate 100000] [--seconds 20] [--symbols 10]
  *
- * --rate is frames/s sent by the simulated Binance venue (a markPrice frame yields 2 rows).
+ * --rate is frames/s sent per simulated venue (a Binance markPrice frame yields 2 rows);
+ * --exchanges binance,bybit,okx (default binance); --flush-interval seconds (default 60, as in production).
  * Numbers depend on the machine; the README quotes a run on the 2-core CI box.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ExchangeId } from "../src/schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
 
@@ -23,19 +25,23 @@ const rate = arg("--rate", 100_000);
 const seconds = arg("--seconds", 20);
 const nSymbols = arg("--symbols", 10);
 const symbols = SIM_DEFAULT_SYMBOLS.slice(0, nSymbols);
+const flushInterval = arg("--flush-interval", 60);
+const ai = args.indexOf("--exchanges");
+const exchanges = (ai >= 0 ? args[ai + 1]!.split(",") : ["binance"]) as ExchangeId[];
 
 const dataDir = mkdtempSync(join(tmpdir(), "qlc-bench-"));
-const sim = startSimulator({ rate, symbols, exchanges: ["binance"] });
+const sim = startSimulator({ rate, symbols, exchanges });
 sim.pause();
-const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir }));
+const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir, FLUSH_INTERVAL: String(flushInterval) }));
 await col.waitForLog("status_api_start");
 const port = col.statusPort();
 const proc = col.proc;
 
 const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).json() as Promise<any>;
-while ((await metrics()).connections.binance.open < 2) await Bun.sleep(50);
+const allOpen = (m: any) => Object.values(m.connections as Record<string, { open: number; planned: number }>).every((c) => c.planned > 0 && c.open >= c.planned);
+while (!allOpen(await metrics())) await Bun.sleep(50);
 
-console.log(`bench: ${rate} frames/s for ${seconds} s, ${symbols.length} symbols, collector pid ${proc.pid}`);
+console.log(`bench: ${rate} frames/s per venue (${exchanges.join(",")}) for ${seconds} s, ${symbols.length} symbols, collector pid ${proc.pid}`);
 sim.resume();
 const t0 = performance.now();
 const start = await metrics();
@@ -65,7 +71,7 @@ await sim.stop();
 
 const received = end.total_events - start.total_events;
 console.log(samples.join("\n"));
-console.log(`sent rows:        ${sentRows} (${Math.round(sentRows / elapsed)} rows/s over ${elapsed.toFixed(1)} s; frames ${sim.stats().frames.binance})`);
+console.log(`sent rows:        ${sentRows} (${Math.round(sentRows / elapsed)} rows/s over ${elapsed.toFixed(1)} s; frames ${JSON.stringify(sim.stats().frames)})`);
 console.log(`received rows:    ${end.total_events} (${Math.round(received / elapsed)} rows/s)`);
 console.log(`dropped:          ${end.dropped_events_total}`);
 console.log(`rows in files:    ${rowsInFiles} (${rowsInFiles === end.total_events - end.dropped_events_total ? "verified = received - dropped" : "MISMATCH"})`);
