@@ -71,9 +71,9 @@ describe("docs/grafana-dashboard.json", () => {
     expect(unknown).toEqual([]);
   });
 
-  test("covers state, events/s per stream, queue %, drops, reconnects, silence, upload failures, pending rows, RSS", () => {
+  test("covers state, events/s per stream, queue %, drops, reconnects, watchdog closes, rotations, silence, upload failures, spool depth, pending rows, RSS", () => {
     const all = exprs.map((e) => e.expr).join("\n");
-    for (const m of ["state", "events_total", "queue_utilization_percent", "dropped_events_total", "ws_reconnect_total", "silence_intervals_total", "upload_failures_total", "pending_events", "rss_bytes"]) {
+    for (const m of ["state", "events_total", "queue_utilization_percent", "dropped_events_total", "ws_reconnect_total", "silence_intervals_total", "upload_failures_total", "pending_events", "rss_bytes", "spool_files", "spool_bytes", "spool_oldest_age_seconds", "ws_watchdog_total", "ws_rotations_total"]) {
       expect(all).toContain(`quantlab_collector_${m}`);
     }
     expect(all).toContain("sum by (stream) (rate(quantlab_collector_events_total");
