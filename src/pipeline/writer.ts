@@ -6,7 +6,7 @@ import type { Storage } from "../storage/types.ts";
 import type { Metrics } from "../state/metrics.ts";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
-import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
+import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
 import type { ColumnBatch } from "./columns.ts";
 import { ColumnBuilder } from "./column-builder.ts";
 import { EncodeError, type Encoder } from "./encoder.ts";

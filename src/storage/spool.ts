@@ -8,7 +8,7 @@ import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { describeError, StorageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { backoffDelayMs, type BackoffPolicy } from "../pipeline/backoff.ts";
+import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
 import type { Metrics } from "../state/metrics.ts";
 import { createLocalStorage } from "./local.ts";
 import type { ObjectStore } from "./s3.ts";

@@ -3,7 +3,7 @@ import { nowUs } from "../clock.ts";
 import type { Row } from "../schema/rows.ts";
 import type { ConnectionPlan, ExchangeAdapter, KeepalivePolicy, ParseResult } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
-import { backoffDelayMs, type BackoffPolicy } from "../pipeline/backoff.ts";
+import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
 
 export interface ConnectionHooks {
   /** Every row parsed from a frame, in frame order. */

@@ -1,0 +1,112 @@
+/**
+ * Scope: the dependency direction of src/ and where runtime APIs may appear (style.md §7–§8).
+ * Reads every import line of src/ and checks it against the allowed edges, so "the writer knows
+ * nothing about exchanges" is a rule a change cannot break silently.
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const SRC = resolve(import.meta.dir, "..", "src");
+
+/** Leaf modules any layer may import: they import nothing of the project's but each other. */
+const LEAVES = new Set(["log", "errors", "clock", "version", "backoff"]);
+
+/**
+ * layer → layers it may import. `type:` edges are allowed only as `import type` (a shape, no code).
+ * app is the composition root; cli is the entry; nothing imports either but cli → app.
+ */
+const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
+  schema: { value: ["schema"] },
+  exchanges: { value: ["exchanges", "schema"] },
+  ws: { value: ["ws"], type: ["exchanges", "schema"] },
+  pipeline: { value: ["pipeline", "schema", "storage/paths"], type: ["storage", "state"] },
+  storage: { value: ["storage"], type: ["state"] },
+  state: { value: ["state", "schema"] },
+  status: { value: ["status", "state", "schema"] },
+  sim: { value: ["sim", "schema"] },
+  config: { value: ["schema"] },
+  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config"] },
+  cli: { value: ["app", "config", "exchanges", "schema", "sim"] },
+  // Leaves: only other leaves (and package.json for the version).
+  ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),
+};
+
+interface Edge {
+  from: string; // path under src/
+  to: string; // path under src/ (or "../package.json")
+  typeOnly: boolean;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+}
+
+/** Static `import … from "./x"` / `export … from "./x"` statements, multi-line ones included. */
+function edgesOf(file: string): Edge[] {
+  const text = readFileSync(file, "utf8");
+  const out: Edge[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^;]*?)\s*from\s+"(\.[^"]+)"/gms)) {
+    const specifiers = m[2]!;
+    const braces = /^\{([^}]*)\}$/.exec(specifiers.trim());
+    const inlineTypeOnly = braces !== null && braces[1]!.split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "));
+    out.push({ from: relative(SRC, file), to: relative(SRC, resolve(dirname(file), m[3]!)), typeOnly: m[1] !== undefined || inlineTypeOnly });
+  }
+  return out;
+}
+
+/** The layer of a path under src/: its folder, or the file's base name at the top level. */
+const layerOf = (p: string) => (p.includes("/") ? p.split("/")[0]! : p.replace(/\.ts$/, ""));
+
+const files = walk(SRC);
+const edges = files.flatMap(edgesOf);
+
+describe("architecture", () => {
+  test("the import scan sees the project (a scan that finds nothing would pass every rule)", () => {
+    expect(files.length).toBeGreaterThan(40);
+    expect(edges.length).toBeGreaterThan(80);
+    expect(edges).toContainEqual({ from: "pipeline/writer.ts", to: "storage/types.ts", typeOnly: true });
+    expect(edges).toContainEqual({ from: "app.ts", to: "pipeline/writer.ts", typeOnly: false });
+  });
+
+  test("every import follows the allowed dependency direction", () => {
+    const violations: string[] = [];
+    for (const e of edges) {
+      if (e.to === "../package.json") {
+        if (e.from !== "version.ts") violations.push(`${e.from} → package.json (only version.ts reads it)`);
+        continue;
+      }
+      const from = layerOf(e.from);
+      const to = layerOf(e.to);
+      const rule = ALLOWED[from];
+      if (!rule) {
+        violations.push(`${e.from}: layer "${from}" has no rule in test/architecture.test.ts`);
+        continue;
+      }
+      if (LEAVES.has(to)) continue; // leaves are open to all
+      const targets = [to, e.to.replace(/\.ts$/, "")];
+      const ok = targets.some((t) => rule.value.includes(t)) || (e.typeOnly && targets.some((t) => rule.type?.includes(t)));
+      if (!ok) violations.push(`${e.from} → ${e.to}${e.typeOnly ? " (type)" : ""}`);
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test("the writer, storage and state know nothing about venues", () => {
+    const leaks = edges.filter((e) => ["pipeline", "storage", "state", "status"].includes(layerOf(e.from)) && ["exchanges", "ws", "sim"].includes(layerOf(e.to)));
+    expect(leaks).toEqual([]);
+  });
+
+  test("nothing imports app or cli except the entry chain", () => {
+    const into = edges.filter((e) => e.to === "app.ts" || e.to === "cli.ts").map((e) => `${e.from} → ${e.to}`);
+    expect(into).toEqual(["cli.ts → app.ts"]);
+  });
+
+  test("runtime APIs appear only at the edges", () => {
+    const where = (re: RegExp) => files.filter((f) => re.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f)).sort();
+    expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
+    expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
+    expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "storage/local.ts", "storage/spool.ts"]);
+    expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
+  });
+});
