@@ -9,11 +9,10 @@ import type { Logger } from "./log.ts";
 import { createWorkerEncoder } from "./pipeline/encoder.ts";
 import { BoundedQueue } from "./pipeline/queue.ts";
 import { Writer } from "./pipeline/writer.ts";
-import type { ConnectionEventKind, ConnectionRow, RecordRow, Stream } from "./schema/rows.ts";
-import { nowUs } from "./clock.ts";
+import type { ExchangeId, RecordRow, Stream } from "./schema/rows.ts";
 import { buildSnapshot, type Snapshot } from "./state/snapshot.ts";
 import { Metrics } from "./state/metrics.ts";
-import { SILENCE_MONITORED, SilenceTracker } from "./state/silence.ts";
+import { SilenceTracker } from "./state/silence.ts";
 import { LagMonitor } from "./state/lag.ts";
 import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { FirstDataTracker } from "./state/first-data.ts";
@@ -24,8 +23,8 @@ import { createS3Store } from "./storage/s3.ts";
 import { createSpoolingStorage } from "./storage/spool.ts";
 import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
-import type { Connection } from "./ws/connection.ts";
-import { Supervisor, type SupervisorHooks } from "./ws/supervisor.ts";
+import { Supervisor } from "./ws/supervisor.ts";
+import { createIngestHooks } from "./ingest.ts";
 
 /** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
 const ROTATE_DEADLINE_MS = 30_000;
@@ -75,93 +74,23 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   });
 
   // --- ingestion -----------------------------------------------------------------------------
-  const connectionEvent = (conn: Connection, event: ConnectionEventKind, reason: string | null, closeCode: number | null): ConnectionRow => ({
-    stream: "connection",
-    exchange: conn.adapter.id,
-    conn_id: conn.connId,
-    event,
-    reason,
-    close_code: closeCode,
-    ts_us: nowUs(),
-    url: conn.plan.url,
-    streams: conn.plan.symbols.flatMap((sym) => conn.plan.streams.map((st) => `${st}:${sym}`)).join(","),
-  });
-  const seenSkipReasons = new Set<string>();
-  let dropsSinceLog = 0;
-  let lastDropLogMs = 0;
-  const hooks: SupervisorHooks = {
-    onRow(row) {
-      const now = Date.now();
-      metrics.recordEvent(row.exchange, row.stream, now);
-      const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
-      if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
-      const live = firstData.seen(row.conn_id, row.stream, row.symbol);
-      if (live) {
-        if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
-        if (live.complete) {
-          const conn = supervisors.flatMap((s) => s.connections()).find((c) => c.connId === row.conn_id);
-          if (conn) writer.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
-        }
-      }
-      if (row.stream === "trade" && contiguousIds.has(row.exchange)) {
-        const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
-        if (gap) {
-          metrics.tradeIdGapsTotal += gap.missing;
-          metrics.tradeIdGapsByExchange[gap.exchange] = (metrics.tradeIdGapsByExchange[gap.exchange] ?? 0) + gap.missing;
-          log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
-        }
-      }
-      if (!queue.offer(row)) {
-        metrics.recordDrop(now);
-        dropsSinceLog++;
-        if (now - lastDropLogMs >= 5000) {
-          log.warn("queue_drop", { dropped: dropsSinceLog, dropped_total: metrics.droppedTotal, queue_size: queue.size });
-          dropsSinceLog = 0;
-          lastDropLogMs = now;
-        }
-      }
-    },
-    onOpen(conn) {
-      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
-      writer.record(connectionEvent(conn, "connect", null, null));
-      // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
-      const deadlineFor = (stream: Stream) => Math.max(config.SUBSCRIPTION_DEADLINE_SECONDS * 1000, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
-      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol, deadlineMs: deadlineFor(stream) })));
-      firstData.open(conn.adapter.id, conn.connId, subs, Date.now());
-      evaluateState();
-    },
-    onClose(conn, code, reason) {
-      metrics.connections[conn.adapter.id]!.open = supervisorOf[conn.adapter.id]!.openSlots();
-      if (reason.startsWith("watchdog")) metrics.watchdogTotal[conn.adapter.id] = (metrics.watchdogTotal[conn.adapter.id] ?? 0) + 1;
-      firstData.close(conn.connId);
-      writer.record(connectionEvent(conn, "disconnect", reason, code));
-      evaluateState();
-    },
-    onRotate(conn, reason) {
-      // Persisted before the old socket's disconnect (reason "rotate"): the overlap is explained by the data.
-      metrics.rotationsTotal[conn.adapter.id] = (metrics.rotationsTotal[conn.adapter.id] ?? 0) + 1;
-      writer.record(connectionEvent(conn, "rotate", reason, null));
-    },
-    onReconnectScheduled(conn) {
-      metrics.recordReconnect(conn.adapter.id, Date.now());
-    },
-    onSkip(conn, reason, detail) {
-      metrics.recordParseError(reason);
-      const kind = `${conn.adapter.id}:${reason}`;
-      if (!seenSkipReasons.has(kind)) {
-        // Logged once per kind; every occurrence is counted in parse_errors_total.
-        seenSkipReasons.add(kind);
-        log.warn("parse_error", { exchange: conn.adapter.id, conn_id: conn.connId, reason, sample: detail?.slice(0, 200) });
-      }
-    },
-    onSubscribeError(conn, detail, topics) {
-      metrics.subscribeErrorsTotal++;
-      log.error("subscribe_error", { exchange: conn.adapter.id, conn_id: conn.connId, error: detail, topics });
-    },
-  };
-
   const supervisors: Supervisor[] = [];
-  const supervisorOf: Record<string, Supervisor> = {};
+  const supervisorOf: Partial<Record<ExchangeId, Supervisor>> = {};
+  const hooks = createIngestHooks({
+    metrics,
+    queue,
+    record: (row) => writer.record(row),
+    log,
+    silence,
+    firstData,
+    tradeGaps,
+    contiguousIds,
+    subscriptionDeadlineMs: config.SUBSCRIPTION_DEADLINE_SECONDS * 1000,
+    openSlots: (ex) => supervisorOf[ex]?.openSlots() ?? 0,
+    findConnection: (connId) => supervisors.flatMap((s) => s.connections()).find((c) => c.connId === connId),
+    onConnectivityChange: () => evaluateState(),
+  });
+
   const streamsByExchange: Record<string, Stream[]> = {};
   for (const ex of config.EXCHANGES) {
     const adapter: ExchangeAdapter = adapters[ex]!;

@@ -26,7 +26,9 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   status: { value: ["status", "state", "schema"] },
   sim: { value: ["sim", "schema"] },
   config: { value: ["schema"] },
-  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config"] },
+  // What each row and connection event does on the socket thread: state trackers, the queue (by type).
+  ingest: { value: ["state", "schema"], type: ["pipeline", "ws"] },
+  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "ingest"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),

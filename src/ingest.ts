@@ -1,0 +1,128 @@
+/**
+ * @module ingest — what every parsed row and connection event does on the socket-reading thread:
+ * metrics, silence, first-data and trade-id tracking, the bounded queue (a full queue is a counted
+ * drop, never a wait), and the persisted `connection` stream. Venue-agnostic.
+ */
+import { nowUs } from "./clock.ts";
+import type { Logger } from "./log.ts";
+import type { BoundedQueue } from "./pipeline/queue.ts";
+import type { ConnectionEventKind, ConnectionRow, ExchangeId, RecordRow, Stream } from "./schema/rows.ts";
+import type { FirstDataTracker } from "./state/first-data.ts";
+import type { Metrics } from "./state/metrics.ts";
+import { SILENCE_MONITORED, type SilenceTracker } from "./state/silence.ts";
+import type { TradeIdGapTracker } from "./state/trade-gaps.ts";
+import type { Connection } from "./ws/connection.ts";
+import type { SupervisorHooks } from "./ws/supervisor.ts";
+
+export interface IngestDeps {
+  metrics: Metrics;
+  queue: BoundedQueue<RecordRow>;
+  /** Where `connection` rows go (the writer: they bypass the queue, so they are never dropped). */
+  record(row: ConnectionRow): void;
+  log: Logger;
+  silence: SilenceTracker;
+  firstData: FirstDataTracker;
+  tradeGaps: TradeIdGapTracker;
+  /** Venues whose trade ids are consecutive per symbol: a jump is a measured loss. */
+  contiguousIds: ReadonlySet<ExchangeId>;
+  subscriptionDeadlineMs: number;
+  /** Open sockets of a venue, as its supervisor counts them. */
+  openSlots(exchange: ExchangeId): number;
+  findConnection(connId: string): Connection | undefined;
+  /** A socket opened or closed: re-derive the collector state. */
+  onConnectivityChange(): void;
+}
+
+/** Queue drops are counted one by one but logged at most every 5 s. */
+const DROP_LOG_EVERY_MS = 5000;
+
+export function connectionEvent(conn: Connection, event: ConnectionEventKind, reason: string | null, closeCode: number | null): ConnectionRow {
+  return {
+    stream: "connection",
+    exchange: conn.adapter.id,
+    conn_id: conn.connId,
+    event,
+    reason,
+    close_code: closeCode,
+    ts_us: nowUs(),
+    url: conn.plan.url,
+    streams: conn.plan.symbols.flatMap((sym) => conn.plan.streams.map((st) => `${st}:${sym}`)).join(","),
+  };
+}
+
+export function createIngestHooks(d: IngestDeps): SupervisorHooks {
+  const { metrics, queue, log, silence, firstData, tradeGaps } = d;
+  const seenSkipReasons = new Set<string>();
+  let dropsSinceLog = 0;
+  let lastDropLogMs = 0;
+  return {
+    onRow(row) {
+      const now = Date.now();
+      metrics.recordEvent(row.exchange, row.stream, now);
+      const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
+      if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
+      const live = firstData.seen(row.conn_id, row.stream, row.symbol);
+      if (live) {
+        if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
+        if (live.complete) {
+          const conn = d.findConnection(row.conn_id);
+          if (conn) d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
+        }
+      }
+      if (row.stream === "trade" && d.contiguousIds.has(row.exchange)) {
+        const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
+        if (gap) {
+          metrics.tradeIdGapsTotal += gap.missing;
+          metrics.tradeIdGapsByExchange[gap.exchange] = (metrics.tradeIdGapsByExchange[gap.exchange] ?? 0) + gap.missing;
+          log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
+        }
+      }
+      if (!queue.offer(row)) {
+        metrics.recordDrop(now);
+        dropsSinceLog++;
+        if (now - lastDropLogMs >= DROP_LOG_EVERY_MS) {
+          log.warn("queue_drop", { dropped: dropsSinceLog, dropped_total: metrics.droppedTotal, queue_size: queue.size });
+          dropsSinceLog = 0;
+          lastDropLogMs = now;
+        }
+      }
+    },
+    onOpen(conn) {
+      metrics.connections[conn.adapter.id]!.open = d.openSlots(conn.adapter.id);
+      d.record(connectionEvent(conn, "connect", null, null));
+      // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
+      const deadlineFor = (stream: Stream) => Math.max(d.subscriptionDeadlineMs, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
+      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol, deadlineMs: deadlineFor(stream) })));
+      firstData.open(conn.adapter.id, conn.connId, subs, Date.now());
+      d.onConnectivityChange();
+    },
+    onClose(conn, code, reason) {
+      metrics.connections[conn.adapter.id]!.open = d.openSlots(conn.adapter.id);
+      if (reason.startsWith("watchdog")) metrics.watchdogTotal[conn.adapter.id] = (metrics.watchdogTotal[conn.adapter.id] ?? 0) + 1;
+      firstData.close(conn.connId);
+      d.record(connectionEvent(conn, "disconnect", reason, code));
+      d.onConnectivityChange();
+    },
+    onRotate(conn, reason) {
+      // Persisted before the old socket's disconnect (reason "rotate"): the overlap is explained by the data.
+      metrics.rotationsTotal[conn.adapter.id] = (metrics.rotationsTotal[conn.adapter.id] ?? 0) + 1;
+      d.record(connectionEvent(conn, "rotate", reason, null));
+    },
+    onReconnectScheduled(conn) {
+      metrics.recordReconnect(conn.adapter.id, Date.now());
+    },
+    onSkip(conn, reason, detail) {
+      metrics.recordParseError(reason);
+      const kind = `${conn.adapter.id}:${reason}`;
+      if (!seenSkipReasons.has(kind)) {
+        // Logged once per kind; every occurrence is counted in parse_errors_total.
+        seenSkipReasons.add(kind);
+        log.warn("parse_error", { exchange: conn.adapter.id, conn_id: conn.connId, reason, sample: detail?.slice(0, 200) });
+      }
+    },
+    onSubscribeError(conn, detail, topics) {
+      metrics.subscribeErrorsTotal++;
+      log.error("subscribe_error", { exchange: conn.adapter.id, conn_id: conn.connId, error: detail, topics });
+    },
+  };
+}
