@@ -9,6 +9,8 @@
  *   the first and the last trade of a symbol);
  * - ws_reconnect_total per venue = sockets killed on that venue = 1006 disconnects in the
  *   `connection` stream.
+ * The issue's full scale runs with `KILL_STORM_ROUNDS=12 KILL_STORM_EVERY_MS=10000 npx bun test
+ * test/e2e/kill-storm.test.ts` (2 minutes; not part of CI).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
@@ -19,8 +21,8 @@ import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const VENUES: ExchangeId[] = ["binance", "bybit", "okx"];
-const ROUNDS = 8;
-const EVERY_MS = 3000;
+const ROUNDS = Number(Bun.env.KILL_STORM_ROUNDS ?? 8);
+const EVERY_MS = Number(Bun.env.KILL_STORM_EVERY_MS ?? 3000);
 const dir = tmpDir();
 const sim = startSimulator({ rate: 600, symbols: ["BTCUSDT", "ETHUSDT"] });
 
@@ -82,5 +84,5 @@ describe("kill storm", () => {
     } finally {
       if (col.proc.exitCode === null) await col.stop("SIGKILL");
     }
-  }, 60_000);
+  }, 40_000 + ROUNDS * EVERY_MS);
 });
