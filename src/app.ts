@@ -56,6 +56,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     collectorVersion: COLLECTOR_VERSION,
     retryBudget: 3,
     retryBackoff: { baseMs: 500, maxMs: 30_000 },
+    // Files waiting for storage may hold as many rows as the queue; past that the queue fills and drops are counted.
+    maxBacklogRows: config.QUEUE_SIZE,
   });
   const silence = new SilenceTracker();
   const lag = new LagMonitor();

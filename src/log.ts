@@ -22,6 +22,7 @@ export type LogEvent =
   | "flush"
   | "write_error"
   | "write_recovered"
+  | "writer_backpressure"
   | "upload_error"
   | "upload_recovered"
   | "spool_recovered"

@@ -22,6 +22,12 @@ export interface WriterOptions {
   /** Failed attempts of one file after which the writer reports itself failing (state ERROR). */
   retryBudget: number;
   retryBackoff: BackoffPolicy;
+  /**
+   * Rows in flushed files not yet stored (storage failing) beyond which the writer stops draining
+   * the queue: the queue then fills and further events are dropped and counted at the socket,
+   * instead of memory growing until the process is killed and every buffered row is lost.
+   */
+  maxBacklogRows: number;
 }
 
 interface Partition {
@@ -62,6 +68,9 @@ export class Writer {
   private jobsOpen = 0;
   private fileSeq = 0;
   private pendingRows = 0;
+  /** Rows in jobs (flushed files) not yet stored. */
+  private backlogRows = 0;
+  private backpressureSinceMs: number | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private idleWaiters: Array<() => void> = [];
   private probeFailed = false;
@@ -88,10 +97,30 @@ export class Writer {
     this.timers.push(setInterval(() => this.tick(Date.now()), TICK_EVERY_MS));
   }
 
-  /** Move queued rows into partition buffers. */
-  drain(max = DRAIN_MAX_PER_TICK): void {
+  /** Move queued rows into partition buffers, unless the storage backlog is over its bound (`force`: shutdown). */
+  drain(max = DRAIN_MAX_PER_TICK, force = false): void {
+    if (!force && this.backpressured()) return;
     this.queue.drain(max, (row) => this.add(row));
     this.updateGauges();
+  }
+
+  /** Stops at maxBacklogRows, resumes below half of it: hysteresis, so a slow storage does not flap (or flood the log). */
+  private backpressured(): boolean {
+    const limit = this.backpressureSinceMs === null ? this.opts.maxBacklogRows : this.opts.maxBacklogRows / 2;
+    const over = this.backlogRows >= limit;
+    if (over && this.backpressureSinceMs === null) {
+      this.backpressureSinceMs = Date.now();
+      this.log.error("writer_backpressure", {
+        backlog_rows: this.backlogRows,
+        max_backlog_rows: this.opts.maxBacklogRows,
+        queue_size: this.queue.size,
+        action: "storage is not keeping up or failing (see write_error / spool_full): the queue fills next and further events are dropped and counted",
+      });
+    } else if (!over && this.backpressureSinceMs !== null) {
+      this.log.info("writer_backpressure", { resolved: true, backlog_rows: this.backlogRows, lasted_ms: Date.now() - this.backpressureSinceMs });
+      this.backpressureSinceMs = null;
+    }
+    return over;
   }
 
   /** File a row now, bypassing the queue (connection events: rare, and never to be dropped). */
@@ -152,6 +181,7 @@ export class Writer {
     });
     this.log.debug("flush", { key, rows: rows.length, reason });
     this.jobsOpen++;
+    this.backlogRows += rows.length;
     this.waiting.push({ key, exchange: p.exchange, stream: p.stream, symbol: p.symbol, batch: rows.build(), attempts: 0 });
     this.pump();
   }
@@ -220,6 +250,7 @@ export class Writer {
     this.failing.delete(job);
     this.updateFailing();
     this.pendingRows -= job.batch.length;
+    this.backlogRows -= job.batch.length;
     this.inFlight--;
     this.jobsOpen--;
     this.updateGauges();
@@ -247,7 +278,7 @@ export class Writer {
   async close(timeoutMs: number): Promise<{ complete: boolean; unwrittenRows: number }> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    while (this.queue.size > 0) this.drain();
+    while (this.queue.size > 0) this.drain(DRAIN_MAX_PER_TICK, true);
     const now = Date.now();
     for (const p of this.partitions.values()) if (p.rows.length > 0) this.flush(p, "shutdown", now);
     this.updateGauges();

@@ -11,7 +11,7 @@ import type { Row, TradeRow } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import { createLocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
-import { silentLogger } from "../../src/log.ts";
+import { createLogger, silentLogger, type Logger } from "../../src/log.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -28,6 +28,7 @@ const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
   collectorVersion: "0.0.0-test",
   retryBudget: 2,
   retryBackoff: { baseMs: 20, maxMs: 50 },
+  maxBacklogRows: 1_000_000,
   ...o,
 });
 
@@ -35,10 +36,10 @@ function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT"): TradeRow {
   return { stream: "trade", exchange: "binance", symbol, exchange_symbol: symbol, ts_event_ms: Math.floor(tsRecvUs / 1000), ts_recv_us: tsRecvUs, conn_id: "c1", recv_seq: i, trade_id: String(i), price: 100 + i, qty: 1, side: "buy", ts_trade_ms: null };
 }
 
-function setup(storage: Storage, o: Partial<WriterOptions> = {}) {
-  const queue = new BoundedQueue<Row>(100_000);
+function setup(storage: Storage, o: Partial<WriterOptions> = {}, log: Logger = silentLogger, queueCapacity = 100_000) {
+  const queue = new BoundedQueue<Row>(queueCapacity);
   const metrics = new Metrics(["binance"], 60_000);
-  const writer = new Writer(queue, storage, encoder, metrics, silentLogger, opts(o));
+  const writer = new Writer(queue, storage, encoder, metrics, log, opts(o));
   return { queue, metrics, writer };
 }
 
@@ -110,5 +111,61 @@ describe("Writer", () => {
     await writer.close(5000);
     const n = await query(`select count(*) n, count(distinct recv_seq) d from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
     expect(n[0]).toEqual({ n: 100, d: 100 });
+  });
+
+  test("a failing storage backs up into the queue, not memory: past maxBacklogRows the writer stops draining; recovery writes everything", async () => {
+    using dir = tmpDir();
+    const real = createLocalStorage(dir.path);
+    let down = true;
+    const outage: Storage = {
+      describe: real.describe,
+      probe: () => real.probe(),
+      async put(key, bytes) {
+        if (down) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+        return real.put(key, bytes);
+      },
+    };
+    const lines: Array<Record<string, unknown>> = [];
+    const { queue, metrics, writer } = setup(outage, { bufferSize: 10, maxBacklogRows: 30 }, createLogger("info", (l) => lines.push(JSON.parse(l))), 50);
+    await writer.start();
+    const now = Date.now() * 1000;
+    for (let i = 0; i < 40; i++) expect(queue.offer(trade(i + 1, now + i))).toBe(true);
+    await waitFor("four files failing", () => metrics.writer.pending_events === 40 && queue.size === 0, 5000);
+    // The backlog (40 rows) is over the bound: the queue is no longer drained, so it fills and refuses.
+    let accepted = 0;
+    for (let i = 40; i < 100; i++) if (queue.offer(trade(i + 1, now + i))) accepted++;
+    expect(accepted).toBe(50);
+    await Bun.sleep(200);
+    expect(queue.size).toBe(50);
+    expect(metrics.writer.pending_events).toBe(40);
+    expect(metrics.writerFailing).toBe(true);
+    expect(lines.filter((l) => l.event === "writer_backpressure")).toEqual([expect.objectContaining({ level: "error", backlog_rows: 40, max_backlog_rows: 30, queue_size: 0 })]);
+    down = false;
+    await waitFor("everything accepted is written", () => metrics.writer.total_written === 90 && queue.size === 0, 10_000);
+    // The 50 queued rows may briefly push the backlog over the bound again; the last word is "resolved".
+    await waitFor("backpressure resolved", () => lines.filter((l) => l.event === "writer_backpressure").at(-1)?.resolved === true, 2000);
+    expect(await writer.close(5000)).toEqual({ complete: true, unwrittenRows: 0 });
+    const n = await query(`select count(*) n, count(distinct recv_seq) d, max(recv_seq) m from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
+    expect(n[0]).toEqual({ n: 90, d: 90, m: 90 });
+  });
+
+  test("close drains a queue held back by backpressure: what was accepted is still written at shutdown", async () => {
+    using dir = tmpDir();
+    const real = createLocalStorage(dir.path);
+    let down = true;
+    const outage: Storage = { describe: real.describe, probe: () => real.probe(), put: (key, bytes) => (down ? Promise.reject(new Error("EIO")) : real.put(key, bytes)) };
+    const { queue, metrics, writer } = setup(outage, { bufferSize: 10, maxBacklogRows: 10 }, silentLogger, 100);
+    await writer.start();
+    const now = Date.now() * 1000;
+    for (let i = 0; i < 10; i++) queue.offer(trade(i + 1, now + i));
+    await waitFor("first file failing", () => metrics.writer.upload_failures > 0, 5000);
+    for (let i = 10; i < 35; i++) queue.offer(trade(i + 1, now + i));
+    await Bun.sleep(100);
+    expect(queue.size).toBe(25);
+    down = false;
+    expect(await writer.close(5000)).toEqual({ complete: true, unwrittenRows: 0 });
+    expect(queue.size).toBe(0);
+    const n = await query(`select count(*) n from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
+    expect(n[0]).toEqual({ n: 35 });
   });
 });
