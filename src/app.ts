@@ -98,6 +98,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     const adapter: ExchangeAdapter = adapters[ex]!;
     const streams = [...adapter.streams];
     streamsByExchange[ex] = streams;
+    metrics.declareExchange(ex, streams, adapter.contiguousTradeIds);
     const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);
     metrics.connections[ex]!.planned = plans.length;
     const ka = adapter.keepalive;

@@ -24,7 +24,7 @@ export class Metrics {
   readonly startedAtMs: number;
   totalEvents = 0;
   readonly eventsByStream: Record<Stream, number>;
-  readonly eventsByExchange: Record<string, Record<Stream, number>> = {};
+  readonly eventsByExchange: Record<string, Partial<Record<Stream, number>>> = {};
   lastEventTsMs: number | null = null;
   lastWriteTsMs: number | null = null;
 
@@ -90,10 +90,21 @@ export class Metrics {
     }
   }
 
+  /**
+   * What a configured venue can deliver, so its per-exchange series exist (at 0) from the start:
+   * a Prometheus `increase()` then sees the first event, gap or silence instead of a new series.
+   */
+  declareExchange(exchange: ExchangeId, streams: readonly Stream[], contiguousTradeIds: boolean): void {
+    const by = (this.eventsByExchange[exchange] ??= {});
+    for (const st of streams) by[st] ??= 0;
+    if (contiguousTradeIds) this.tradeIdGapsByExchange[exchange] ??= 0;
+  }
+
   recordEvent(exchange: string, stream: Stream, nowMs: number): void {
     this.totalEvents++;
     this.eventsByStream[stream]++;
-    (this.eventsByExchange[exchange] ??= zeroStreams())[stream]++;
+    const by = (this.eventsByExchange[exchange] ??= {});
+    by[stream] = (by[stream] ?? 0) + 1;
     this.lastEventTsMs = nowMs;
   }
 

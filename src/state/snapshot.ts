@@ -39,7 +39,7 @@ export interface MetricsBody {
   events_per_sec: Record<Stream, number>;
   events_total_by_stream: Record<Stream, number>;
   /** Events received per exchange and stream (lifetime). */
-  events_total_by_exchange: Record<string, Record<Stream, number>>;
+  events_total_by_exchange: Record<string, Partial<Record<Stream, number>>>;
   total_events: number;
   parse_errors_total: number;
   parse_errors_by_reason: Record<string, number>;

@@ -47,7 +47,7 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "effective_data_loss_rate_percent", "gauge", "(dropped events + missing trade ids) / (events received + missing trade ids), in percent.", one(m.effective_data_loss_rate_pct));
   family(out, "trade_id_gaps_total", "counter", "Trade ids skipped on venues with contiguous ids (trades that happened and never arrived), per exchange.", Object.entries(m.trade_id_gaps_by_exchange).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
   family(out, "parse_errors_total", "counter", "Frames skipped because they could not be parsed into valid rows, per reason.", Object.entries(m.parse_errors_by_reason).map(([r, v]) => ({ labels: { reason: r }, value: v })));
-  const silentBy: Record<string, number> = {};
+  const silentBy: Record<string, number> = Object.fromEntries(Object.keys(m.connections).map((ex) => [ex, 0]));
   for (const sub of m.silent_subscriptions) silentBy[sub.exchange] = (silentBy[sub.exchange] ?? 0) + 1;
   family(out, "silent_subscriptions", "gauge", "Subscriptions with no first event by their deadline, now, per exchange.", Object.entries(silentBy).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
   family(out, "silent_subscriptions_total", "counter", "Subscriptions reported silent, lifetime.", one(m.silent_subscriptions_total));

@@ -5,6 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { handle } from "../../src/status/routes.ts";
+import { adapters } from "../../src/exchanges/index.ts";
+import { EXCHANGES } from "../../src/schema/rows.ts";
+import { Metrics } from "../../src/state/metrics.ts";
+import { buildSnapshot } from "../../src/state/snapshot.ts";
+import { renderPrometheus } from "../../src/status/prometheus.ts";
 import { documentedMetrics, parseExposition, PREFIX, richSnapshot } from "./prom.ts";
 
 /** Fields of /metrics that are deliberately not exported, and why. */
@@ -109,5 +114,21 @@ describe("GET /metrics/prometheus", () => {
     expect(new Set(documented).size).toBe(documented.length);
     // An undocumented family means: add a row to the table in docs/operations.md.
     expect([...exp.families.keys()].sort()).toEqual([...documented].sort());
+  });
+
+  test("a fresh process exports its per-exchange series at 0, so increase() sees the first event, gap or silent subscription", () => {
+    const now = Date.now();
+    const m = new Metrics([...EXCHANGES], 900_000, now);
+    for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
+    const exp = parseExposition(renderPrometheus(buildSnapshot({ metrics: m, queueSize: 0, queueCapacity: 10, state: "OFFLINE", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: now, rssBytes: 1, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] })));
+    for (const ex of EXCHANGES) {
+      for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}exchange_events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
+      expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
+      for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"]) expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
+      // Gaps are measured only where ids are contiguous: no series (not a misleading 0) elsewhere.
+      expect({ ex, v: exp.value(`${PREFIX}trade_id_gaps_total`, { exchange: ex }) }).toEqual({ ex, v: adapters[ex].contiguousTradeIds ? 0 : undefined });
+    }
+    // Binance has no open-interest stream: no series claims one.
+    expect(exp.value(`${PREFIX}exchange_events_total`, { exchange: "binance", stream: "open_interest" })).toBeUndefined();
   });
 });
