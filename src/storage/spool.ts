@@ -247,27 +247,42 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
     };
     await walk(o.dir);
     found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.key < b.key ? -1 : 1));
+    // A late scan (after a failed start-up probe) also sees this run's files: those are queued already.
+    for (let i = found.length - 1; i >= 0; i--) if (entries.has(found[i]!.key)) found.splice(i, 1);
     for (const f of found) add({ key: f.key, size: f.size, sinceMs: f.mtimeMs, attempts: 0 });
     if (found.length > 0) {
       o.log.info("spool_recovered", { files: found.length, bytes: found.reduce((a, f) => a + f.size, 0), oldest_age_s: Math.round((now - found[0]!.mtimeMs) / 1000), spool_dir: o.dir, note: "files left by an earlier run are uploaded first" });
     }
   }
 
+  /**
+   * Files of an earlier run are queued once the spool has been scanned successfully. A start-up
+   * probe that fails (directory missing or not writable yet) leaves it to the first put that
+   * succeeds, so those files are not stranded until the next restart.
+   */
   let recovered = false;
+  let recovering: Promise<void> | null = null;
+  const ensureRecovered = (): Promise<void> => {
+    if (recovered) return Promise.resolve();
+    recovering ??= recover()
+      .then(() => {
+        recovered = true;
+        pump();
+      })
+      .catch((err: unknown) => {
+        throw new StorageError("SPOOL_UNREADABLE", `cannot scan spool ${o.dir}: ${describeError(err)}`);
+      })
+      .finally(() => {
+        recovering = null;
+      });
+    return recovering;
+  };
   return {
     describe: `${o.store.describe}/${prefix} via spool ${o.dir}`,
     countsUploads: true,
     async probe() {
       await local.probe();
-      if (!recovered) {
-        recovered = true;
-        try {
-          await recover();
-        } catch (err) {
-          throw new StorageError("SPOOL_UNREADABLE", `cannot scan spool ${o.dir}: ${describeError(err)}`);
-        }
-        pump();
-      }
+      await ensureRecovered();
     },
     async put(key, bytes) {
       if (bytesTotal + reserved + bytes.length > o.maxBytes) {
@@ -292,6 +307,11 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       }
       add({ key, size: bytes.length, sinceMs: Date.now(), attempts: 0 });
       pump();
+      if (!recovered) {
+        await ensureRecovered().catch((err: unknown) => {
+          o.log.error("write_error", { storage: o.store.describe, error: describeError(err), action: `files of an earlier run in ${o.dir} are not queued for upload: make the spool directory readable by the collector's user; retried with the next file` });
+        });
+      }
     },
     async close(timeoutMs) {
       const deadline = Date.now() + timeoutMs;

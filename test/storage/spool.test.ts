@@ -5,7 +5,7 @@
  * and src/storage/s3.ts scrubbing credentials out of a real Bun S3Client error.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
@@ -184,6 +184,30 @@ describe("spool", () => {
     expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
     expect(existsSync(join(dirOf, ".999-2.tmp"))).toBe(true);
     expect(existsSync(join(d.path, "v1/exchange=okx"))).toBe(false);
+  });
+
+  test("a failed start-up probe does not strand an earlier run's files: the first successful put queues them", async () => {
+    using d = tmpDir();
+    for (const i of [1, 2]) {
+      const p = join(d.path, key(i));
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, bytes(40 + i, i));
+    }
+    // The probe's own file cannot be written (a non-empty directory sits at its path): probe fails.
+    const blocker = join(d.path, `.probe-${process.pid}.tmp`);
+    mkdirSync(join(blocker, "x"), { recursive: true });
+    const store = fakeStore(async () => {});
+    const { spool, metrics, logs } = setup(d.path, store);
+    await expect(spool.probe()).rejects.toThrow();
+    await Bun.sleep(100);
+    expect(store.calls).toEqual([]);
+    rmSync(blocker, { recursive: true });
+    await spool.put(key(9), bytes(5));
+    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 5000, 5);
+    expect([...store.objects.keys()].sort()).toEqual([key(1), key(2), key(9)].map((k) => `raw/${k}`).sort());
+    expect(store.objects.get(`raw/${key(2)}`)).toEqual(bytes(42, 2));
+    expect(logs.filter((l) => l.event === "spool_recovered")).toEqual([expect.objectContaining({ files: 2, bytes: 41 + 42 })]);
+    expect(parquetIn(d.path)).toEqual([]);
   });
 
   test("S3_PREFIX normalisation", () => {
