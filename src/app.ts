@@ -113,6 +113,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       watchdogCapMs: config.WS_WATCHDOG_MAX_MS,
       maxAgeMs,
       rateLimitFloorMs: config.WS_RATE_LIMIT_BACKOFF_SECONDS * 1000,
+      connectTimeoutMs: config.WS_CONNECT_TIMEOUT_SECONDS * 1000,
     }, ROTATE_DEADLINE_MS);
     supervisors.push(sup);
     supervisorOf[ex] = sup;

@@ -104,6 +104,11 @@ const EnvSchema = z.object({
    * in ms. Unset = per connection from its subscriptions and the venue keepalive (spec §6).
    */
   WS_WATCHDOG_MAX_MS: intIn(100, 600_000).optional(),
+  /**
+   * A handshake not completed this long after the attempt started is abandoned and retried with
+   * backoff: Bun's client waits ~124 s on a peer that accepts TCP and never answers (measured).
+   */
+  WS_CONNECT_TIMEOUT_SECONDS: positiveSeconds(1).default(10),
   /** Cap of the reconnect backoff (spec §6: about 0.5 s growing to 30 s, full jitter). */
   WS_BACKOFF_MAX_SECONDS: positiveSeconds(1).default(30),
   /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (exchanges.md §1.3). */

@@ -36,6 +36,8 @@ export interface ConnectionOptions {
   watchdogCapMs?: number;
   /** Ask for a replacement this long after open (Binance 24 h cut); 0 = never. */
   maxAgeMs?: number;
+  /** A handshake still pending after this long is abandoned and retried (0/absent = Bun's own ~124 s). */
+  connectTimeoutMs?: number;
   /**
    * HTTP 418/429 on the handshake: the next reconnect waits at least this long. Bun's client
    * exposes only the status (in the error message), not Retry-After (bun-notes §1).
@@ -121,6 +123,23 @@ export class Connection {
       this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, ...(status !== null ? { http_status: status } : {}) });
     };
     ws.onclose = (ev: CloseEvent) => this.handleClose(ws, ev.code, ev.reason);
+    const connectTimeoutMs = this.opts.connectTimeoutMs ?? 0;
+    if (connectTimeoutMs > 0) {
+      this.timers.push(
+        setTimeout(() => {
+          if (ws !== this.ws || this.isOpen) return;
+          // A blackholed peer: the handshake would hang for minutes. Give up on this socket now.
+          this.closeReason = `connect timeout: no handshake within ${connectTimeoutMs} ms`;
+          ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+          try {
+            (ws as unknown as { terminate(): void }).terminate();
+          } catch {
+            // not yet a socket to terminate
+          }
+          this.handleClose(ws, 1006, "");
+        }, connectTimeoutMs),
+      );
+    }
     // Bun dispatches server ping frames as events; they prove the peer is alive.
     ws.addEventListener("ping", () => {
       this.lastFrameMs = Date.now();

@@ -96,3 +96,34 @@ describe("resubscribe on the new connection", () => {
     }
   }, 10_000);
 });
+
+describe("handshake that never completes", () => {
+  test("a peer that accepts TCP and never answers: abandoned at the connect timeout, logged, retried with backoff", async () => {
+    const { createServer } = await import("node:net");
+    const held: import("node:net").Socket[] = [];
+    const server = createServer((sock) => held.push(sock)); // reads the upgrade request, never answers
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanups.push(() => {
+      for (const s of held) s.destroy();
+      server.close();
+    });
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const logs: Array<Record<string, unknown>> = [];
+    const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const [plan] = binance.connections(`ws://127.0.0.1:${port}`, ["BTCUSDT"], ["bbo"]);
+    let reconnects = 0;
+    const conn = new Connection(binance, plan!, { ...hooks, onReconnectScheduled: () => reconnects++ }, log, { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, connectTimeoutMs: 500 });
+    cleanups.push(() => conn.stop());
+    const t0 = Date.now();
+    conn.start();
+    await waitFor("two abandoned handshakes", () => logs.filter((l) => l.event === "ws_disconnect").length >= 2, 5000);
+    const took = Date.now() - t0;
+    const disc = logs.filter((l) => l.event === "ws_disconnect");
+    expect(disc[0]).toMatchObject({ exchange: "binance", code: 1006, reason: "connect timeout: no handshake within 500 ms", open_for_ms: 0, frames: 0 });
+    expect(disc[0]!.conn_id).not.toBe(disc[1]!.conn_id);
+    expect(reconnects).toBeGreaterThanOrEqual(2);
+    expect(held.length).toBeGreaterThanOrEqual(2); // each attempt really reached the peer
+    expect(took).toBeGreaterThanOrEqual(1000); // two 500 ms timeouts (+ backoff), not an instant failure
+    expect(conn.open).toBe(false);
+  });
+});
