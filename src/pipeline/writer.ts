@@ -234,7 +234,8 @@ export class Writer {
     // total_written counts market-data events (comparable with total_events), not connection rows.
     if (job.stream !== "connection") this.metrics.writer.total_written += job.batch.length;
     this.metrics.writer.files_written++;
-    this.metrics.lastWriteTsMs = Date.now();
+    // A spooling storage stamps last_write_ts when the upload lands, not when the spool has the file.
+    if (!this.storage.countsUploads) this.metrics.lastWriteTsMs = Date.now();
     this.finish(job);
   }
 

@@ -172,6 +172,8 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       await rm(path, { force: true });
       remove(e);
       w.files_uploaded++;
+      // /health last_write_ts means "last S3 write" here: a stale value is how an outage shows.
+      o.metrics.lastWriteTsMs = Date.now();
       backoffStep = 0;
       pausedUntil = 0;
       if (o.metrics.uploadsFailing) {

@@ -210,6 +210,23 @@ describe("spool", () => {
     expect(parquetIn(d.path)).toEqual([]);
   });
 
+  test("last_write_ts is the last upload S3 confirmed, not the last file spooled", async () => {
+    using d = tmpDir();
+    let down = true;
+    const store = fakeStore(async () => {
+      if (down) throw Object.assign(new Error("503 SlowDown"), { code: "SlowDown" });
+    });
+    const { spool, metrics } = setup(d.path, store);
+    await spool.probe();
+    await spool.put(key(1), bytes(10));
+    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 5000, 5);
+    expect(metrics.lastWriteTsMs).toBeNull();
+    const before = Date.now();
+    down = false;
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    expect(metrics.lastWriteTsMs).toBeGreaterThanOrEqual(before);
+  });
+
   test("S3_PREFIX normalisation", () => {
     expect(["", "/", "raw", "raw/", "/raw/x/", " a/b "].map(normalisePrefix)).toEqual(["", "", "raw/", "raw/", "raw/x/", "a/b/"]);
   });
