@@ -219,7 +219,11 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       while (metrics.connectionTotals().open > 0 && Date.now() < closeDeadline) await Bun.sleep(20);
       const shutdownDeadline = Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
       const res = await writer.close(config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
-      if (!res.complete) log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS });
+      if (!res.complete) {
+        // Every event is written or counted as dropped (spec §1): rows the storage did not take in time are lost.
+        metrics.recordDrop(Date.now(), res.unwrittenRows);
+        log.error("shutdown_timeout", { unwritten_rows: res.unwrittenRows, timeout_s: config.SHUTDOWN_TIMEOUT_SECONDS, note: "counted in dropped_events_total" });
+      }
       if (storage.close) {
         // Spooled files are durable: whatever is not uploaded now is uploaded by the next start.
         const left = await storage.close(Math.max(0, shutdownDeadline - Date.now()));

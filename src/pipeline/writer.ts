@@ -67,6 +67,7 @@ export class Writer {
   private inFlight = 0;
   private jobsOpen = 0;
   private fileSeq = 0;
+  /** Market-data rows accepted and not yet stored (connection rows are not events: not counted). */
   private pendingRows = 0;
   /** Rows in jobs (flushed files) not yet stored. */
   private backlogRows = 0;
@@ -144,7 +145,7 @@ export class Writer {
       p.oldestMs = now;
     }
     p.rows.append(row, part.tsUs);
-    this.pendingRows++;
+    if (row.stream !== "connection") this.pendingRows++;
     const n = p.rows.length;
     if (n >= this.opts.bufferSize && (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR)) {
       this.flush(p, "size", now);
@@ -242,7 +243,7 @@ export class Writer {
   private lose(job: Job, err: Error): void {
     this.metrics.writer.upload_failures++;
     this.metrics.writeErrorsTotal++;
-    for (let i = 0; i < job.batch.length; i++) this.metrics.recordDrop(Date.now());
+    this.metrics.recordDrop(Date.now(), job.batch.length);
     this.log.error("write_error", { key: job.key, rows: job.batch.length, lost: true, error: describeError(err), action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs" });
     this.finish(job);
   }
@@ -250,7 +251,7 @@ export class Writer {
   private finish(job: Job): void {
     this.failing.delete(job);
     this.updateFailing();
-    this.pendingRows -= job.batch.length;
+    if (job.stream !== "connection") this.pendingRows -= job.batch.length;
     this.backlogRows -= job.batch.length;
     this.inFlight--;
     this.jobsOpen--;

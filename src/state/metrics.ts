@@ -108,9 +108,10 @@ export class Metrics {
     this.lastEventTsMs = nowMs;
   }
 
-  recordDrop(nowMs: number): void {
-    this.droppedTotal++;
-    this.drops.add(1, nowMs);
+  /** Events lost: a full queue (one at a time), or rows a failed shutdown or a dead encoder could not write. */
+  recordDrop(nowMs: number, count = 1): void {
+    this.droppedTotal += count;
+    this.drops.add(count, nowMs);
   }
 
   recordSilence(nowMs: number): void {

@@ -67,7 +67,7 @@ describe("state transitions", () => {
     writeFileSync(blocker, "x"); // a file where the data dir's parent should be: unwritable even for root
     const sim = startSimulator({ rate: 200, exchanges: ["binance"] });
     cleanups.push(() => sim.stop());
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0" }));
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0", SHUTDOWN_TIMEOUT_SECONDS: "1" }));
     cleanups.push(() => col.proc.kill("SIGKILL"));
     const err = await col.waitForLog("write_error");
     expect(String(err.action)).toContain("writable");
@@ -76,6 +76,13 @@ describe("state transitions", () => {
     expect(s.reasons).toContain("writer failing");
     await waitFor("failed write attempts counted", async () => (await col.get("/metrics")).writer.upload_failures > 0, 10_000);
     expect(await col.get("/health")).toMatchObject({ status: "ok", last_write_ts: null });
-    col.proc.kill("SIGKILL");
+    // SIGTERM cannot write what the storage refuses: exit 1, and every event is written or counted as dropped.
+    expect(await col.stop("SIGTERM")).toBe(1);
+    const stop = await col.waitForLog("collector_stop");
+    expect(stop.unwritten_rows as number).toBeGreaterThan(0);
+    expect((stop.writer as { total_written: number }).total_written).toBe(0);
+    expect(stop.dropped_events_total).toBe(stop.total_events);
+    expect(stop.dropped_events_total).toBe(stop.unwritten_rows);
+    expect(col.logs.find((l) => l.event === "shutdown_timeout")).toMatchObject({ unwritten_rows: stop.unwritten_rows });
   }, 30_000);
 });
