@@ -39,7 +39,7 @@ interface Partition {
   date: string;
   oldestMs: number;
   lastFlushMs: number;
-  /** Fixed per-partition offset added to FLUSH_INTERVAL so time flushes do not all land in one tick. */
+  /** Fixed per-partition offset taken off FLUSH_INTERVAL so time flushes do not all land in one tick. */
   staggerMs: number;
 }
 
@@ -158,7 +158,8 @@ export class Writer {
     for (const p of this.partitions.values()) {
       if (flushed >= MAX_TIME_FLUSHES_PER_TICK) break;
       if (p.rows.length === 0) continue;
-      const due = now - p.oldestMs >= this.opts.flushIntervalMs + p.staggerMs;
+      // Spread over the last quarter of the interval: no row waits longer than FLUSH_INTERVAL.
+      const due = now - p.oldestMs >= this.opts.flushIntervalMs - p.staggerMs;
       const sizeDue = p.rows.length >= this.opts.bufferSize;
       if ((due || sizeDue) && now - p.lastFlushMs >= this.opts.minFlushGapMs) {
         this.flush(p, due ? "interval" : "size", now);

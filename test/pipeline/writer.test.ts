@@ -89,6 +89,29 @@ describe("Writer", () => {
     await q2.writer.close(5000);
   });
 
+  test("time flushes are staggered inside FLUSH_INTERVAL: none before 75% of it, every buffer by 100%", async () => {
+    using dir = tmpDir();
+    const { queue, metrics, writer } = setup(createLocalStorage(dir.path), { flushIntervalMs: 10_000 });
+    // No start(): the test drives tick() with its own clock.
+    const t0 = Date.now();
+    const symbols = Array.from({ length: 12 }, (_, i) => `S${i}USDT`);
+    symbols.forEach((sym, i) => queue.offer(trade(i + 1, t0 * 1000, sym)));
+    writer.drain();
+    for (let i = 0; i < 12; i++) writer.tick(t0 + 7400);
+    expect(metrics.writer.active_buffers).toBe(12);
+    const flushedAt: number[] = [];
+    for (let ms = 7500; ms <= 10_000 + 100; ms += 50) {
+      const before = metrics.writer.active_buffers;
+      writer.tick(t0 + ms + 50); // + 50: Date.now() moved on since t0 while the rows were added
+      for (let k = metrics.writer.active_buffers; k < before; k++) flushedAt.push(ms);
+    }
+    expect(metrics.writer.active_buffers).toBe(0);
+    expect(flushedAt).toHaveLength(12);
+    expect(new Set(flushedAt).size).toBeGreaterThan(3); // spread, not one burst
+    await writer.close(5000);
+    expect(metrics.writer.files_written).toBe(12);
+  });
+
   test("storage failures are retried with backoff, reported as failing past the budget, and nothing is lost", async () => {
     using dir = tmpDir();
     const real = createLocalStorage(dir.path);
