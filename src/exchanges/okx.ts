@@ -72,8 +72,12 @@ function common(instId: string, tsMs: number | null, recv: RecvMeta) {
   };
 }
 
-/** One data item → one row. Times are ms strings; sizes stay in contracts (§3.5). */
-function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row {
+/**
+ * One data item → one row, or null when a mark-price / funding-rate / open-interest item carries
+ * none of its stream's fields (spec §3: a row only for a stream the message carries). Times are ms
+ * strings; sizes stay in contracts (§3.5).
+ */
+function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row | null {
   const instId = typeof d.instId === "string" ? d.instId : argInstId;
   const ts = optInt(d, "ts");
   const c = common(instId, ts, recv);
@@ -88,12 +92,21 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
       if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:side");
       return { ...c, stream: "trade", trade_id: reqId(d, "tradeId"), price: reqFloat(d, "px"), qty: reqFloat(d, "sz"), side, ts_trade_ms: ts };
     }
-    case "mark-price":
-      return { ...c, stream: "mark_price", mark_price: optFloat(d, "markPx"), index_price: null };
-    case "funding-rate":
-      return { ...c, stream: "funding", funding_rate: optFloat(d, "fundingRate"), funding_time_ms: optInt(d, "fundingTime") };
-    case "open-interest":
-      return { ...c, stream: "open_interest", open_interest: optFloat(d, "oi"), open_interest_ccy: optFloat(d, "oiCcy"), open_interest_usd: optFloat(d, "oiUsd") };
+    case "mark-price": {
+      const markPx = optFloat(d, "markPx");
+      return markPx === null ? null : { ...c, stream: "mark_price", mark_price: markPx, index_price: null };
+    }
+    case "funding-rate": {
+      const rate = optFloat(d, "fundingRate");
+      const time = optInt(d, "fundingTime");
+      return rate === null && time === null ? null : { ...c, stream: "funding", funding_rate: rate, funding_time_ms: time };
+    }
+    case "open-interest": {
+      const oi = optFloat(d, "oi");
+      const ccy = optFloat(d, "oiCcy");
+      const usd = optFloat(d, "oiUsd");
+      return oi === null && ccy === null && usd === null ? null : { ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: ccy, open_interest_usd: usd };
+    }
     default:
       throw new FieldError(`unknown_channel:${channel.slice(0, 40)}`);
   }
@@ -144,10 +157,13 @@ function parse(text: string, recv: RecvMeta): ParseResult {
     if (!Array.isArray(items)) throw new FieldError("bad_data");
     if (items.length === 0) throw new FieldError("empty_data");
     const argInstId = typeof arg.instId === "string" ? arg.instId : "";
-    const rows = items.map((d) => {
+    const rows: Row[] = [];
+    for (const d of items) {
       if (!isObject(d)) throw new FieldError("bad_item");
-      return rowOf(channel, argInstId, d, recv);
-    });
+      const row = rowOf(channel, argInstId, d, recv);
+      if (row) rows.push(row);
+    }
+    if (rows.length === 0) throw new FieldError("no_stream_fields");
     return { kind: "rows", rows };
   } catch (err) {
     if (err instanceof FieldError) return { kind: "skip", reason: `${channel.slice(0, 40)}:${err.reason}` };
