@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { redact, type Config } from "./config.ts";
 import { describeError } from "./errors.ts";
-import { adapters } from "./exchanges/index.ts";
+import { configuredAdapters } from "./exchanges/index.ts";
 import type { ExchangeAdapter } from "./exchanges/types.ts";
 import type { Logger } from "./log.ts";
 import { createWorkerEncoder } from "./pipeline/encoder.ts";
@@ -63,6 +63,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const lag = new LagMonitor();
   const tradeGaps = new TradeIdGapTracker();
   const firstData = new FirstDataTracker();
+  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM });
   const contiguousIds = new Set(config.EXCHANGES.filter((ex) => adapters[ex].contiguousTradeIds));
 
   log.info("collector_start", {

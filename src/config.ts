@@ -109,6 +109,11 @@ const EnvSchema = z.object({
    * backoff: Bun's client waits ~124 s on a peer that accepts TCP and never answers (measured).
    */
   WS_CONNECT_TIMEOUT_SECONDS: positiveSeconds(1).default(10),
+  /**
+   * Binance trades (spec §2): `trade` = `<sym>@trade` on /public, one row per fill (default);
+   * `aggTrade` = `<sym>@aggTrade` on /market, fills aggregated over 100 ms, trade_id = aggregate id.
+   */
+  BINANCE_TRADE_STREAM: z.enum(["trade", "aggTrade"], { message: 'must be "trade" or "aggTrade"' }).default("trade"),
   /** Cap of the reconnect backoff (spec §6: about 0.5 s growing to 30 s, full jitter). */
   WS_BACKOFF_MAX_SECONDS: positiveSeconds(1).default(30),
   /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (exchanges.md §1.3). */

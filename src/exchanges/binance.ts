@@ -22,22 +22,35 @@ import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./t
 const MAX_STREAMS_PER_CONNECTION = 200;
 
 /**
+ * Where trades come from (spec §2): `trade` = `<sym>@trade` on /public, one row per fill (the
+ * default; undocumented but used by every major recorder); `aggTrade` = the documented
+ * `<sym>@aggTrade` on /market, fills of one price and taker side aggregated over 100 ms, trade_id =
+ * the aggregate id `a` (the f/l range of underlying ids has no v1 column).
+ */
+export type BinanceTradeStream = "trade" | "aggTrade";
+
+type Routes = Record<"public" | "market", Partial<Record<Stream, (sym: string) => string[]>>>;
+
+/**
  * Since 2026-04-23 each stream lives on one route; a stream on the wrong route is acknowledged and
  * then never delivers (exchanges.md §1.1). `@trade` is on /public by the evidence there.
  */
-const ROUTES: Record<"public" | "market", Partial<Record<Stream, (sym: string) => string[]>>> = {
-  public: {
-    bbo: (s) => [`${s}@bookTicker`],
-    trade: (s) => [`${s}@trade`],
-  },
-  market: {
-    // One markPrice stream yields both mark_price and funding rows.
-    mark_price: (s) => [`${s}@markPrice@1s`],
-    funding: (s) => [`${s}@markPrice@1s`],
-  },
-};
+function routesFor(trades: BinanceTradeStream): Routes {
+  return {
+    public: {
+      bbo: (s) => [`${s}@bookTicker`],
+      ...(trades === "trade" ? { trade: (s: string) => [`${s}@trade`] } : {}),
+    },
+    market: {
+      ...(trades === "aggTrade" ? { trade: (s: string) => [`${s}@aggTrade`] } : {}),
+      // One markPrice stream yields both mark_price and funding rows.
+      mark_price: (s) => [`${s}@markPrice@1s`],
+      funding: (s) => [`${s}@markPrice@1s`],
+    },
+  };
+}
 
-function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+function connections(ROUTES: Routes, baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
   const plans: ConnectionPlan[] = [];
   const base = baseUrl.replace(/\/+$/, "");
   for (const route of ["public", "market"] as const) {
@@ -123,11 +136,18 @@ function parse(text: string, recv: RecvMeta): ParseResult {
   }
 }
 
+export function createBinance(opts: { trades: BinanceTradeStream }): ExchangeAdapter {
+  const routes = routesFor(opts.trades);
+  return { ...binance, connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams) };
+}
+
+const DEFAULT_ROUTES = routesFor("trade");
+
 export const binance: ExchangeAdapter = {
   id: "binance",
   streams: ["bbo", "trade", "mark_price", "funding"],
   venueSymbol: (unified) => unified.toUpperCase(),
-  connections,
+  connections: (baseUrl, symbols, streams) => connections(DEFAULT_ROUTES, baseUrl, symbols, streams),
   keepalive: {
     // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
     pingIntervalMs: 0,
@@ -137,7 +157,7 @@ export const binance: ExchangeAdapter = {
   },
   // "A single connection is only valid for 24 hours" (exchanges.md §1.4): rotated before that.
   maxConnectionAgeMs: 86_400_000,
-  // `@trade` `t` is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
+  // `@trade` `t` (and the aggregate id `a` of `@aggTrade`) is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
   contiguousTradeIds: true,
   silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
   parse,

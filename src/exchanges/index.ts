@@ -1,8 +1,17 @@
 /** @module exchanges — the adapter registry. A new venue is one file and one line here. */
 import type { ExchangeId } from "../schema/rows.ts";
-import { binance } from "./binance.ts";
+import { binance, createBinance, type BinanceTradeStream } from "./binance.ts";
 import { bybit } from "./bybit.ts";
 import { okx } from "./okx.ts";
 import type { ExchangeAdapter } from "./types.ts";
 
 export const adapters = { binance, bybit, okx } satisfies Record<ExchangeId, ExchangeAdapter>;
+
+/** Venue options from the configuration (spec §2: Binance trades from `@trade` or `@aggTrade`). */
+export interface VenueOptions {
+  binanceTradeStream: BinanceTradeStream;
+}
+
+export function configuredAdapters(o: VenueOptions): Record<ExchangeId, ExchangeAdapter> {
+  return { ...adapters, binance: o.binanceTradeStream === "trade" ? binance : createBinance({ trades: o.binanceTradeStream }) };
+}

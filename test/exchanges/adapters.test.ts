@@ -6,7 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { adapters } from "../../src/exchanges/index.ts";
+import { adapters, configuredAdapters } from "../../src/exchanges/index.ts";
+import type { ExchangeAdapter } from "../../src/exchanges/types.ts";
 import { EXCHANGES, STREAMS } from "../../src/schema/rows.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures");
@@ -76,6 +77,20 @@ describe("connection plans", () => {
       for (const m of p.subscribeMessages) expect(m.length).toBeLessThan(64 * 1024);
     }
     expect(big.flatMap((p) => p.symbols).filter((s) => s === "S499USDT")).toHaveLength(2); // public + business
+  });
+
+  test("binance: one combined-stream socket per route; trades from @trade on /public, or @aggTrade on /market when configured", () => {
+    const two = ["BTCUSDT", "ETHUSDT"];
+    const plan = (a: ExchangeAdapter) => a.connections("ws://h:1", two, [...adapters.binance.streams]).map((p) => [p.route, p.url, p.streams]);
+    expect(plan(adapters.binance)).toEqual([
+      ["public", "ws://h:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade/ethusdt@bookTicker/ethusdt@trade", ["bbo", "trade"]],
+      ["market", "ws://h:1/market/stream?streams=btcusdt@markPrice@1s/ethusdt@markPrice@1s", ["mark_price", "funding"]],
+    ]);
+    expect(plan(configuredAdapters({ binanceTradeStream: "aggTrade" }).binance)).toEqual([
+      ["public", "ws://h:1/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker", ["bbo"]],
+      ["market", "ws://h:1/market/stream?streams=btcusdt@aggTrade/btcusdt@markPrice@1s/ethusdt@aggTrade/ethusdt@markPrice@1s", ["trade", "mark_price", "funding"]],
+    ]);
+    expect(configuredAdapters({ binanceTradeStream: "trade" }).binance).toBe(adapters.binance);
   });
 
   test("symbol mapping", () => {

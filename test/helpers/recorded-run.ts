@@ -18,9 +18,9 @@ export interface RecordedRun {
  * Simulator sends exactly `frames` frames (recorded) for `venue`; the collector (small buffers,
  * 1 s flushes) receives every row; then SIGTERM. The caller stops `sim` when done.
  */
-export async function recordedRun(venue: ExchangeId, symbols: string[], dataDir: string, frames = 3000): Promise<RecordedRun> {
+export async function recordedRun(venue: ExchangeId, symbols: string[], dataDir: string, frames = 3000, env: Record<string, string> = {}): Promise<RecordedRun> {
   const sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue] });
-  const col = spawnCollector([], baseEnv({ [URL_KEY[venue]]: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), EXCHANGES: venue, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700" }));
+  const col = spawnCollector([], baseEnv({ [URL_KEY[venue]]: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), EXCHANGES: venue, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700", ...env }));
   await col.waitForLog("status_api_start");
   await waitFor("simulator to send every frame", () => sim.stats().frames[venue] === frames, 30_000);
   const expectedRows = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);

@@ -1,0 +1,59 @@
+/**
+ * Scope: BINANCE_TRADE_STREAM=aggTrade (spec §2 "`@aggTrade` on `/market` as an option"): trades
+ * come from `<sym>@aggTrade` on the /market connection, not `@trade` on /public; rows equal the sent
+ * aggTrade frames (trade_id = aggregate id `a`); aggregate ids are checked for gaps like trade ids.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Simulator } from "../../src/sim/server.ts";
+import type { CollectorProcess } from "../helpers/collector.ts";
+import { query, streamGlob } from "../helpers/duck.ts";
+import { recordedRun } from "../helpers/recorded-run.ts";
+import { tmpDir } from "../helpers/tmp.ts";
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
+const dir = tmpDir();
+let sim: Simulator;
+let col: CollectorProcess;
+let exitCode: number;
+let before: any;
+
+beforeAll(async () => {
+  ({ sim, col, exitCode, metricsBeforeStop: before } = await recordedRun("binance", SYMBOLS, dir.path, 2000, { BINANCE_TRADE_STREAM: "aggTrade" }));
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  dir[Symbol.dispose]();
+});
+
+describe("binance with BINANCE_TRADE_STREAM=aggTrade", () => {
+  test("subscribes @aggTrade on /market and nothing trade-like on /public", async () => {
+    expect(exitCode).toBe(0);
+    const start = await col.waitForLog("collector_start");
+    expect((start.config as Record<string, unknown>).BINANCE_TRADE_STREAM).toBe("aggTrade");
+    const connects = col.logs.filter((l) => l.event === "ws_connect").map((l) => String(l.url));
+    expect(connects).toHaveLength(2);
+    const market = connects.find((u) => u.includes("/market/"))!;
+    const pub = connects.find((u) => u.includes("/public/"))!;
+    for (const s of SYMBOLS) expect(market).toContain(`${s.toLowerCase()}@aggTrade`);
+    expect(pub).not.toContain("@trade");
+    expect(pub).not.toContain("@aggTrade");
+    const sent = sim.sent().map((f) => JSON.parse(f.text).data as Record<string, any>);
+    expect(sent.some((d) => d.e === "aggTrade")).toBe(true);
+    expect(sent.some((d) => d.e === "trade")).toBe(false);
+  });
+
+  test("trade rows equal the sent aggTrade frames, on the market connection; no gaps, no silent subscriptions", async () => {
+    const sent = sim.sent().map((f) => JSON.parse(f.text).data as Record<string, any>);
+    for (const s of SYMBOLS) {
+      const rows = await query(`select * from ${streamGlob(dir.path, "binance", "trade")} where symbol = '${s}' order by recv_seq`);
+      const want = sent.filter((d) => d.e === "aggTrade" && d.s === s);
+      expect(want.length).toBeGreaterThan(10);
+      expect(rows.map((r) => [r.ts_event_ms, r.trade_id, r.price, r.qty, r.side, r.ts_trade_ms])).toEqual(want.map((d) => [d.E, String(d.a), Number(d.p), Number(d.q), d.m ? "sell" : "buy", d.T]));
+      for (const r of rows) expect(String(r.conn_id)).toContain("binance-market-");
+    }
+    expect(before.trade_id_gaps_total).toBe(0);
+    expect(before.silent_subscriptions).toEqual([]);
+    expect(before.parse_errors_total).toBe(0);
+  });
+});
