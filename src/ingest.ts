@@ -121,7 +121,7 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       }
     },
     onSubscribeError(conn, detail, topics) {
-      metrics.subscribeErrorsTotal++;
+      metrics.recordSubscribeError({ exchange: conn.adapter.id, conn_id: conn.connId, topics, error: detail, ts_ms: Date.now() });
       log.error("subscribe_error", { exchange: conn.adapter.id, conn_id: conn.connId, error: detail, topics });
     },
   };

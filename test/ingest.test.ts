@@ -104,4 +104,14 @@ describe("ingest hooks", () => {
     expect(metrics.rotationsTotal.binance).toBe(1);
     expect(changes()).toBe(2);
   });
+
+  test("rejected subscriptions: counted, and the latest 50 kept with the venue's words for /metrics", () => {
+    const { hooks, metrics, conn, lines } = setup();
+    for (let i = 1; i <= 60; i++) hooks.onSubscribeError(conn, `-1121: Invalid symbol ${i}`, [`s${i}usdt@trade`]);
+    expect(metrics.subscribeErrorsTotal).toBe(60);
+    expect(metrics.rejectedSubscriptions).toHaveLength(50);
+    expect(metrics.rejectedSubscriptions[0]).toMatchObject({ exchange: "binance", conn_id: conn.connId, topics: ["s11usdt@trade"], error: "-1121: Invalid symbol 11" });
+    expect(metrics.rejectedSubscriptions.at(-1)!.topics).toEqual(["s60usdt@trade"]);
+    expect(lines.filter((l) => l.event === "subscribe_error")).toHaveLength(60);
+  });
 });

@@ -20,6 +20,19 @@ export interface WriterCounters {
   spool_oldest_age_seconds: number;
 }
 
+/** A subscription the venue refused (unknown symbol, bad topic): visible in /metrics, not only in the log. */
+export interface RejectedSubscription {
+  exchange: string;
+  conn_id: string;
+  /** Venue topics of the refused request (`tickers.FOOUSDT`, `bbo-tbt:FOO-USDT-SWAP`); empty if the venue names none. */
+  topics: string[];
+  /** The venue's own error text and code. */
+  error: string;
+  ts_ms: number;
+}
+
+const REJECTED_KEPT = 50;
+
 export class Metrics {
   readonly startedAtMs: number;
   totalEvents = 0;
@@ -43,6 +56,8 @@ export class Metrics {
   subscribeErrorsTotal = 0;
   /** Trade ids the venue skipped on contiguous-id venues: trades that happened and never arrived. */
   tradeIdGapsTotal = 0;
+  /** The latest subscriptions the venue rejected, with its words (newest last, at most REJECTED_KEPT). */
+  readonly rejectedSubscriptions: RejectedSubscription[] = [];
   /** Subscriptions reported silent (no first event by the deadline), lifetime. */
   silentSubscriptionsTotal = 0;
   readonly tradeIdGapsByExchange: Record<string, number> = {};
@@ -112,6 +127,12 @@ export class Metrics {
   recordDrop(nowMs: number, count = 1): void {
     this.droppedTotal += count;
     this.drops.add(count, nowMs);
+  }
+
+  recordSubscribeError(rejected: RejectedSubscription): void {
+    this.subscribeErrorsTotal++;
+    this.rejectedSubscriptions.push(rejected);
+    if (this.rejectedSubscriptions.length > REJECTED_KEPT) this.rejectedSubscriptions.shift();
   }
 
   recordSilence(nowMs: number): void {

@@ -3,7 +3,7 @@ import type { Stream } from "../schema/rows.ts";
 import type { CollectorState } from "./state.ts";
 import type { LagStats } from "./lag.ts";
 import type { SilentSubscription } from "./first-data.ts";
-import { round1, type Metrics, type WriterCounters } from "./metrics.ts";
+import { round1, type Metrics, type RejectedSubscription, type WriterCounters } from "./metrics.ts";
 
 export interface HealthBody {
   status: "ok";
@@ -44,6 +44,8 @@ export interface MetricsBody {
   parse_errors_total: number;
   parse_errors_by_reason: Record<string, number>;
   subscribe_errors_total: number;
+  /** The latest subscriptions the venue rejected (newest last, at most 50), with the venue's error. */
+  rejected_subscriptions: RejectedSubscription[];
   /** Missing trade ids detected on venues with contiguous ids (Binance, OKX). */
   trade_id_gaps_total: number;
   trade_id_gaps_by_exchange: Record<string, number>;
@@ -130,6 +132,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       parse_errors_total: m.parseErrorsTotal,
       parse_errors_by_reason: { ...m.parseErrorsByReason },
       subscribe_errors_total: m.subscribeErrorsTotal,
+      rejected_subscriptions: structuredClone(m.rejectedSubscriptions),
       trade_id_gaps_total: m.tradeIdGapsTotal,
       trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
       silent_subscriptions: i.silentSubscriptions,

@@ -49,6 +49,10 @@ describe("bybit end to end", () => {
     expect(err.topics).toEqual([`orderbook.1.${UNKNOWN}`, `publicTrade.${UNKNOWN}`, `tickers.${UNKNOWN}`]);
     expect(col.logs.filter((l) => l.event === "subscribe_error")).toHaveLength(1);
     expect(metricsBeforeStop.subscribe_errors_total).toBe(1);
+    // Visible in /metrics too, with the venue's words: which topics, which error.
+    expect(metricsBeforeStop.rejected_subscriptions).toEqual([
+      { exchange: "bybit", conn_id: err.conn_id, topics: err.topics, error: err.error, ts_ms: expect.any(Number) },
+    ]);
     expect(sim.stats().control["bybit|subscribe_error"]).toBe(1);
   });
 

@@ -59,6 +59,8 @@ describe("okx end to end", () => {
     expect(errs.map((e) => (e.topics as string[])[0]).sort()).toEqual(["bbo-tbt", "funding-rate", "mark-price", "open-interest", "trades-all"].map((c) => `${c}:${inst(UNKNOWN)}`));
     for (const e of errs) expect(e.error as string).toStartWith("60018: Wrong URL or channel:");
     expect(metricsBeforeStop.subscribe_errors_total).toBe(5);
+    expect(metricsBeforeStop.rejected_subscriptions.map((r: { topics: string[] }) => r.topics[0]).sort()).toEqual(errs.map((e) => (e.topics as string[])[0]).sort());
+    for (const r of metricsBeforeStop.rejected_subscriptions) expect(r).toMatchObject({ exchange: "okx", error: expect.stringMatching(/^60018: /) });
   });
 
   test("row counts per stream and symbol equal what the simulator sent", async () => {

@@ -99,7 +99,7 @@ export function richSnapshot(): Snapshot {
   m.recordParseError("bad_json");
   m.recordParseError("bad_json");
   m.recordParseError("invalid_row");
-  m.subscribeErrorsTotal = 4;
+  for (let i = 0; i < 4; i++) m.recordSubscribeError({ exchange: "bybit", conn_id: "bybit-linear-x-1", topics: [`tickers.FOO${i}USDT`], error: "error:handler not found", ts_ms: now });
   m.silentSubscriptionsTotal = 3;
   m.tradeIdGapsTotal = 9;
   m.tradeIdGapsByExchange.binance = 9;

@@ -20,6 +20,7 @@ const NOT_EXPORTED: Record<string, string> = {
   "event_loop_lag_ms.samples": "size of the lag sample window, not a measurement",
   "silent_subscriptions.0.since_ms": "a timestamp per listed subscription; exported as a count per exchange (silent_subscriptions)",
   "silent_subscriptions.1.since_ms": "as above",
+  ...Object.fromEntries([0, 1, 2, 3].map((i) => [`rejected_subscriptions.${i}.ts_ms`, "a timestamp per rejected subscription; the count is subscribe_errors_total"])),
 };
 
 describe("GET /metrics/prometheus", () => {
