@@ -56,8 +56,10 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     collectorVersion: COLLECTOR_VERSION,
     retryBudget: 3,
     retryBackoff: { baseMs: 500, maxMs: 30_000 },
-    // Files waiting for storage may hold as many rows as the queue; past that the queue fills and drops are counted.
-    maxBacklogRows: config.QUEUE_SIZE,
+    // Files waiting for storage may hold as many rows as the queue (and never less than a healthy
+    // pipeline has in flight: every upload slot with a hard-capped buffer); past that the queue fills
+    // and drops are counted.
+    maxBacklogRows: Math.max(config.QUEUE_SIZE, 4 * config.BUFFER_SIZE * config.MAX_INFLIGHT_UPLOADS),
   });
   const silence = new SilenceTracker();
   const lag = new LagMonitor();

@@ -264,6 +264,7 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
    */
   let recovered = false;
   let recovering: Promise<void> | null = null;
+  let recoverErrorLogged = false;
   const ensureRecovered = (): Promise<void> => {
     if (recovered) return Promise.resolve();
     recovering ??= recover()
@@ -311,6 +312,8 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       pump();
       if (!recovered) {
         await ensureRecovered().catch((err: unknown) => {
+          if (recoverErrorLogged) return;
+          recoverErrorLogged = true; // once per process: every put retries, the log need not repeat it
           o.log.error("write_error", { storage: o.store.describe, error: describeError(err), action: `files of an earlier run in ${o.dir} are not queued for upload: make the spool directory readable by the collector's user; retried with the next file` });
         });
       }
