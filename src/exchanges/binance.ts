@@ -50,16 +50,16 @@ function routesFor(trades: BinanceTradeStream): Routes {
   };
 }
 
-function connections(ROUTES: Routes, baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+function connections(routes: Routes, baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
   const plans: ConnectionPlan[] = [];
   const base = baseUrl.replace(/\/+$/, "");
   for (const route of ["public", "market"] as const) {
-    const routeStreams = streams.filter((s) => ROUTES[route][s] !== undefined);
+    const routeStreams = streams.filter((s) => routes[route][s] !== undefined);
     if (routeStreams.length === 0) continue;
     const names: string[] = [];
     for (const sym of symbols) {
       for (const st of routeStreams) {
-        for (const n of ROUTES[route][st]!(sym.toLowerCase())) if (!names.includes(n)) names.push(n);
+        for (const n of routes[route][st]!(sym.toLowerCase())) if (!names.includes(n)) names.push(n);
       }
     }
     for (let i = 0; i < names.length; i += MAX_STREAMS_PER_CONNECTION) {
@@ -138,27 +138,26 @@ function parse(text: string, recv: RecvMeta): ParseResult {
 
 export function createBinance(opts: { trades: BinanceTradeStream }): ExchangeAdapter {
   const routes = routesFor(opts.trades);
-  return { ...binance, connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams) };
+  return {
+    id: "binance",
+    streams: ["bbo", "trade", "mark_price", "funding"],
+    venueSymbol: (unified) => unified.toUpperCase(),
+    connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams),
+    keepalive: {
+      // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
+      pingIntervalMs: 0,
+      ping: () => null,
+      // Fallback for a socket carrying only @trade (quiet symbols may not trade for a while).
+      idleTimeoutMs: 60_000,
+    },
+    // "A single connection is only valid for 24 hours" (exchanges.md §1.4): rotated before that.
+    maxConnectionAgeMs: 86_400_000,
+    // `@trade` `t` (and the aggregate id `a` of `@aggTrade`) is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
+    contiguousTradeIds: true,
+    silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
+    parse,
+  };
 }
 
-const DEFAULT_ROUTES = routesFor("trade");
-
-export const binance: ExchangeAdapter = {
-  id: "binance",
-  streams: ["bbo", "trade", "mark_price", "funding"],
-  venueSymbol: (unified) => unified.toUpperCase(),
-  connections: (baseUrl, symbols, streams) => connections(DEFAULT_ROUTES, baseUrl, symbols, streams),
-  keepalive: {
-    // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
-    pingIntervalMs: 0,
-    ping: () => null,
-    // Fallback for a socket carrying only @trade (quiet symbols may not trade for a while).
-    idleTimeoutMs: 60_000,
-  },
-  // "A single connection is only valid for 24 hours" (exchanges.md §1.4): rotated before that.
-  maxConnectionAgeMs: 86_400_000,
-  // `@trade` `t` (and the aggregate id `a` of `@aggTrade`) is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
-  contiguousTradeIds: true,
-  silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
-  parse,
-};
+/** The default adapter: trades from `<sym>@trade` on /public. */
+export const binance = createBinance({ trades: "trade" });
