@@ -72,8 +72,7 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       if (row.stream === "trade" && d.contiguousIds.has(row.exchange)) {
         const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
         if (gap) {
-          metrics.tradeIdGapsTotal += gap.missing;
-          metrics.tradeIdGapsByExchange[gap.exchange] = (metrics.tradeIdGapsByExchange[gap.exchange] ?? 0) + gap.missing;
+          metrics.recordTradeIdGap(gap.exchange, gap.missing);
           log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
         }
       }

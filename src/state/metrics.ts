@@ -129,6 +129,11 @@ export class Metrics {
     this.drops.add(count, nowMs);
   }
 
+  recordTradeIdGap(exchange: string, missing: number): void {
+    this.tradeIdGapsTotal += missing;
+    this.tradeIdGapsByExchange[exchange] = (this.tradeIdGapsByExchange[exchange] ?? 0) + missing;
+  }
+
   recordSubscribeError(rejected: RejectedSubscription): void {
     this.subscribeErrorsTotal++;
     this.rejectedSubscriptions.push(rejected);
