@@ -16,6 +16,7 @@ const TOPIC: Record<Stream, string> = {
   mark_price: "tickers",
   funding: "tickers",
   open_interest: "tickers",
+  book: "orderbook.200",
 };
 
 /** Public args text must stay ≤ 21,000 characters per connection (exchanges.md §2.3); ~60 per symbol. */

@@ -17,6 +17,7 @@ const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
   mark_price: { channel: "mark-price", route: "public" },
   funding: { channel: "funding-rate", route: "public" },
   open_interest: { channel: "open-interest", route: "public" },
+  book: { channel: "books", route: "public" },
 };
 
 /**

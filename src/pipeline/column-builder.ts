@@ -6,6 +6,7 @@
 import type { FileStream, RecordRow } from "../schema/rows.ts";
 import { columnsFor, type ColumnDef } from "../schema/v1.ts";
 import type { ColumnBatch, ColumnData, Utf8Data } from "./columns.ts";
+import { extraColumnFor, type ExtraColumn } from "./list-columns.ts";
 
 const MAX_DICT = 64;
 
@@ -62,6 +63,8 @@ export class ColumnBuilder {
   private readonly nums: (Float64Array | null)[];
   private readonly strs: (Utf8Column | null)[];
   private readonly valid: (Uint8Array | null)[];
+  /** bool / list_f64 columns (pipeline/list-columns); null for the base types. */
+  private readonly extra: (ExtraColumn | null)[];
   private capacity: number;
   length = 0;
   firstTsUs = 0;
@@ -73,7 +76,8 @@ export class ColumnBuilder {
     this.defs = columnsFor(stream);
     this.names = this.defs.map((d) => d.name);
     this.capacity = initialCapacity;
-    this.nums = this.defs.map((d) => (d.type === "utf8" ? null : new Float64Array(initialCapacity)));
+    this.extra = this.defs.map((d) => extraColumnFor(d, initialCapacity));
+    this.nums = this.defs.map((d, c) => (d.type === "utf8" || this.extra[c] ? null : new Float64Array(initialCapacity)));
     this.strs = this.defs.map((d) => (d.type === "utf8" ? new Utf8Column(initialCapacity) : null));
     this.valid = this.defs.map(() => null);
   }
@@ -88,6 +92,7 @@ export class ColumnBuilder {
         this.nums[c] = next;
       }
       this.strs[c]?.grow(cap);
+      this.extra[c]?.grow(cap);
       const v = this.valid[c];
       if (v) {
         const next = new Uint8Array(cap);
@@ -122,6 +127,11 @@ export class ColumnBuilder {
           const v = this.valid[c];
           if (v) v[i] = 1;
         } else this.markNull(c, i);
+      } else if (this.extra[c]) {
+        if (this.extra[c]!.set(i, value)) {
+          const v = this.valid[c];
+          if (v) v[i] = 1;
+        } else this.markNull(c, i);
       } else if (typeof value === "string") {
         this.strs[c]!.set(i, value);
         const v = this.valid[c];
@@ -141,6 +151,8 @@ export class ColumnBuilder {
       const v = this.valid[c];
       const valid = v ? v.slice(0, n) : undefined;
       const num = this.nums[c];
+      const extra = this.extra[c];
+      if (extra) return { name: d.name, type: d.type, nullable: d.nullable, ...extra.build(n), valid };
       return num
         ? { name: d.name, type: d.type, nullable: d.nullable, numbers: num.slice(0, n), valid }
         : { name: d.name, type: d.type, nullable: d.nullable, utf8: this.strs[c]!.build(n), valid };

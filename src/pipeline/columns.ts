@@ -16,6 +16,10 @@ export interface ColumnData {
   /** float64 and int64 columns: numbers (int64 values are safe integers). */
   numbers?: Float64Array;
   utf8?: Utf8Data;
+  /** bool columns: 1/0 per row (pipeline/list-columns). */
+  bools?: Uint8Array;
+  /** list_f64 columns: row i's values are values[offsets[i] .. offsets[i+1]) (pipeline/list-columns). */
+  list?: { offsets: Int32Array; values: Float64Array };
   /** 1 = value present, 0 = null; absent when the column has no nulls. */
   valid?: Uint8Array;
 }
@@ -49,6 +53,8 @@ export function transferablesOf(batch: ColumnBatch): ArrayBuffer[] {
     if (c.numbers) out.push(c.numbers.buffer as ArrayBuffer);
     if (c.utf8) out.push(("codes" in c.utf8 ? c.utf8.codes : c.utf8.lengths).buffer as ArrayBuffer);
     if (c.valid) out.push(c.valid.buffer as ArrayBuffer);
+    if (c.bools) out.push(c.bools.buffer as ArrayBuffer);
+    if (c.list) out.push(c.list.offsets.buffer as ArrayBuffer, c.list.values.buffer as ArrayBuffer);
   }
   return out;
 }

@@ -22,6 +22,7 @@ import {
 } from "parquet-wasm/esm";
 import { unpackUtf8, type ColumnBatch, type ColumnData } from "./columns.ts";
 import { DICTIONARY_COLUMNS } from "../schema/v1.ts";
+import { extraArrowColumn } from "./encode-lists.ts";
 
 /** Rows per Parquet row group; bounds wasm memory growth (bun-notes §3 pitfall 5). */
 const MAX_ROW_GROUP_ROWS = 50_000;
@@ -89,6 +90,8 @@ function utf8Data(strings: (string | null)[], valid: Uint8Array | undefined): { 
 
 function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataType> } {
   const { bitmap, nullCount } = validityBitmap(c.valid, n);
+  const extra = extraArrowColumn(c, n, bitmap, nullCount);
+  if (extra) return extra;
   if (c.type === "utf8") {
     const { offsets, bytes } = utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
     const type = new Utf8();

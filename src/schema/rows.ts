@@ -1,7 +1,10 @@
 /** @module schema/rows — the row types of schema v1: the contract between adapters and the writer. */
 
-export const STREAMS = ["bbo", "trade", "mark_price", "funding", "open_interest"] as const;
+export const STREAMS = ["bbo", "trade", "mark_price", "funding", "open_interest", "book"] as const;
 export type Stream = (typeof STREAMS)[number];
+
+/** Streams that are opt-in (config STREAMS / --streams): not recorded unless named. */
+export const OPT_IN_STREAMS: ReadonlySet<Stream> = new Set<Stream>(["book"]);
 
 export const EXCHANGES = ["binance", "bybit", "okx"] as const;
 export type ExchangeId = (typeof EXCHANGES)[number];
@@ -55,13 +58,37 @@ export interface OpenInterestRow extends CommonFields {
   open_interest_usd: number | null;
 }
 
-export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRow;
+/**
+ * One row per venue order-book message (issue 11): the levels exactly as sent, qty 0 = delete.
+ * `source` = "rest" only for the Binance anchoring snapshot (the one REST call of the product).
+ */
+export interface BookRow extends CommonFields {
+  stream: "book";
+  is_snapshot: boolean;
+  source: "ws" | "rest";
+  /** Binance `u` / REST `lastUpdateId`, Bybit `u`, OKX `seqId`. */
+  update_id: number;
+  /** Binance `U`. */
+  first_update_id: number | null;
+  /** Binance `pu`, OKX `prevSeqId`. */
+  prev_update_id: number | null;
+  /** Bybit `seq` (cross sequence). */
+  seq: number | null;
+  /** Binance `T`, Bybit `cts` (matching-engine time). */
+  ts_tx_ms: number | null;
+  bid_px: number[];
+  bid_qty: number[];
+  ask_px: number[];
+  ask_qty: number[];
+}
+
+export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRow | BookRow;
 
 /**
  * The `connection` stream: one row per connection lifecycle event, so every gap in the data
  * files can be explained from the data itself (written under symbol=ALL).
  */
-export type ConnectionEventKind = "connect" | "subscribed" | "disconnect" | "rotate";
+export type ConnectionEventKind = "connect" | "subscribed" | "disconnect" | "rotate" | "book_gap";
 
 export interface ConnectionRow {
   stream: "connection";

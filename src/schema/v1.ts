@@ -2,7 +2,7 @@
 import type { FileStream, Stream } from "./rows.ts";
 import { SCHEMA_VERSION } from "../version.ts";
 
-export type ColumnType = "utf8" | "int64" | "float64";
+export type ColumnType = "utf8" | "int64" | "float64" | "bool" | "list_f64";
 
 export interface ColumnDef {
   readonly name: string;
@@ -47,6 +47,19 @@ export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
     col("open_interest_ccy", "float64", true),
     col("open_interest_usd", "float64", true),
   ],
+  book: [
+    col("is_snapshot", "bool", false),
+    col("source", "utf8", false),
+    col("update_id", "int64", false),
+    col("first_update_id", "int64", true),
+    col("prev_update_id", "int64", true),
+    col("seq", "int64", true),
+    col("ts_tx_ms", "int64", true),
+    col("bid_px", "list_f64", false),
+    col("bid_qty", "list_f64", false),
+    col("ask_px", "list_f64", false),
+    col("ask_qty", "list_f64", false),
+  ],
 };
 
 /** The `connection` stream's own schema (no market-data common columns). */
@@ -66,7 +79,7 @@ export function columnsFor(stream: FileStream): readonly ColumnDef[] {
 }
 
 /** String columns with few distinct values per file: dictionary-encode these only (bun-notes §3). */
-export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event"]);
+export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event", "source"]);
 
 export interface FileIdentity {
   exchange: string;

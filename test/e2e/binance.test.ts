@@ -29,7 +29,7 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-const duckType = { utf8: "VARCHAR", int64: "BIGINT", float64: "DOUBLE" } as const;
+const duckType = { utf8: "VARCHAR", int64: "BIGINT", float64: "DOUBLE", bool: "BOOLEAN", list_f64: "DOUBLE[]" } as const;
 
 describe("binance end to end", () => {
   test("exits 0 on SIGTERM and logs collector_stop with totals", async () => {
