@@ -65,7 +65,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const lag = new LagMonitor();
   const tradeGaps = new TradeIdGapTracker();
   const firstData = new FirstDataTracker();
-  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM });
+  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM, bookDepth: config.BOOK_DEPTH as 50 | 200 | 1000 });
   const contiguousIds = new Set(config.EXCHANGES.filter((ex) => adapters[ex].contiguousTradeIds));
 
   log.info("collector_start", {
@@ -99,7 +99,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const streamsByExchange: Record<string, Stream[]> = {};
   for (const ex of config.EXCHANGES) {
     const adapter: ExchangeAdapter = adapters[ex]!;
-    const streams = [...adapter.streams];
+    // STREAMS / --streams: what is recorded (book is opt-in); a venue without a stream skips it.
+    const streams = adapter.streams.filter((st) => config.STREAMS.includes(st));
     streamsByExchange[ex] = streams;
     metrics.declareExchange(ex, streams, adapter.contiguousTradeIds);
     const plans = adapter.connections(config[BASE_URL_KEY[ex]], config.SYMBOLS, streams);

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Records public WebSocket market data (bbo, trade, mark price, funding, open interest) from Binance, Bybit and OKX into Parquet (schema v1).")
     .version(versionLine(), "-v, --version", "print version, commit and schema version")
     .exitOverride()
-    .addHelpText("after", '\nCollector options (--symbols, --exchanges, --storage, --data-dir, --status-port, --env-file):\n  quantlab-collector run --help   (they work without "run" too)')
+    .addHelpText("after", '\nCollector options (--symbols, --exchanges, --streams, --storage, --data-dir, --status-port, --env-file):\n  quantlab-collector run --help   (they work without "run" too)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const addRunOptions = (cmd: Command) =>
@@ -71,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       .addOption(new Option("--storage <backend>", "storage backend (env STORAGE_BACKEND)").choices(["local", "s3"]))
       .option("--data-dir <dir>", "root directory for local Parquet files (env DATA_DIR)")
       .option("--status-port <port>", "status API port (env STATUS_PORT)")
+      .option("--streams <list>", "comma-separated streams to record (env STREAMS); default all but book, e.g. bbo,trade,book")
       .option("--env-file <path>", "read configuration from this env file (values already in the environment win)");
 
   addRunOptions(program.command("run", { isDefault: true }).description("run the collector (default command)")).action((flags: RunFlags) => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
-import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
+import { EXCHANGES, OPT_IN_STREAMS, STREAMS, type ExchangeId, type Stream } from "./schema/rows.ts";
 
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT", "LTCUSDT"];
 
@@ -56,6 +56,29 @@ const exchangeList = z
   .refine((l) => l.every((x) => (EXCHANGES as readonly string[]).includes(x)), `must be a comma-separated subset of ${EXCHANGES.join(",")}`)
   .transform((l) => [...new Set(l)] as ExchangeId[]);
 
+/** Default STREAMS: every stream except the opt-in ones (`book`). */
+export const DEFAULT_STREAMS: Stream[] = STREAMS.filter((s) => !OPT_IN_STREAMS.has(s));
+
+const streamList = z
+  .string()
+  .transform((s) => csv(s.toLowerCase()))
+  .refine((l) => l.length > 0, "must list at least one stream")
+  .refine((l) => l.every((x) => (STREAMS as readonly string[]).includes(x)), `must be a comma-separated subset of ${STREAMS.join(",")}`)
+  .transform((l) => [...new Set(l)] as Stream[]);
+
+const httpBaseUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === "http:" || u.protocol === "https:") && (u.pathname === "/" || u.pathname === "") && !u.search && !u.username;
+    } catch {
+      return false;
+    }
+  }, "must be an http:// or https:// URL with scheme, host and optional port only (the collector appends /fapi/v1/depth)")
+  .transform((s) => s.replace(/\/+$/, ""));
+
 const optionalText = z.string().trim().optional().transform((s) => (s === "" ? undefined : s));
 
 const EnvSchema = z.object({
@@ -77,6 +100,14 @@ const EnvSchema = z.object({
   S3_RETRY_MAX_SECONDS: positiveSeconds(0.1).default(30),
   SYMBOLS: symbolList.default(DEFAULT_SYMBOLS),
   EXCHANGES: exchangeList.optional(),
+  /** Streams to record (issue 11): default every stream but `book`, which is opt-in. */
+  STREAMS: streamList.default(DEFAULT_STREAMS),
+  /** Bybit order-book depth of the `book` stream: orderbook.{50,200,1000} (OKX `books` is 400 levels, Binance diffs are full depth). */
+  BOOK_DEPTH: z.enum(["50", "200", "1000"], { error: "must be 50, 200 or 1000 (Bybit orderbook depths)" }).default("200").transform(Number),
+  /** Binance REST base URL for the order-book anchoring snapshot (`/fapi/v1/depth`), the one REST call. */
+  BINANCE_REST_URL: httpBaseUrl.default("https://fapi.binance.com"),
+  /** REST request weight the anchoring snapshots may spend per minute (venue limit 2,400/min per IP; limit=1000 costs 20). */
+  BINANCE_REST_WEIGHT_PER_MINUTE: intIn(20, 2400).default(1200),
   STATUS_HOST: z.string().trim().min(1, "must not be empty").default("127.0.0.1"),
   STATUS_PORT: intIn(0, 65535).default(9100),
   QUEUE_SIZE: intIn(1, 50_000_000).default(500_000),
@@ -134,6 +165,7 @@ export interface CliOverrides {
   storage?: string;
   dataDir?: string;
   statusPort?: string;
+  streams?: string;
 }
 
 const FLAG_FOR: Record<string, string> = {
@@ -142,6 +174,7 @@ const FLAG_FOR: Record<string, string> = {
   STORAGE_BACKEND: "--storage",
   DATA_DIR: "--data-dir",
   STATUS_PORT: "--status-port",
+  STREAMS: "--streams",
 };
 
 /** Validate env + flags; throws ConfigError with one line naming the key. */
@@ -163,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: CliOv
   set("STORAGE_BACKEND", flags.storage);
   set("DATA_DIR", flags.dataDir);
   set("STATUS_PORT", flags.statusPort);
+  set("STREAMS", flags.streams);
 
   const res = EnvSchema.safeParse(input);
   if (!res.success) {

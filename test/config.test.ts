@@ -34,6 +34,16 @@ describe("loadConfig", () => {
     expect(c.EXCHANGES).toEqual(["binance"]);
   });
 
+  test("STREAMS: default = every stream but book (opt-in); --streams overrides; book keys have venue defaults", () => {
+    const c = loadConfig({});
+    expect(c.STREAMS).not.toContain("book");
+    expect(c.STREAMS).toEqual(expect.arrayContaining(["bbo", "trade", "mark_price", "funding", "open_interest"]));
+    expect(c).toMatchObject({ BOOK_DEPTH: 200, BINANCE_REST_URL: "https://fapi.binance.com", BINANCE_REST_WEIGHT_PER_MINUTE: 1200 });
+    const f = loadConfig({ STREAMS: "bbo" }, { streams: " book, trade,book " });
+    expect(f.STREAMS).toEqual(["book", "trade"]);
+    expect(loadConfig({ BOOK_DEPTH: "1000", BINANCE_REST_URL: "http://127.0.0.1:9300/" }).BINANCE_REST_URL).toBe("http://127.0.0.1:9300");
+  });
+
   test("ws base URL overrides keep scheme, host and port only", () => {
     expect(loadConfig({ BINANCE_WS_URL: "ws://127.0.0.1:9300/" }).BINANCE_WS_URL).toBe("ws://127.0.0.1:9300");
   });
@@ -107,6 +117,10 @@ describe("CLI exit codes", () => {
     [[], { QUEUE_SIZE: "-1" }, "QUEUE_SIZE"],
     [[], { BINANCE_WS_URL: "http://x" }, "BINANCE_WS_URL"],
     [["simulate", "--rate", "fast"], {}, "--rate"],
+    [["--streams", "bbo,depth"], {}, "--streams (STREAMS)"],
+    [[], { STREAMS: "" }, "STREAMS"],
+    [[], { BOOK_DEPTH: "500" }, "BOOK_DEPTH"],
+    [[], { BINANCE_REST_URL: "wss://x" }, "BINANCE_REST_URL"],
   ] as Array<[string[], Record<string, string>, string]>)("%j %j → exit 2, one line naming %s", (args, env, key) => {
     const r = run(args, env);
     expect(r.code).toBe(2);

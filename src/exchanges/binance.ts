@@ -5,6 +5,7 @@
  */
 import type { Row, Stream } from "../schema/rows.ts";
 import {
+  bookSide,
   FieldError,
   isObject,
   optFloat,
@@ -39,6 +40,8 @@ function routesFor(trades: BinanceTradeStream): Routes {
   return {
     public: {
       bbo: (s) => [`${s}@bookTicker`],
+      // Diff depth: U/u/pu, anchored by a REST snapshot (exchanges.md §1.5); on /public since 2026-04-23.
+      book: (s) => [`${s}@depth@100ms`],
       ...(trades === "trade" ? { trade: (s: string) => [`${s}@trade`] } : {}),
     },
     market: {
@@ -102,6 +105,14 @@ function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
         kind: "rows",
         rows: [{ ...common(d, recv), stream: "trade", trade_id: reqId(d, e === "trade" ? "t" : "a"), price: reqFloat(d, "p"), qty: reqFloat(d, "q"), side: reqBool(d, "m") ? "sell" : "buy", ts_trade_ms: optInt(d, "T") }],
       };
+    case "depthUpdate": {
+      const [bidPx, bidQty] = bookSide(d, "b");
+      const [askPx, askQty] = bookSide(d, "a");
+      return {
+        kind: "rows",
+        rows: [{ ...common(d, recv), stream: "book", is_snapshot: false, source: "ws", update_id: reqInt(d, "u"), first_update_id: optInt(d, "U"), prev_update_id: optInt(d, "pu"), seq: null, ts_tx_ms: optInt(d, "T"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
+      };
+    }
     case "markPriceUpdate": {
       const c = common(d, recv);
       const rows: Row[] = [];
@@ -136,11 +147,44 @@ function parse(text: string, recv: RecvMeta): ParseResult {
   }
 }
 
+/** REST depth limit of the anchoring snapshot and its request weight (exchanges.md §1.5: limit 1000 = weight 20). */
+export const BINANCE_DEPTH_LIMIT = 1000;
+const BINANCE_DEPTH_WEIGHT = 20;
+
+/**
+ * `GET /fapi/v1/depth` answer `{lastUpdateId, E, T, bids, asks}` → one `book` row, is_snapshot=true,
+ * source "rest", update_id = lastUpdateId; conn_id/recv_seq are those of the connection it anchors.
+ */
+function parseRestDepth(text: string, symbol: string, recv: RecvMeta): ParseResult {
+  const j = parseJson(text);
+  if (!j.ok) return { kind: "skip", reason: "rest_depth:invalid_json" };
+  const d = j.value;
+  if (!isObject(d)) return { kind: "skip", reason: "rest_depth:not_an_object" };
+  try {
+    const [bidPx, bidQty] = bookSide(d, "bids");
+    const [askPx, askQty] = bookSide(d, "asks");
+    const S = symbol.toUpperCase();
+    return {
+      kind: "rows",
+      rows: [{ exchange: "binance", symbol: S, exchange_symbol: S, ts_event_ms: optInt(d, "E"), ts_recv_us: recv.tsRecvUs, conn_id: recv.connId, recv_seq: recv.recvSeq, stream: "book", is_snapshot: true, source: "rest", update_id: reqInt(d, "lastUpdateId"), first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: optInt(d, "T"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
+    };
+  } catch (err) {
+    if (err instanceof FieldError) return { kind: "skip", reason: `rest_depth:${err.reason}` };
+    throw err;
+  }
+}
+
 export function createBinance(opts: { trades: BinanceTradeStream }): ExchangeAdapter {
   const routes = routesFor(opts.trades);
   return {
     id: "binance",
-    streams: ["bbo", "trade", "mark_price", "funding"],
+    streams: ["bbo", "trade", "mark_price", "funding", "book"],
+    bookContinuity: "prev_id",
+    restBook: {
+      url: (base, symbol) => `${base.replace(/\/+$/, "")}/fapi/v1/depth?symbol=${encodeURIComponent(symbol.toUpperCase())}&limit=${BINANCE_DEPTH_LIMIT}`,
+      weight: BINANCE_DEPTH_WEIGHT,
+      parse: parseRestDepth,
+    },
     venueSymbol: (unified) => unified.toUpperCase(),
     connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams),
     keepalive: {

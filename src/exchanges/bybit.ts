@@ -4,13 +4,13 @@
  * Facts used here: shared/spec/exchanges.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
  */
 import type { Row, Stream } from "../schema/rows.ts";
-import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import { bookSide, FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqInt, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 type Obj = Record<string, unknown>;
 
 /** Topic prefix per stream; `tickers` carries mark_price, funding and open_interest (exchanges.md §2.5). */
-const TOPIC: Record<Stream, string> = {
+const BASE_TOPIC: Record<Stream, string> = {
   bbo: "orderbook.1",
   trade: "publicTrade",
   mark_price: "tickers",
@@ -23,7 +23,7 @@ const TOPIC: Record<Stream, string> = {
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
 /** Short codes keep req_id compact: exchanges.md §2.2 documents no maximum length, so stay well short. */
-const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk" };
+const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk", "orderbook.50": "ob50", "orderbook.200": "ob200", "orderbook.1000": "ob1000" };
 const PREFIX_OF: Record<string, string> = Object.fromEntries(Object.entries(CODE).map(([p, c]) => [c, p]));
 
 /**
@@ -47,7 +47,10 @@ function topicsOfReqId(reqIdText: unknown): string[] {
     .map((c) => `${PREFIX_OF[c]}.${sym}`);
 }
 
-function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
+/** Depths of the `book` stream's `orderbook.{depth}` topic (exchanges.md §2.5; 500 was removed). */
+export type BybitBookDepth = 50 | 200 | 1000;
+
+function connections(TOPIC: Record<Stream, string>, baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
   const prefixes = [...new Set(streams.map((s) => TOPIC[s]))];
   if (prefixes.length === 0) return [];
   const url = `${baseUrl.replace(/\/+$/, "")}/v5/public/linear`;
@@ -83,6 +86,23 @@ function bbo(msg: Obj, recv: RecvMeta): ParseResult {
   return {
     kind: "rows",
     rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "u"), ts_tx_ms: optInt(msg, "cts") }],
+  };
+}
+
+/**
+ * `orderbook.{50,200,1000}`: one row per message, levels as sent. `type` snapshot/delta; `u` update id
+ * (u=1 on a snapshot = the service restarted), `seq` cross sequence, `cts` matching-engine time (§2.5).
+ */
+function book(msg: Obj, recv: RecvMeta): ParseResult {
+  const d = msg.data;
+  if (!isObject(d)) throw new FieldError("bad_data");
+  const type = msg.type;
+  if (type !== "snapshot" && type !== "delta") throw new FieldError("bad_type");
+  const [bidPx, bidQty] = bookSide(d, "b");
+  const [askPx, askQty] = bookSide(d, "a");
+  return {
+    kind: "rows",
+    rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "book", is_snapshot: type === "snapshot", source: "ws", update_id: reqInt(d, "u"), first_update_id: null, prev_update_id: null, seq: optInt(d, "seq"), ts_tx_ms: optInt(msg, "cts"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
   };
 }
 
@@ -152,6 +172,10 @@ function parse(text: string, recv: RecvMeta): ParseResult {
     switch (kind) {
       case "orderbook.1":
         return bbo(m, recv);
+      case "orderbook.50":
+      case "orderbook.200":
+      case "orderbook.1000":
+        return book(m, recv);
       case "publicTrade":
         return trades(m, recv);
       case "tickers":
@@ -165,11 +189,24 @@ function parse(text: string, recv: RecvMeta): ParseResult {
   }
 }
 
-export const bybit: ExchangeAdapter = {
+/** Messages that get a fresh book snapshot for one symbol: unsubscribe + subscribe its book topic (§2.5: a snapshot follows every subscribe). */
+function bookResync(TOPIC: Record<Stream, string>, symbol: string): string[] {
+  const topic = `${TOPIC.book}.${symbol.toUpperCase()}`;
+  const reqId = bybitReqId(symbol.toUpperCase(), [TOPIC.book]);
+  return [JSON.stringify({ op: "unsubscribe", args: [topic], req_id: reqId }), JSON.stringify({ op: "subscribe", args: [topic], req_id: reqId })];
+}
+
+export function createBybit(opts: { bookDepth: BybitBookDepth }): ExchangeAdapter {
+  const TOPIC: Record<Stream, string> = { ...BASE_TOPIC, book: `orderbook.${opts.bookDepth}` };
+  return { ...bybitBase, connections: (b, sy, st) => connections(TOPIC, b, sy, st), bookResync: (sym) => bookResync(TOPIC, sym) };
+}
+
+const bybitBase: ExchangeAdapter = {
   id: "bybit",
-  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "book"],
   venueSymbol: (unified) => unified.toUpperCase(),
-  connections,
+  connections: (b, sy, st) => connections(BASE_TOPIC, b, sy, st),
+  bookContinuity: "increasing",
   keepalive: {
     // Docs recommend a text JSON ping every 20 s; the server cuts after ~10 min without (exchanges.md §2.4).
     pingIntervalMs: 20_000,
@@ -187,3 +224,6 @@ export const bybit: ExchangeAdapter = {
   silenceThresholdMs: (stream) => (stream === "mark_price" ? 10_000 : stream === "funding" ? 300_000 : 60_000),
   parse,
 };
+
+/** The default adapter: book depth 200. */
+export const bybit = createBybit({ bookDepth: 200 });

@@ -91,3 +91,28 @@ export function firstLevel(d: Obj, key: string, names: readonly [string, string]
   const o = { [names[0]]: lv[0], [names[1]]: lv[1] };
   return [reqFloat(o, names[0]), reqFloat(o, names[1])];
 }
+
+/**
+ * Every level of a book side as sent, `[[price, size, …], …]` → two parallel arrays (order kept,
+ * size 0 = delete). An absent side is empty; a malformed level is an error, never skipped.
+ */
+export function bookSide(d: Obj, key: string): [number[], number[]] {
+  const side = d[key];
+  if (side === undefined || side === null) return [[], []];
+  if (!Array.isArray(side)) throw new FieldError(`bad_levels:${key}`);
+  const px = new Array<number>(side.length);
+  const qty = new Array<number>(side.length);
+  for (let i = 0; i < side.length; i++) {
+    const lv = side[i];
+    if (!Array.isArray(lv) || lv.length < 2) throw new FieldError(`bad_level:${key}`);
+    px[i] = levelNumber(lv[0], key);
+    qty[i] = levelNumber(lv[1], key);
+  }
+  return [px, qty];
+}
+
+function levelNumber(v: unknown, key: string): number {
+  if (typeof v === "string" && NUMERIC.test(v)) return Number(v);
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  throw new FieldError(`bad_level:${key}`);
+}

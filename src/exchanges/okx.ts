@@ -4,7 +4,7 @@
  * shared/spec/exchanges.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
  */
 import type { Row, Stream } from "../schema/rows.ts";
-import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import { bookSide, FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqInt, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -113,6 +113,24 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
   }
 }
 
+/**
+ * `books` (400 levels): `action` snapshot (prevSeqId -1) then update; one row per data item, levels
+ * `[px, sz, "0", count]` kept as px/sz in contracts (count has no column); `checksum` is fixed at 0
+ * since 2026-06-23 and not recorded (exchanges.md §3.5). An empty update with prevSeqId == seqId is a
+ * heartbeat and is kept (one row per venue message).
+ */
+function bookRows(m: Obj, argInstId: string, items: unknown[], recv: RecvMeta): Row[] {
+  const action = m.action;
+  if (action !== "snapshot" && action !== "update") throw new FieldError("bad_action");
+  return items.map((d) => {
+    if (!isObject(d)) throw new FieldError("bad_item");
+    const instId = typeof d.instId === "string" ? d.instId : argInstId;
+    const [bidPx, bidQty] = bookSide(d, "bids");
+    const [askPx, askQty] = bookSide(d, "asks");
+    return { ...common(instId, optInt(d, "ts"), recv), stream: "book", is_snapshot: action === "snapshot", source: "ws", update_id: reqInt(d, "seqId"), first_update_id: null, prev_update_id: optInt(d, "prevSeqId"), seq: null, ts_tx_ms: null, bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty };
+  });
+}
+
 /** "channel:tickers,instId:LTC-USD doesn't exist" (both wordings in exchanges.md §3.2) → "tickers:LTC-USD". */
 function topicsOfError(m: Obj): string[] {
   const arg = m.arg;
@@ -158,6 +176,7 @@ function parse(text: string, recv: RecvMeta): ParseResult {
     if (!Array.isArray(items)) throw new FieldError("bad_data");
     if (items.length === 0) throw new FieldError("empty_data");
     const argInstId = typeof arg.instId === "string" ? arg.instId : "";
+    if (channel === "books") return { kind: "rows", rows: bookRows(m, argInstId, items, recv) };
     const rows: Row[] = [];
     for (const d of items) {
       if (!isObject(d)) throw new FieldError("bad_item");
@@ -174,8 +193,12 @@ function parse(text: string, recv: RecvMeta): ParseResult {
 
 export const okx: ExchangeAdapter = {
   id: "okx",
-  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "book"],
   venueSymbol: okxInstId,
+  bookContinuity: "prev_id",
+  // unsubscribe + subscribe: a fresh snapshot (prevSeqId -1) follows the subscribe; 2 of the 480 ops/hour.
+  bookResync: (symbol) => [JSON.stringify({ op: "unsubscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] }), JSON.stringify({ op: "subscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] })],
+  subscribeOpsPerHour: 480,
   connections,
   keepalive: {
     // The server closes after 30 s without traffic (4004); `funding-rate` alone pushes only every

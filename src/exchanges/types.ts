@@ -48,6 +48,26 @@ export type ParseResult =
   | { kind: "notice"; code: string; detail: string; reconnect?: boolean }
   | { kind: "skip"; reason: string; detail?: string };
 
+/**
+ * How a venue's book rows chain (issue 11), checked per (connection, symbol) by books/continuity:
+ * "prev_id": each non-snapshot row's prev_update_id equals the previous row's update_id (Binance
+ * `pu`, OKX `prevSeqId`); "increasing": update_id grows from row to row (Bybit `u`).
+ */
+export type BookContinuity = "prev_id" | "increasing";
+
+/**
+ * A REST order-book snapshot that anchors a diff-only WebSocket book (Binance today; Bybit/OKX
+ * could use the same path if their WebSocket snapshots go away). Pure: the HTTP call is made by
+ * books/rest-fetch, the answer is turned into a `book` row (source "rest") here.
+ */
+export interface RestBookSource {
+  /** Full URL of the snapshot for a unified symbol, from the configured REST base URL. */
+  url(baseUrl: string, symbol: string): string;
+  /** The request's weight against the venue's per-minute budget. */
+  weight: number;
+  parse(text: string, symbol: string, recv: RecvMeta): ParseResult;
+}
+
 export interface ExchangeAdapter {
   readonly id: ExchangeId;
   /** Streams this venue can deliver over WebSocket (Binance: no open_interest). */
@@ -62,4 +82,12 @@ export interface ExchangeAdapter {
   /** Longest normal gap between events of a silence-monitored stream. */
   silenceThresholdMs(stream: Stream): number;
   parse(text: string, recv: RecvMeta): ParseResult;
+  /** The `book` stream's sequence rule (absent: the venue has no book stream). */
+  readonly bookContinuity?: BookContinuity;
+  /** Control messages that make the venue send a fresh book snapshot of one symbol on this connection. */
+  bookResync?(symbol: string): string[];
+  /** Subscribe/unsubscribe requests allowed per connection per hour (OKX 480, exchanges.md §3.3); absent = no cap. */
+  readonly subscribeOpsPerHour?: number;
+  /** The book is anchored by a REST snapshot, fetched after a connection's first diff and after every break. */
+  readonly restBook?: RestBookSource;
 }

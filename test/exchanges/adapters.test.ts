@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { adapters, configuredAdapters } from "../../src/exchanges/index.ts";
 import type { ExchangeAdapter } from "../../src/exchanges/types.ts";
-import { EXCHANGES, STREAMS } from "../../src/schema/rows.ts";
+import { EXCHANGES } from "../../src/schema/rows.ts";
+import { DEFAULT_STREAMS as STREAMS } from "../../src/config.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures");
 
@@ -81,7 +82,7 @@ describe("connection plans", () => {
 
   test("binance: one combined-stream socket per route; trades from @trade on /public, or @aggTrade on /market when configured", () => {
     const two = ["BTCUSDT", "ETHUSDT"];
-    const plan = (a: ExchangeAdapter) => a.connections("ws://h:1", two, [...adapters.binance.streams]).map((p) => [p.route, p.url, p.streams]);
+    const plan = (a: ExchangeAdapter) => a.connections("ws://h:1", two, adapters.binance.streams.filter((s) => s !== "book")).map((p) => [p.route, p.url, p.streams]);
     expect(plan(adapters.binance)).toEqual([
       ["public", "ws://h:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade/ethusdt@bookTicker/ethusdt@trade", ["bbo", "trade"]],
       ["market", "ws://h:1/market/stream?streams=btcusdt@markPrice@1s/ethusdt@markPrice@1s", ["mark_price", "funding"]],
@@ -91,6 +92,31 @@ describe("connection plans", () => {
       ["market", "ws://h:1/market/stream?streams=btcusdt@aggTrade/btcusdt@markPrice@1s/ethusdt@aggTrade/ethusdt@markPrice@1s", ["trade", "mark_price", "funding"]],
     ]);
     expect(configuredAdapters({ binanceTradeStream: "trade" }).binance).toBe(adapters.binance);
+    // book (opt-in): diff depth at 100 ms on /public, beside bookTicker and trades.
+    expect(adapters.binance.connections("ws://h:1", two, ["bbo", "book"]).map((p) => p.url)).toEqual(["ws://h:1/public/stream?streams=btcusdt@bookTicker/btcusdt@depth@100ms/ethusdt@bookTicker/ethusdt@depth@100ms"]);
+  });
+
+  test("book: Bybit orderbook.{BOOK_DEPTH} per symbol (req_id names it), OKX books; resync messages; Binance REST depth row", () => {
+    const ob = configuredAdapters({ binanceTradeStream: "trade", bookDepth: 1000 }).bybit;
+    expect(ob.connections("ws://h:1", ["BTCUSDT"], ["book"])[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual([{ op: "subscribe", args: ["orderbook.1000.BTCUSDT"], req_id: "BTCUSDT:ob1000" }]);
+    expect(adapters.bybit.bookResync!("BTCUSDT").map((m) => JSON.parse(m))).toEqual([
+      { op: "unsubscribe", args: ["orderbook.200.BTCUSDT"], req_id: "BTCUSDT:ob200" },
+      { op: "subscribe", args: ["orderbook.200.BTCUSDT"], req_id: "BTCUSDT:ob200" },
+    ]);
+    // A refused book subscription maps back to its topic.
+    expect(adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found", req_id: "FOOUSDT:ob200", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 })).toMatchObject({ topics: ["orderbook.200.FOOUSDT"] });
+    expect(adapters.okx.connections("ws://h:1", ["BTCUSDT"], ["book"]).map((p) => [p.url, JSON.parse(p.subscribeMessages[0]!)])).toEqual([["ws://h:1/ws/v5/public", { op: "subscribe", args: [{ channel: "books", instId: "BTC-USDT-SWAP" }] }]]);
+    expect(adapters.okx.bookResync!("BTCUSDT").map((m) => JSON.parse(m).op)).toEqual(["unsubscribe", "subscribe"]);
+    const rest = adapters.binance.restBook!;
+    expect(rest.url("http://127.0.0.1:9300/", "btcusdt")).toBe("http://127.0.0.1:9300/fapi/v1/depth?symbol=BTCUSDT&limit=1000");
+    expect(rest.weight).toBe(20);
+    // The documented answer shape (GET /fapi/v1/depth), one row with source "rest".
+    const text = JSON.stringify({ lastUpdateId: 1027024, E: 1589436922972, T: 1589436922959, bids: [["4.00000000", "431.00000000"]], asks: [["4.00000200", "12.00000000"]] });
+    expect(rest.parse(text, "BTCUSDT", { connId: "binance-public-x-1", recvSeq: 7, tsRecvUs: 5 })).toEqual({
+      kind: "rows",
+      rows: [{ exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: 1589436922972, ts_recv_us: 5, conn_id: "binance-public-x-1", recv_seq: 7, stream: "book", is_snapshot: true, source: "rest", update_id: 1027024, first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: 1589436922959, bid_px: [4], bid_qty: [431], ask_px: [4.000002], ask_qty: [12] }],
+    });
+    expect(rest.parse("{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", "FOOUSDT", { connId: "c", recvSeq: 1, tsRecvUs: 1 })).toEqual({ kind: "skip", reason: "rest_depth:missing:lastUpdateId" });
   });
 
   test("symbol mapping", () => {
