@@ -25,6 +25,10 @@ import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
 import { Supervisor } from "./ws/supervisor.ts";
 import { createIngestHooks } from "./ingest.ts";
+import { BookAnchor } from "./books/anchor.ts";
+import { BookTracker } from "./books/tracker.ts";
+import { fetchText } from "./books/rest-fetch.ts";
+import { nowUs } from "./clock.ts";
 
 /** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
 const ROTATE_DEADLINE_MS = 30_000;
@@ -81,6 +85,23 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   // --- ingestion -----------------------------------------------------------------------------
   const supervisors: Supervisor[] = [];
   const supervisorOf: Partial<Record<ExchangeId, Supervisor>> = {};
+  const findConnection = (connId: string) => supervisors.flatMap((s) => s.connections()).find((c) => c.connId === connId);
+  // The book stream (opt-in): continuity per (connection, symbol), resync, Binance REST anchoring.
+  const booksOn = config.STREAMS.includes("book");
+  let books: BookTracker | null = null;
+  const anchor = booksOn
+    ? new BookAnchor({
+        fetchText,
+        log,
+        metrics,
+        onRow: (row) => hooks.onRow(row),
+        isOpen: (connId) => findConnection(connId)?.open === true,
+        lastRecvSeq: (connId, symbol) => books?.lastRecvSeq(connId, symbol) ?? 0,
+        nowUs,
+        weightPerMinute: config.BINANCE_REST_WEIGHT_PER_MINUTE,
+      })
+    : null;
+  books = booksOn ? new BookTracker({ metrics, log, adapters, record: (row) => writer.record(row), findConnection, anchor, restBaseUrl: (ex) => (ex === "binance" ? config.BINANCE_REST_URL : undefined), nowUs }) : null;
   const hooks = createIngestHooks({
     metrics,
     queue,
@@ -92,8 +113,9 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     contiguousIds,
     subscriptionDeadlineMs: config.SUBSCRIPTION_DEADLINE_SECONDS * 1000,
     openSlots: (ex) => supervisorOf[ex]?.openSlots() ?? 0,
-    findConnection: (connId) => supervisors.flatMap((s) => s.connections()).find((c) => c.connId === connId),
+    findConnection,
     onConnectivityChange: () => evaluateState(),
+    ...(books ? { books } : {}),
   });
 
   const streamsByExchange: Record<string, Stream[]> = {};
@@ -174,6 +196,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     setInterval(() => {
       const now = Date.now();
       metrics.sampleRates();
+      if (anchor) metrics.bookRest.weightUsed1m = anchor.weightUsed(now);
       for (const sub of firstData.check(now)) {
         metrics.silentSubscriptionsTotal++;
         log.warn("subscription_silent", { exchange: sub.exchange, conn_id: sub.conn_id, stream: sub.stream, symbol: sub.symbol, waited_ms: now - sub.since_ms, hint: "acknowledged (or not rejected) but no data: unknown symbol, wrong route, or a very quiet market" });
@@ -218,6 +241,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
       for (const s of supervisors) s.stop();
+      anchor?.stop();
       // Let the sockets report their close, so the connection stream records the disconnects.
       const closeDeadline = Date.now() + 2000;
       while (metrics.connectionTotals().open > 0 && Date.now() < closeDeadline) await Bun.sleep(20);

@@ -6,7 +6,7 @@
 import { nowUs } from "./clock.ts";
 import type { Logger } from "./log.ts";
 import type { BoundedQueue } from "./pipeline/queue.ts";
-import type { ConnectionEventKind, ConnectionRow, ExchangeId, RecordRow, Stream } from "./schema/rows.ts";
+import type { BookRow, ConnectionEventKind, ConnectionRow, ExchangeId, RecordRow, Stream } from "./schema/rows.ts";
 import type { FirstDataTracker } from "./state/first-data.ts";
 import type { Metrics } from "./state/metrics.ts";
 import { SILENCE_MONITORED, type SilenceTracker } from "./state/silence.ts";
@@ -31,6 +31,8 @@ export interface IngestDeps {
   findConnection(connId: string): Connection | undefined;
   /** A socket opened or closed: re-derive the collector state. */
   onConnectivityChange(): void;
+  /** The `book` stream's continuity check and resync (books/tracker); absent when no book is recorded. */
+  books?: { onRow(row: BookRow): void; onClose(connId: string): void };
 }
 
 /** Queue drops are counted one by one but logged at most every 5 s. */
@@ -76,6 +78,8 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
           log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
         }
       }
+      // Checked before the queue: a break the venue caused is seen even if the row is then dropped.
+      if (row.stream === "book") d.books?.onRow(row);
       if (!queue.offer(row)) {
         metrics.recordDrop(now);
         dropsSinceLog++;
@@ -99,6 +103,7 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       metrics.connections[conn.adapter.id]!.open = d.openSlots(conn.adapter.id);
       if (reason.startsWith("watchdog")) metrics.watchdogTotal[conn.adapter.id] = (metrics.watchdogTotal[conn.adapter.id] ?? 0) + 1;
       firstData.close(conn.connId);
+      d.books?.onClose(conn.connId);
       d.record(connectionEvent(conn, "disconnect", reason, code));
       d.onConnectivityChange();
     },

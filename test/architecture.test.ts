@@ -28,7 +28,9 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   config: { value: ["schema"] },
   // What each row and connection event does on the socket thread: state trackers, the queue (by type).
   ingest: { value: ["state", "schema"], type: ["pipeline", "ws"] },
-  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "ingest"] },
+  // Order books: continuity, resync, REST anchoring (venue rules come from adapters, by type only).
+  books: { value: ["books", "schema"], type: ["exchanges", "ws", "state"] },
+  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "ingest", "books"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),
@@ -110,5 +112,7 @@ describe("architecture", () => {
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
     expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "storage/local.ts", "storage/spool.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
+    // The product's one kind of HTTP request: the REST order-book snapshot (issue 11).
+    expect(where(/(^|[^.\w])fetch\((?!req\b)/m)).toEqual(["books/rest-fetch.ts"]);
   });
 });

@@ -61,6 +61,10 @@ export class Metrics {
   /** Subscriptions reported silent (no first event by the deadline), lifetime. */
   silentSubscriptionsTotal = 0;
   readonly tradeIdGapsByExchange: Record<string, number> = {};
+  /** `book` continuity breaks seen by the collector, per exchange (issue 11). */
+  readonly bookGapsByExchange: Record<string, number> = {};
+  /** REST order-book snapshots (Binance anchoring): requests sent, snapshots recorded, failures (429/418 among them), budget waits. */
+  readonly bookRest = { requests: 0, snapshots: 0, failures: 0, rateLimited: 0, waits: 0, weightUsed1m: 0 };
   readonly writer: WriterCounters = {
     total_written: 0,
     files_written: 0,
@@ -113,6 +117,11 @@ export class Metrics {
     const by = (this.eventsByExchange[exchange] ??= {});
     for (const st of streams) by[st] ??= 0;
     if (contiguousTradeIds) this.tradeIdGapsByExchange[exchange] ??= 0;
+    if (streams.includes("book")) this.bookGapsByExchange[exchange] ??= 0;
+  }
+
+  recordBookGap(exchange: string): void {
+    this.bookGapsByExchange[exchange] = (this.bookGapsByExchange[exchange] ?? 0) + 1;
   }
 
   recordEvent(exchange: string, stream: Stream, nowMs: number): void {

@@ -31,7 +31,7 @@ export interface MetricsBody {
   /** Make-before-break rotations started (Binance max age, OKX notice 64008), per exchange. */
   ws_rotations_total: Record<string, number>;
   reconnects_15m: number;
-  /** Always 0: this product never fetches REST snapshots (kept for the prototype's dashboards). */
+  /** REST order-book snapshots recorded (Binance book anchoring; 0 unless the book stream is on). */
   snapshot_fetches_total: number;
   snapshot_events_seen: number;
   gap_alignment_corrections: number;
@@ -49,6 +49,10 @@ export interface MetricsBody {
   /** Missing trade ids detected on venues with contiguous ids (Binance, OKX). */
   trade_id_gaps_total: number;
   trade_id_gaps_by_exchange: Record<string, number>;
+  /** `book` continuity breaks (each one resynced), per exchange with the book stream on. */
+  book_gaps_total: Record<string, number>;
+  /** REST order-book snapshot requests (Binance anchoring): sent, recorded, failed (rate_limited = 429/418), budget waits, weight spent in the last minute. */
+  book_rest: { requests: number; snapshots: number; failures: number; rate_limited: number; waits: number; weight_used_1m: number };
   /** Subscriptions with no first event by their deadline, now (an unknown symbol, a wrong route). */
   silent_subscriptions: SilentSubscription[];
   silent_subscriptions_total: number;
@@ -121,7 +125,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       ws_watchdog_total: { ...m.watchdogTotal },
       ws_rotations_total: { ...m.rotationsTotal },
       reconnects_15m: reconnects15m,
-      snapshot_fetches_total: 0,
+      snapshot_fetches_total: m.bookRest.snapshots,
       snapshot_events_seen: 0,
       gap_alignment_corrections: 0,
       effective_data_loss_rate_pct: lossPct,
@@ -135,6 +139,8 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       rejected_subscriptions: structuredClone(m.rejectedSubscriptions),
       trade_id_gaps_total: m.tradeIdGapsTotal,
       trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
+      book_gaps_total: { ...m.bookGapsByExchange },
+      book_rest: { requests: m.bookRest.requests, snapshots: m.bookRest.snapshots, failures: m.bookRest.failures, rate_limited: m.bookRest.rateLimited, waits: m.bookRest.waits, weight_used_1m: m.bookRest.weightUsed1m },
       silent_subscriptions: i.silentSubscriptions,
       silent_subscriptions_total: m.silentSubscriptionsTotal,
       write_errors_total: m.writeErrorsTotal,

@@ -46,6 +46,13 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "events_per_second", "gauge", "Events per second over the last 10 s, per stream.", Object.entries(m.events_per_sec).map(([st, v]) => ({ labels: { stream: st }, value: v })));
   family(out, "effective_data_loss_rate_percent", "gauge", "(dropped events + missing trade ids) / (events received + missing trade ids), in percent.", one(m.effective_data_loss_rate_pct));
   family(out, "trade_id_gaps_total", "counter", "Trade ids skipped on venues with contiguous ids (trades that happened and never arrived), per exchange.", Object.entries(m.trade_id_gaps_by_exchange).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "book_gaps_total", "counter", "Order-book continuity breaks (each resynced), per exchange with the book stream on.", Object.entries(m.book_gaps_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })));
+  family(out, "book_rest_requests_total", "counter", "REST order-book snapshot requests sent (Binance book anchoring).", one(m.book_rest.requests));
+  family(out, "book_rest_snapshots_total", "counter", "REST order-book snapshots recorded as book rows with source=rest.", one(m.book_rest.snapshots));
+  family(out, "book_rest_failures_total", "counter", "REST order-book snapshot requests that failed (HTTP error, timeout, bad body), 429/418 included.", one(m.book_rest.failures));
+  family(out, "book_rest_rate_limited_total", "counter", "REST order-book snapshot requests answered 429 or 418.", one(m.book_rest.rate_limited));
+  family(out, "book_rest_waits_total", "counter", "Times REST order-book snapshots waited for the weight budget or a rate-limit pause.", one(m.book_rest.waits));
+  family(out, "book_rest_weight_used", "gauge", "REST request weight spent in the last minute (budget BINANCE_REST_WEIGHT_PER_MINUTE).", one(m.book_rest.weight_used_1m));
   family(out, "parse_errors_total", "counter", "Frames skipped because they could not be parsed into valid rows, per reason.", Object.entries(m.parse_errors_by_reason).map(([r, v]) => ({ labels: { reason: r }, value: v })));
   const silentBy: Record<string, number> = Object.fromEntries(Object.keys(m.connections).map((ex) => [ex, 0]));
   for (const sub of m.silent_subscriptions) silentBy[sub.exchange] = (silentBy[sub.exchange] ?? 0) + 1;

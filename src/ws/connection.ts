@@ -288,6 +288,20 @@ export class Connection {
     }, delayMs);
   }
 
+  /** Send a control message now (order-book resync); false when the socket is not open. */
+  send(text: string): boolean {
+    const ws = this.ws;
+    if (!ws || !this.isOpen || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(text);
+    this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: text });
+    return true;
+  }
+
+  /** Close now and reconnect after the shortest backoff (order-book resync past the venue's request budget). */
+  reconnect(reason: string): void {
+    if (this.ws && this.isOpen) this.reconnectNow(this.ws, reason);
+  }
+
   /** Replaced by a newer connection: keep reading until stopped, but never reconnect. */
   retire(): void {
     this.retired = true;

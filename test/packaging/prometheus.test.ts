@@ -70,6 +70,12 @@ describe("GET /metrics/prometheus", () => {
       "writer.spool_files": "spool_files",
       "writer.spool_bytes": "spool_bytes",
       "writer.spool_oldest_age_seconds": "spool_oldest_age_seconds",
+      "book_rest.requests": "book_rest_requests_total",
+      "book_rest.snapshots": "book_rest_snapshots_total",
+      "book_rest.failures": "book_rest_failures_total",
+      "book_rest.rate_limited": "book_rest_rate_limited_total",
+      "book_rest.waits": "book_rest_waits_total",
+      "book_rest.weight_used_1m": "book_rest_weight_used",
     };
     const unmapped: string[] = [];
     for (const [path, want] of leaves) {
@@ -89,6 +95,7 @@ describe("GET /metrics/prometheus", () => {
       else if (path === "total_events") got = sum("events_total");
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
       else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
+      else if (head === "book_gaps_total") got = v("book_gaps_total", { exchange: key! });
       else if (path === "trade_id_gaps_total") got = sum("trade_id_gaps_total");
       else if (path === "silent_subscriptions_total") got = v("silent_subscriptions_total");
       else if (path === "rss_mb") got = Math.round((v("rss_bytes")! / 1048576) * 10) / 10;

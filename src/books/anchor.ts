@@ -1,0 +1,182 @@
+/**
+ * @module books/anchor — REST snapshots that anchor a diff-only book (Binance `/fapi/v1/depth`,
+ * issue 11), paced by a request-weight budget per minute. Venue-agnostic: what to fetch and how to
+ * read it come from the adapter's `restBook`, so Bybit/OKX can use the same path if their WebSocket
+ * snapshots go away. One pending request per (connection, symbol); 429/418 pause every request for
+ * Retry-After (or a backoff); every fetch, failure and wait is logged and counted.
+ */
+import type { RestBookSource } from "../exchanges/types.ts";
+import type { Logger } from "../log.ts";
+import type { ExchangeId, Row } from "../schema/rows.ts";
+import type { Metrics } from "../state/metrics.ts";
+import type { FetchText } from "./rest-fetch.ts";
+
+export interface AnchorRequest {
+  exchange: ExchangeId;
+  source: RestBookSource;
+  baseUrl: string;
+  connId: string;
+  symbol: string;
+  reason: string;
+}
+
+export interface AnchorDeps {
+  fetchText: FetchText;
+  log: Logger;
+  metrics: Metrics;
+  /** A parsed snapshot row: recorded like any row (queue, files, continuity). */
+  onRow(row: Row): void;
+  /** The connection the snapshot anchors; a snapshot for a closed connection is discarded. */
+  isOpen(connId: string): boolean;
+  /** recv_seq of the latest book row of (connection, symbol): the REST row is filed right after it. */
+  lastRecvSeq(connId: string, symbol: string): number;
+  nowUs(): number;
+  weightPerMinute: number;
+  /** Concurrent requests (tardis uses 4). */
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+const WINDOW_MS = 60_000;
+const BACKOFF_MIN_MS = 5_000;
+const BACKOFF_MAX_MS = 120_000;
+
+export class BookAnchor {
+  private readonly queue: AnchorRequest[] = [];
+  private readonly pendingKeys = new Set<string>();
+  /** Weight spent, by time (ms), over the last minute. */
+  private readonly spent: { atMs: number; weight: number }[] = [];
+  private inFlight = 0;
+  private pausedUntilMs = 0;
+  private backoffMs = BACKOFF_MIN_MS;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly d: AnchorDeps) {}
+
+  /** Ask for a snapshot of (connection, symbol); a request already waiting for it is not repeated. */
+  request(r: AnchorRequest): void {
+    const key = `${r.connId}|${r.symbol}`;
+    if (this.stopped || this.pendingKeys.has(key)) return;
+    this.pendingKeys.add(key);
+    this.queue.push(r);
+    this.d.log.info("book_rest_queued", { exchange: r.exchange, conn_id: r.connId, symbol: r.symbol, reason: r.reason, queued: this.queue.length });
+    this.pump();
+  }
+
+  /** Weight spent in the last minute (gauge). */
+  weightUsed(nowMs = Date.now()): number {
+    while (this.spent.length > 0 && nowMs - this.spent[0]!.atMs >= WINDOW_MS) this.spent.shift();
+    return this.spent.reduce((s, x) => s + x.weight, 0);
+  }
+
+  queued(): number {
+    return this.queue.length;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+    this.pendingKeys.clear();
+  }
+
+  private pump(): void {
+    if (this.stopped || this.timer) return;
+    const concurrency = this.d.concurrency ?? 4;
+    while (this.queue.length > 0 && this.inFlight < concurrency) {
+      const now = Date.now();
+      if (now < this.pausedUntilMs) return this.wait(this.pausedUntilMs - now, "rate_limited");
+      const next = this.queue[0]!;
+      // Requests for connections that closed meanwhile are dropped: the new connection asks anew.
+      if (!this.d.isOpen(next.connId)) {
+        this.queue.shift();
+        this.pendingKeys.delete(`${next.connId}|${next.symbol}`);
+        this.d.log.info("book_rest_dropped", { exchange: next.exchange, conn_id: next.connId, symbol: next.symbol, reason: "connection closed" });
+        continue;
+      }
+      const used = this.weightUsed(now);
+      if (used + next.source.weight > this.d.weightPerMinute) {
+        const freeAtMs = this.spent[0]!.atMs + WINDOW_MS;
+        return this.wait(freeAtMs - now, "weight_budget", used);
+      }
+      this.queue.shift();
+      this.spent.push({ atMs: now, weight: next.source.weight });
+      this.inFlight++;
+      void this.run(next);
+    }
+  }
+
+  private wait(ms: number, why: string, used?: number): void {
+    const m = this.d.metrics.bookRest;
+    m.waits++;
+    this.d.log.info("book_rest_wait", { why, wait_ms: Math.max(0, Math.ceil(ms)), queued: this.queue.length, ...(used !== undefined ? { weight_used_1m: used, weight_per_minute: this.d.weightPerMinute } : {}) });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, Math.max(1, Math.ceil(ms)));
+  }
+
+  private async run(r: AnchorRequest): Promise<void> {
+    const key = `${r.connId}|${r.symbol}`;
+    const m = this.d.metrics.bookRest;
+    const url = r.source.url(r.baseUrl, r.symbol);
+    const started = Date.now();
+    m.requests++;
+    let retry = false;
+    try {
+      const res = await this.d.fetchText(url, this.d.timeoutMs ?? 10_000);
+      if (res.status === 429 || res.status === 418) {
+        // 429: too many requests; 418: the IP is banned after ignoring 429s (exchanges.md §1.3).
+        m.failures++;
+        m.rateLimited++;
+        const waitMs = Math.max((res.retryAfterS ?? 0) * 1000, this.backoffMs);
+        this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+        this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + waitMs);
+        this.d.log.warn("book_rest_rate_limited", { exchange: r.exchange, symbol: r.symbol, http_status: res.status, retry_after_s: res.retryAfterS, pause_ms: waitMs });
+        retry = true;
+      } else if (res.status !== 200) {
+        m.failures++;
+        this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, http_status: res.status, body: res.text.slice(0, 200) });
+        retry = res.status >= 500;
+        if (retry) this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + BACKOFF_MIN_MS);
+      } else {
+        this.backoffMs = BACKOFF_MIN_MS;
+        this.deliver(r, res.text, Date.now() - started);
+      }
+    } catch (err) {
+      m.failures++;
+      retry = true;
+      this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + BACKOFF_MIN_MS);
+      this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.inFlight--;
+      this.pendingKeys.delete(key);
+      if (retry && !this.stopped && this.d.isOpen(r.connId)) {
+        this.pendingKeys.add(key);
+        this.queue.unshift(r);
+      }
+      this.pump();
+    }
+  }
+
+  private deliver(r: AnchorRequest, text: string, tookMs: number): void {
+    if (!this.d.isOpen(r.connId)) {
+      this.d.log.info("book_rest_dropped", { exchange: r.exchange, conn_id: r.connId, symbol: r.symbol, reason: "connection closed before the answer" });
+      return;
+    }
+    const res = r.source.parse(text, r.symbol, { connId: r.connId, recvSeq: this.d.lastRecvSeq(r.connId, r.symbol), tsRecvUs: this.d.nowUs() });
+    if (res.kind !== "rows") {
+      this.d.metrics.bookRest.failures++;
+      this.d.metrics.recordParseError(res.kind === "skip" ? res.reason : `rest_depth:${res.kind}`);
+      this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: res.kind === "skip" ? res.reason : res.kind, body: text.slice(0, 200) });
+      return;
+    }
+    this.d.metrics.bookRest.snapshots++;
+    for (const row of res.rows) {
+      this.d.log.info("book_rest_snapshot", { exchange: r.exchange, conn_id: r.connId, symbol: r.symbol, reason: r.reason, update_id: row.stream === "book" ? row.update_id : null, took_ms: tookMs, weight_used_1m: this.weightUsed() });
+      this.d.onRow(row);
+    }
+  }
+}
