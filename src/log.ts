@@ -32,7 +32,6 @@ export type LogEvent =
   | "trade_id_gap"
   | "book_gap"
   | "book_resync"
-  | "book_u_not_consecutive"
   | "book_rest_queued"
   | "book_rest_wait"
   | "book_rest_snapshot"

@@ -5,19 +5,20 @@
  *  - "prev_id" (Binance `pu`, OKX `prevSeqId`): a non-snapshot row's prev_update_id must equal the
  *    previous row's update_id. OKX may reset its ids (seqId < prevSeqId) and sends empty heartbeats
  *    with prevSeqId == seqId: both satisfy the rule, so update_id is never required to grow.
- *  - "increasing" (Bybit `u`): update_id must grow; a snapshot (u=1 included: a venue restart)
- *    starts over. Consecutive u (+1) is what live frames show, but Bybit does not promise it for
- *    these topics: a step > 1 is reported (`nonConsecutive`), not treated as a break.
+ *  - "consecutive" (Bybit `u`): a delta's update_id is the previous one + 1; a snapshot (u=1
+ *    included: a venue restart) starts over. Evidence (docs/books.md): a live snapshot/delta pair
+ *    53935309 → 53935310, and Bybit's full-order-book page says `u` "is consecutive … increments
+ *    by one"; the regular-topic page promises nothing, hence the resync cap in books/tracker.
  *  - A venue whose book is anchored by REST (Binance): the first diff on a connection asks for an
  *    anchor; a REST snapshot older than the start of the current unbroken chain cannot anchor it.
  */
 import type { BookRow } from "../schema/rows.ts";
 
-export type BookRule = "prev_id" | "increasing";
+export type BookRule = "prev_id" | "consecutive";
 
 export type BookVerdict =
   /** In sequence (or, while a resync is pending, not checked). */
-  | { kind: "ok"; nonConsecutive?: boolean }
+  | { kind: "ok" }
   /** A WebSocket snapshot or a usable REST snapshot: a new segment starts here. */
   | { kind: "snapshot"; venueReset: boolean }
   /** First diff on this connection of a REST-anchored book: fetch a snapshot. */
@@ -73,7 +74,7 @@ export class BookContinuity {
 
   private selfAnchored(rule: BookRule, st: KeyState, row: BookRow): BookVerdict {
     if (row.is_snapshot) {
-      const venueReset = rule === "increasing" && row.update_id === 1;
+      const venueReset = rule === "consecutive" && row.update_id === 1;
       st.lastId = row.update_id;
       st.resyncing = false;
       return { kind: "snapshot", venueReset };
@@ -94,8 +95,8 @@ export class BookContinuity {
       st.resyncing = true;
       return { kind: "gap", expected, got: row.prev_update_id ?? -1, detail: `prev_update_id ${row.prev_update_id ?? "null"} != previous update_id ${expected}` };
     }
-    if (row.update_id > expected) return row.update_id === expected + 1 ? { kind: "ok" } : { kind: "ok", nonConsecutive: true };
+    if (row.update_id === expected + 1) return { kind: "ok" };
     st.resyncing = true;
-    return { kind: "gap", expected, got: row.update_id, detail: `update_id ${row.update_id} not above previous ${expected}` };
+    return { kind: "gap", expected: expected + 1, got: row.update_id, detail: `update_id ${row.update_id} != previous update_id ${expected} + 1` };
   }
 }

@@ -29,12 +29,16 @@ export interface BookTrackerDeps {
 const HOUR_MS = 3_600_000;
 /** Subscribe requests kept in reserve per connection (its own initial subscribe, a rotation). */
 const OPS_RESERVE = 20;
+/**
+ * Venues without a published subscribe cap (Bybit) still get one per connection: if a rule ever
+ * misfires on every message, the collector reconnects (with backoff) instead of resubscribing in a loop.
+ */
+const DEFAULT_OPS_PER_HOUR = 480;
 
 export class BookTracker {
   private readonly continuity = new BookContinuity();
   private readonly lastSeq = new Map<string, number>();
   private readonly opsAt = new Map<string, number[]>();
-  private readonly nonConsecutiveLogged = new Set<string>();
 
   constructor(private readonly d: BookTrackerDeps) {}
 
@@ -46,11 +50,6 @@ export class BookTracker {
     const v = this.continuity.check(adapter.bookContinuity, adapter.restBook !== undefined, row);
     switch (v.kind) {
       case "ok":
-        if (v.nonConsecutive && !this.nonConsecutiveLogged.has(key)) {
-          // Evidence on Bybit's u (docs/books.md): logged once per (connection, symbol), not a break.
-          this.nonConsecutiveLogged.add(key);
-          this.d.log.info("book_u_not_consecutive", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, update_id: row.update_id });
-        }
         return;
       case "snapshot":
         if (v.venueReset) this.d.log.warn("book_resync", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, method: "venue_reset", detail: "snapshot with u=1: the venue restarted its book" });
@@ -98,8 +97,7 @@ export class BookTracker {
 
   /** Count `n` subscribe ops against the venue's hourly cap for this connection; false when it would exceed it. */
   private spendOps(conn: Connection, adapter: ExchangeAdapter, n: number): boolean {
-    const cap = adapter.subscribeOpsPerHour;
-    if (cap === undefined) return true;
+    const cap = adapter.subscribeOpsPerHour ?? DEFAULT_OPS_PER_HOUR;
     const now = Date.now();
     const at = (this.opsAt.get(conn.connId) ?? []).filter((t) => now - t < HOUR_MS);
     const budget = cap - conn.plan.subscribeMessages.length - OPS_RESERVE;

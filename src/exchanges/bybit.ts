@@ -206,7 +206,8 @@ const bybitBase: ExchangeAdapter = {
   streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "book"],
   venueSymbol: (unified) => unified.toUpperCase(),
   connections: (b, sy, st) => connections(BASE_TOPIC, b, sy, st),
-  bookContinuity: "increasing",
+  // `u` +1 per delta, u=1 snapshot = service restart (exchanges.md §2.5; evidence in docs/books.md).
+  bookContinuity: "consecutive",
   keepalive: {
     // Docs recommend a text JSON ping every 20 s; the server cuts after ~10 min without (exchanges.md §2.4).
     pingIntervalMs: 20_000,

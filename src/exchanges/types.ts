@@ -51,9 +51,9 @@ export type ParseResult =
 /**
  * How a venue's book rows chain (issue 11), checked per (connection, symbol) by books/continuity:
  * "prev_id": each non-snapshot row's prev_update_id equals the previous row's update_id (Binance
- * `pu`, OKX `prevSeqId`); "increasing": update_id grows from row to row (Bybit `u`).
+ * `pu`, OKX `prevSeqId`); "consecutive": a delta's update_id is the previous one + 1 (Bybit `u`).
  */
-export type BookContinuity = "prev_id" | "increasing";
+export type BookContinuity = "prev_id" | "consecutive";
 
 /**
  * A REST order-book snapshot that anchors a diff-only WebSocket book (Binance today; Bybit/OKX

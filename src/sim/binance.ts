@@ -6,10 +6,11 @@
  */
 import type { Market, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor } from "./types.ts";
+import { SimBook, type BookFaults } from "./book.ts";
 
 type Route = "public" | "market";
 
-const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market" };
+const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", "depth@100ms": "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market" };
 
 export interface BinanceSimOptions {
   market: Market;
@@ -21,6 +22,18 @@ export interface BinanceSimOptions {
 
 export function binanceSim(o: BinanceSimOptions): SimVenue {
   const known = new Set(o.symbols.map((s) => s.toLowerCase()));
+  // One true book per symbol; diffs carry U (first id), u (last id), pu (previous u); ids step by 1–3.
+  const books = new Map<string, { book: SimBook; u: number; faults: BookFaults }>();
+  const bookOf = (S: string) => {
+    let b = books.get(S);
+    if (!b) books.set(S, (b = { book: new SimBook(o.market, o.market.price(S)), u: 11_270_657_000_000 + Math.floor(o.market.random() * 1000), faults: { skip: 0, reset: false } }));
+    return b;
+  };
+  const advance = (b: { u: number }) => {
+    const pu = b.u;
+    b.u = pu + 1 + Math.floor(o.market.random() * 3);
+    return { U: pu + 1, u: b.u, pu };
+  };
 
   function subscription(route: Route, name: string, combined: boolean): SimSubscription | null {
     const at = name.indexOf("@");
@@ -66,6 +79,23 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
               text: wrap({ e: "aggTrade", E: now, s: S, a: m.nextId(`${S}:a`, 5_933_014), p: m.fmt(p, decimalsFor(p)), q: m.fmt(m.random() * 2 + 0.001, 3), f, l: f, T: now - 1, m: m.random() < 0.5 }),
               rows: [{ stream: "trade", symbol: S }],
             };
+          },
+        };
+      case "depth":
+      case "depth@100ms":
+        return {
+          name, symbol: S, weight: 5,
+          emit(now) {
+            const b = bookOf(S);
+            while (b.faults.skip > 0) {
+              // Fault: an update applied to the venue's book and never sent.
+              b.faults.skip--;
+              b.book.step();
+              advance(b);
+            }
+            const ch = b.book.step();
+            const ids = advance(b);
+            return { text: wrap({ e: "depthUpdate", E: now, T: now - 1, s: S, U: ids.U, u: ids.u, pu: ids.pu, b: ch.bids, a: ch.asks }), rows: [{ stream: "book", symbol: S }] };
           },
         };
       case "markPrice":
@@ -146,6 +176,25 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
     skipTrades(symbol, n) {
       o.market.skipNext(`${symbol.toUpperCase()}:t`, n);
       return true;
+    },
+    book(symbol) {
+      const b = books.get(symbol.toUpperCase());
+      return b ? { update_id: b.u, ...b.book.levels() } : null;
+    },
+    bookFault(symbol, kind, n) {
+      if (kind !== "skip") return false; // a Binance "reset" is just a gap: the REST snapshot re-anchors
+      bookOf(symbol.toUpperCase()).faults.skip += n;
+      return true;
+    },
+    rest(url) {
+      // GET /fapi/v1/depth?symbol=BTCUSDT&limit=1000 → {lastUpdateId, E, T, bids, asks} (exchanges.md §1.5).
+      if (url.pathname !== "/fapi/v1/depth") return null;
+      const S = (url.searchParams.get("symbol") ?? "").toUpperCase();
+      if (!known.has(S.toLowerCase())) return { status: 400, body: JSON.stringify({ code: -1121, msg: "Invalid symbol." }) };
+      const b = bookOf(S);
+      const now = Date.now();
+      const lv = b.book.levels();
+      return { status: 200, body: JSON.stringify({ lastUpdateId: b.u, E: now, T: now - 1, bids: lv.bids, asks: lv.asks }) };
     },
   };
 }

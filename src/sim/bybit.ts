@@ -8,17 +8,20 @@
  * test prove the client pings while data flows.
  */
 import type { Stream } from "../schema/rows.ts";
-import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import type { Market, SimCount, SimDeliver, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor } from "./types.ts";
+import { SimBook, type BookFaults } from "./book.ts";
 
 export interface BybitSimOptions {
   market: Market;
   symbols: readonly string[];
   pingTimeoutMs: number;
   count: SimCount;
+  /** Sends and counts a frame outside the generator (the book snapshot on subscribe). */
+  deliver?: SimDeliver;
 }
 
-const TOPIC = /^(orderbook\.1|publicTrade|tickers)\.([A-Z0-9]+)$/;
+const TOPIC = /^(orderbook\.1|orderbook\.50|orderbook\.200|orderbook\.1000|publicTrade|tickers)\.([A-Z0-9]+)$/;
 
 interface BybitState {
   topics: Set<string>;
@@ -31,6 +34,42 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   const known = new Set(o.symbols.map((s) => s.toUpperCase()));
   const m = o.market;
   const uuid = () => `${m.hex(8)}-${m.hex(4)}-5${m.hex(3)}-${m.hex(4)}-${m.hex(12)}`;
+  // One true book per symbol: a snapshot on every subscribe, then deltas; `u` +1 per message.
+  const books = new Map<string, { book: SimBook; u: number; faults: BookFaults }>();
+  const bookOf = (S: string) => {
+    let b = books.get(S);
+    if (!b) books.set(S, (b = { book: new SimBook(m, m.price(S)), u: 53_935_000 + Math.floor(m.random() * 300), faults: { skip: 0, reset: false } }));
+    return b;
+  };
+  const bookSnapshot = (topic: string, S: string, now: number) => {
+    const b = bookOf(S);
+    const lv = b.book.levels();
+    return { text: JSON.stringify({ topic, type: "snapshot", ts: now, data: { s: S, b: lv.bids, a: lv.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 }), rows: [{ stream: "book" as Stream, symbol: S }] };
+  };
+
+  function depthBook(topic: string, S: string): SimSubscription {
+    return {
+      name: topic, symbol: S, weight: 5,
+      emit(now) {
+        const b = bookOf(S);
+        while (b.faults.skip > 0) {
+          b.faults.skip--;
+          b.book.step();
+          b.u++;
+        }
+        if (b.faults.reset) {
+          // Service restart: a snapshot with u=1 (exchanges.md §2.5), then deltas from 2.
+          b.faults.reset = false;
+          b.book.step();
+          b.u = 1;
+          return bookSnapshot(topic, S, now);
+        }
+        const ch = b.book.step();
+        b.u++;
+        return { text: JSON.stringify({ topic, type: "delta", ts: now, data: { s: S, b: ch.bids, a: ch.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 }), rows: [{ stream: "book", symbol: S }] };
+      },
+    };
+  }
 
   function orderbook(S: string): SimSubscription {
     return {
@@ -120,12 +159,34 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         return reply(ws, st, "subscribe", reqId, false, `error:already subscribed,topic:${String(t)}`);
       }
     }
+    const snapshots: string[] = [];
     for (const t of topics as string[]) {
       st.topics.add(t);
       const [, kind, S] = TOPIC.exec(t)!;
+      if (kind!.startsWith("orderbook.") && kind !== "orderbook.1") {
+        ws.data.subs.push(depthBook(t, S!));
+        snapshots.push(t);
+        continue;
+      }
       ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : tickers(S!));
     }
     reply(ws, st, "subscribe", reqId, true, "");
+    // The first book message after a subscribe is a snapshot (exchanges.md §2.5).
+    for (const t of snapshots) {
+      const out = bookSnapshot(t, TOPIC.exec(t)![2]!, Date.now());
+      if (o.deliver) o.deliver(ws, out);
+      else ws.send(out.text);
+    }
+  }
+
+  function unsubscribe(ws: SimSocket, st: BybitState, args: unknown, reqId: unknown): void {
+    const topics = (Array.isArray(args) ? args : []).filter((t): t is string => typeof t === "string");
+    for (const t of topics) {
+      st.topics.delete(t);
+      ws.data.subs = ws.data.subs.filter((s) => s.name !== t);
+    }
+    o.count("bybit|unsubscribe");
+    reply(ws, st, "unsubscribe", reqId, true, "");
   }
 
   return {
@@ -153,9 +214,21 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         else ws.send(JSON.stringify({ req_id: typeof msg.req_id === "string" ? msg.req_id : "", op: "pong", args: [String(Date.now())], conn_id: st.connId }));
       } else if (msg.op === "subscribe") {
         subscribe(ws, st, msg.args, msg.req_id);
+      } else if (msg.op === "unsubscribe") {
+        unsubscribe(ws, st, msg.args, msg.req_id);
       } else {
         reply(ws, st, String(msg.op ?? ""), msg.req_id, false, `error:unsupported op ${String(msg.op).slice(0, 20)}`);
       }
+    },
+    book(symbol) {
+      const b = books.get(symbol.toUpperCase());
+      return b ? { update_id: b.u, ...b.book.levels() } : null;
+    },
+    bookFault(symbol, kind, n) {
+      const b = bookOf(symbol.toUpperCase());
+      if (kind === "skip") b.faults.skip += n;
+      else b.faults.reset = true;
+      return true;
     },
     tick(ws, now) {
       const st = ws.data.state as unknown as BybitState;

@@ -10,6 +10,11 @@
  *   POST /_sim/fault?kind=frame&venue=bybit  (body)    send the body as a raw text frame (malformed input)
  *   POST /_sim/fault?kind=pause | kind=resume          stop / restart data generation
  *   GET  /_sim/stats                                   frames, rows, connections, control counters
+ *   GET  /_sim/book?venue=okx&symbol=BTCUSDT            the venue's true order book {update_id, bids, asks}
+ *   POST /_sim/fault?kind=book_skip&venue=okx&symbol=BTCUSDT&n=1   n book updates applied, never sent (a gap)
+ *   POST /_sim/fault?kind=book_reset&venue=bybit&symbol=BTCUSDT    Bybit u=1 snapshot / OKX seqId < prevSeqId
+ *   POST /_sim/fault?kind=rest_429&n=3[&retry_after=1]  the next n REST depth answers are 429
+ *   POST /_sim/fault?kind=rest_slow&ms=2000             every REST depth answer waits ms (0 = off)
  */
 import type { ExchangeId } from "../schema/rows.ts";
 import type { Simulator } from "./server.ts";
@@ -20,6 +25,13 @@ const json = (body: unknown, status = 200) => Response.json(body, { status });
 
 export async function handleControl(req: Request, url: URL, sim: Simulator): Promise<Response> {
   if (url.pathname === "/_sim/stats" && req.method === "GET") return json(sim.stats());
+  if (url.pathname === "/_sim/book" && req.method === "GET") {
+    const v = url.searchParams.get("venue") as ExchangeId | null;
+    const symbol = url.searchParams.get("symbol") ?? "";
+    if (!v || !VENUES.includes(v) || symbol === "") return json({ error: "GET /_sim/book needs venue= and symbol=" }, 400);
+    const book = sim.book(v, symbol);
+    return book ? json(book) : json({ error: "no book for this venue and symbol (not subscribed yet)" }, 404);
+  }
   if (url.pathname !== "/_sim/fault") return json({ error: "unknown control path; see docs/simulator.md" }, 404);
   if (req.method !== "POST") return json({ error: "use POST" }, 405);
   const q = url.searchParams;
@@ -64,6 +76,19 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
         if (text === "") throw new BadRequest("kind=frame needs the frame text as the request body");
         return json({ ok: true, kind, sockets: sim.inject(need(), text) });
       }
+      case "book_skip":
+      case "book_reset": {
+        const symbol = q.get("symbol");
+        if (!symbol) throw new BadRequest(`kind=${kind} needs symbol=`);
+        const ok = sim.bookFault(need(), symbol, kind === "book_skip" ? "skip" : "reset", int("n", 1, 1_000_000, 1));
+        return ok ? json({ ok, kind }) : json({ error: "this venue has no such book fault" }, 400);
+      }
+      case "rest_429":
+        sim.restFault({ status429: int("n", 0, 1_000_000, 1), retryAfterSeconds: int("retry_after", 0, 3600, 1) });
+        return json({ ok: true, kind });
+      case "rest_slow":
+        sim.restFault({ slowMs: int("ms", 0, 600_000, 1000) });
+        return json({ ok: true, kind });
       case "pause":
         sim.pause();
         return json({ ok: true, kind });
@@ -71,7 +96,7 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
         sim.resume();
         return json({ ok: true, kind });
       default:
-        return json({ error: "kind must be one of kill, dead, reject, heal, notice, skip, frame, pause, resume" }, 400);
+        return json({ error: "kind must be one of kill, dead, reject, heal, notice, skip, frame, pause, resume, book_skip, book_reset, rest_429, rest_slow" }, 400);
     }
   } catch (err) {
     if (err instanceof BadRequest) return json({ error: err.message }, 400);

@@ -5,8 +5,9 @@
  * without traffic, and `notice` 64008 followed by a drop `noticeCloseMs` later.
  */
 import type { Stream } from "../schema/rows.ts";
-import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import type { Market, SimCount, SimDeliver, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor } from "./types.ts";
+import { SimBook, type BookFaults, type Level } from "./book.ts";
 
 export interface OkxSimOptions {
   market: Market;
@@ -14,12 +15,14 @@ export interface OkxSimOptions {
   idleCloseMs: number;
   noticeCloseMs: number;
   count: SimCount;
+  /** Sends and counts a frame outside the generator (the book snapshot on subscribe). */
+  deliver?: SimDeliver;
 }
 
 type Route = "public" | "business";
 
 /** Which URL serves which channel; a channel on the wrong URL answers 60018 (§3.1). */
-const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business" };
+const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business", books: "public" };
 
 interface OkxState {
   route: Route;
@@ -32,6 +35,47 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   const m = o.market;
   const known = new Set(o.symbols.map((s) => `${s.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP`));
   const unified = (instId: string) => instId.replace("-USDT-SWAP", "USDT");
+  // One true book per instrument: snapshot (prevSeqId -1) on subscribe, then updates chained by
+  // prevSeqId == previous seqId; ids step by 1–12; ~2% empty heartbeats (prevSeqId == seqId).
+  const books = new Map<string, { book: SimBook; seq: number; faults: BookFaults }>();
+  const bookOf = (S: string) => {
+    let b = books.get(S);
+    if (!b) books.set(S, (b = { book: new SimBook(m, m.price(S)), seq: 333_794_000_000 + Math.floor(m.random() * 1000), faults: { skip: 0, reset: false } }));
+    return b;
+  };
+  const okxLevels = (l: Level[]) => l.map(([px, sz]) => [px, sz, "0", sz === "0" ? "0" : String(1 + Math.floor(m.random() * 9))]);
+  const bookFrame = (instId: string, action: "snapshot" | "update", bids: Level[], asks: Level[], prevSeqId: number, seqId: number, now: number) => ({
+    text: JSON.stringify({ arg: { channel: "books", instId }, action, data: [{ asks: okxLevels(asks), bids: okxLevels(bids), ts: String(now), checksum: 0, prevSeqId, seqId }] }),
+    rows: [{ stream: "book" as Stream, symbol: unified(instId) }],
+  });
+  const bookSnapshot = (instId: string, now: number) => {
+    const b = bookOf(unified(instId));
+    const lv = b.book.levels();
+    return bookFrame(instId, "snapshot", lv.bids, lv.asks, -1, b.seq, now);
+  };
+  function booksSub(instId: string): SimSubscription {
+    const S = unified(instId);
+    return {
+      name: `books:${instId}`, symbol: S, weight: 5,
+      emit(now) {
+        const b = bookOf(S);
+        while (b.faults.skip > 0) {
+          b.faults.skip--;
+          b.book.step();
+          b.seq += 1 + Math.floor(m.random() * 12);
+        }
+        const prev = b.seq;
+        if (m.random() < 0.02) return bookFrame(instId, "update", [], [], prev, prev, now);
+        const ch = b.book.step();
+        if (b.faults.reset) {
+          // After maintenance the ids restart: seqId < prevSeqId, then normal chaining (exchanges.md §3.5).
+          b.faults.reset = false;
+          b.seq = 1 + Math.floor(m.random() * 10);
+        } else b.seq = prev + 1 + Math.floor(m.random() * 12);
+        return bookFrame(instId, "update", ch.bids, ch.asks, prev, b.seq, now);
+      },
+    };
+  }
 
   function subscription(channel: string, instId: string): SimSubscription {
     const S = unified(instId);
@@ -85,11 +129,17 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         continue;
       }
       const key = `${channel}:${instId}`;
-      if (!st.args.has(key)) {
+      const fresh = !st.args.has(key);
+      if (fresh) {
         st.args.add(key);
-        ws.data.subs.push(subscription(channel, instId));
+        ws.data.subs.push(channel === "books" ? booksSub(instId) : subscription(channel, instId));
       }
       send(ws, st, { event: "subscribe", arg: { channel, instId } }, id);
+      if (fresh && channel === "books") {
+        const out = bookSnapshot(instId, Date.now());
+        if (o.deliver) o.deliver(ws, out);
+        else ws.send(out.text);
+      }
     }
   }
 
@@ -115,6 +165,17 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         return send(ws, st, { event: "error", code: "60012", msg: `Invalid request: ${text.slice(0, 200)}` }, undefined);
       }
       if (msg.op === "subscribe" && Array.isArray(msg.args)) return subscribe(ws, st, msg.args, msg.id);
+      if (msg.op === "unsubscribe" && Array.isArray(msg.args)) {
+        o.count("okx|unsubscribe");
+        for (const a of msg.args) {
+          const arg = (typeof a === "object" && a !== null ? a : {}) as { channel?: unknown; instId?: unknown };
+          const key = `${String(arg.channel ?? "")}:${String(arg.instId ?? "")}`;
+          st.args.delete(key);
+          ws.data.subs = ws.data.subs.filter((x) => x.name !== key);
+          send(ws, st, { event: "unsubscribe", arg: { channel: arg.channel, instId: arg.instId } }, msg.id);
+        }
+        return;
+      }
       if (msg.op === "subscribe") return send(ws, st, { event: "error", code: "60012", msg: `Invalid request: ${text.slice(0, 200)}` }, msg.id);
       send(ws, st, { event: "error", code: "60019", msg: `Invalid op: op ${String(msg.op).slice(0, 20)}` }, msg.id);
     },
@@ -135,6 +196,16 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         if (ws.readyState === 1) ws.terminate();
       }, o.noticeCloseMs);
       t.unref();
+      return true;
+    },
+    book(symbol) {
+      const b = books.get(symbol.toUpperCase());
+      return b ? { update_id: b.seq, ...b.book.levels() } : null;
+    },
+    bookFault(symbol, kind, n) {
+      const b = bookOf(symbol.toUpperCase());
+      if (kind === "skip") b.faults.skip += n;
+      else b.faults.reset = true;
       return true;
     },
     skipTrades(symbol, n) {

@@ -5,7 +5,7 @@ import { binanceSim } from "./binance.ts";
 import { bybitSim } from "./bybit.ts";
 import { okxSim } from "./okx.ts";
 import { handleControl } from "./control.ts";
-import { Market, type SimSocketData, type SimVenue } from "./types.ts";
+import { Market, type SimDeliver, type SimSocketData, type SimVenue } from "./types.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -76,6 +76,12 @@ export interface Simulator {
   heal(venue?: ExchangeId): void;
   /** The next trade of `symbol` skips n ids (Binance, OKX); false if the venue has no contiguous ids. */
   skipTradeIds(venue: ExchangeId, symbol: string, n: number): boolean;
+  /** The venue's true order book of a symbol (null: no book yet). */
+  book(venue: ExchangeId, symbol: string): { update_id: number; bids: [string, string][]; asks: [string, string][] } | null;
+  /** Book faults: skip n updates (applied, never sent) or a venue reset (Bybit u=1 snapshot, OKX seqId < prevSeqId). */
+  bookFault(venue: ExchangeId, symbol: string, kind: "skip" | "reset", n: number): boolean;
+  /** REST faults (Binance depth endpoint): the next `status429` answers are 429 with Retry-After; every answer waits `slowMs`. */
+  restFault(f: { status429?: number; retryAfterSeconds?: number; slowMs?: number }): void;
   stop(): Promise<void>;
 }
 
@@ -90,10 +96,11 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const count = (key: string) => {
     control[key] = (control[key] ?? 0) + 1;
   };
+  let deliverFn: SimDeliver = (ws, out) => void ws.send(out.text);
   const all: SimVenue[] = [
     binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000, maxAgeMs: opts.binanceMaxAgeMs ?? 0 }),
-    bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count }),
-    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count }),
+    bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count, deliver: (ws, out) => deliverFn(ws, out) }),
+    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count, deliver: (ws, out) => deliverFn(ws, out) }),
   ];
   const venues = all.filter((v) => !opts.exchanges || opts.exchanges.includes(v.id));
   const rate = opts.rate ?? 200;
@@ -109,6 +116,21 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const rejecting = new Map<ExchangeId, { status: number; retryAfterSeconds: number }>();
   let nextId = 1;
   const credit: Record<string, number> = {};
+  const restFaults = { status429: 0, retryAfterSeconds: 1, slowMs: 0 };
+  /** Frames sent outside the generator (book snapshots on subscribe) are counted like generated ones. */
+  const account = (ws: ServerWebSocket<SimSocketData>, out: { text: string; rows: { stream: string; symbol: string }[] }) => {
+    const v = ws.data.venue;
+    ws.data.lastSentMs = Date.now();
+    frames[v] = (frames[v] ?? 0) + 1;
+    for (const r of out.rows) {
+      const key = `${v}|${r.stream}|${r.symbol}`;
+      rows[key] = (rows[key] ?? 0) + 1;
+    }
+    if (opts.record) sentLog.push({ venue: v, connection: ws.data.id, text: out.text });
+  };
+  deliverFn = (ws, out) => {
+    if (ws.send(out.text) !== 0) account(ws as unknown as ServerWebSocket<SimSocketData>, out);
+  };
   const rr: Record<string, number> = {};
 
   const server: Server<SimSocketData> = Bun.serve<SimSocketData>({
@@ -118,6 +140,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname.startsWith("/_sim/")) return handleControl(req, url, sim);
+      if (url.pathname.startsWith("/fapi/")) return restAnswer(url);
       const venue = venues.find((v) => v.accepts(url.pathname));
       if (!venue) return new Response("not found", { status: 404 });
       const rej = rejecting.get(venue.id);
@@ -154,6 +177,22 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       },
     },
   });
+
+  /** The Binance REST depth endpoint on the same port, with its faults (429 + Retry-After, slow answers). */
+  async function restAnswer(url: URL): Promise<Response> {
+    const venue = venues.find((v) => v.rest);
+    count("binance|rest_request");
+    if (restFaults.status429 > 0) {
+      restFaults.status429--;
+      count("binance|rest_429");
+      return new Response(JSON.stringify({ code: -1003, msg: "Too many requests (simulated)" }), { status: 429, headers: { "Retry-After": String(restFaults.retryAfterSeconds) } });
+    }
+    if (restFaults.slowMs > 0) await Bun.sleep(restFaults.slowMs);
+    // Computed after the wait: the snapshot is the book as it is when the answer leaves.
+    const res = venue?.rest?.(url) ?? null;
+    if (!res) return new Response(JSON.stringify({ code: -1, msg: "not found" }), { status: 404 });
+    return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
+  }
 
   // Generate frames at `rate` per venue, spread over each venue's subscriptions by weight.
   let last = performance.now();
@@ -266,6 +305,17 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     },
     skipTradeIds(venue, symbol, n) {
       return venues.find((v) => v.id === venue)?.skipTrades?.(symbol, n) ?? false;
+    },
+    book(venue, symbol) {
+      return venues.find((v) => v.id === venue)?.book?.(symbol) ?? null;
+    },
+    bookFault(venue, symbol, kind, n) {
+      return venues.find((v) => v.id === venue)?.bookFault?.(symbol, kind, n) ?? false;
+    },
+    restFault(f) {
+      if (f.status429 !== undefined) restFaults.status429 = f.status429;
+      if (f.retryAfterSeconds !== undefined) restFaults.retryAfterSeconds = f.retryAfterSeconds;
+      if (f.slowMs !== undefined) restFaults.slowMs = f.slowMs;
     },
     async stop() {
       clearInterval(ticker);

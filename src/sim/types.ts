@@ -48,7 +48,16 @@ export interface SimVenue {
   notice?(ws: SimSocket): boolean;
   /** The next trade of `symbol` (unified) skips `n` trade ids (contiguous-id venues); false if ids are not contiguous. */
   skipTrades?(symbol: string, n: number): boolean;
+  /** The venue's true order book of `symbol` (sim/book), or null if it has none yet. */
+  book?(symbol: string): { update_id: number; bids: [string, string][]; asks: [string, string][] } | null;
+  /** Book faults: `skip` n updates (applied, never sent) or a venue `reset`; false if unsupported. */
+  bookFault?(symbol: string, kind: "skip" | "reset", n: number): boolean;
+  /** A REST request to this venue (Binance `/fapi/v1/depth`); null = not a path it serves. */
+  rest?(url: URL): { status: number; body: string } | null;
 }
+
+/** Sends a frame outside the generator (a book snapshot on subscribe) and counts it in the stats. */
+export type SimDeliver = (ws: SimSocket, out: { text: string; rows: { stream: Stream; symbol: string }[] }) => void;
 
 /** Counts simulator-side protocol events ("bybit|ping", "okx|idle_close"…) for tests. */
 export type SimCount = (key: string) => void;

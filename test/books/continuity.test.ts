@@ -32,15 +32,16 @@ describe("BookContinuity", () => {
     expect(k({ conn_id: "c2", is_snapshot: true, update_id: 5 })).toBe("snapshot");
   });
 
-  test("Bybit increasing: u=1 snapshot is a venue reset; a step > 1 is reported, not a break; u going back is a break", () => {
+  test("Bybit consecutive: u+1 per delta; a skipped u is a gap; a u=1 snapshot is a venue reset that starts over", () => {
     const c = new BookContinuity();
-    const v = (o: Partial<BookRow>) => c.check("increasing", false, row({ exchange: "bybit", ...o }));
+    const v = (o: Partial<BookRow>) => c.check("consecutive", false, row({ exchange: "bybit", ...o }));
     expect(v({ is_snapshot: true, update_id: 53935309 })).toEqual({ kind: "snapshot", venueReset: false });
     expect(v({ update_id: 53935310 })).toEqual({ kind: "ok" });
-    expect(v({ update_id: 53935315 })).toEqual({ kind: "ok", nonConsecutive: true });
-    expect(v({ update_id: 53935315 })).toMatchObject({ kind: "gap", expected: 53935315 });
+    expect(v({ update_id: 53935312 })).toMatchObject({ kind: "gap", expected: 53935311, got: 53935312 });
+    expect(v({ update_id: 53935313 })).toEqual({ kind: "ok" }); // resync pending
     expect(v({ is_snapshot: true, update_id: 1 })).toEqual({ kind: "snapshot", venueReset: true });
     expect(v({ update_id: 2 })).toEqual({ kind: "ok" });
+    expect(v({ update_id: 2 })).toMatchObject({ kind: "gap" }); // a repeat is a break too
   });
 
   test("Binance REST-anchored: first diff asks for an anchor; pu break is a gap; a snapshot older than the chain is stale", () => {
