@@ -106,7 +106,7 @@ describe("CLI exit codes", () => {
     expect(r.out).toContain("simulate");
     const rr = run(["run", "--help"]);
     expect(rr.code).toBe(0);
-    for (const flag of ["--symbols", "--exchanges", "--storage", "--data-dir", "--status-port", "--env-file"]) expect(rr.out).toContain(flag);
+    for (const flag of ["--symbols", "--exchanges", "--streams", "--storage", "--data-dir", "--status-port", "--env-file"]) expect(rr.out).toContain(flag);
   });
 
   test.each([
