@@ -44,15 +44,17 @@ async function anchor(): Promise<void> {
     if (Date.now() - t0 > 15 * 60_000) break;
   }
   const took = (Date.now() - t0) / 1000;
-  const snaps = col.logs.filter((l) => l.event === "book_rest_snapshot").map((l) => Date.parse(l.ts));
-  // Most weight in any 60 s window, from the snapshot times (each cost 20).
+  // Request times (answer time - took_ms), sorted: the budget is spent when a request is sent.
+  const snaps = col.logs.filter((l) => l.event === "book_rest_snapshot").map((l) => Date.parse(l.ts) - Number(l.took_ms)).sort((a, b) => a - b);
+  const ownMax = Math.max(0, ...col.logs.filter((l) => l.event === "book_rest_snapshot").map((l) => Number(l.weight_used_1m)));
+  // Most weight in any 60 s window of request times (each snapshot cost 20).
   let maxWindow = 0;
   for (let i = 0, j = 0; i < snaps.length; i++) {
     while (snaps[i]! - snaps[j]! >= 60_000) j++;
     maxWindow = Math.max(maxWindow, (i - j + 1) * 20);
   }
   const m = await col.get("/metrics");
-  console.log(`anchored ${anchored()}/${n} in ${took.toFixed(1)} s; REST requests ${m.book_rest.requests}, snapshots ${m.book_rest.snapshots}, failures ${m.book_rest.failures}, budget waits ${m.book_rest.waits}; max weight in any 60 s window ${maxWindow} (budget ${weight}, venue limit 2400); simulator REST requests ${sim.stats().control["binance|rest_request"] ?? 0}`);
+  console.log(`anchored ${anchored()}/${n} in ${took.toFixed(1)} s; REST requests ${m.book_rest.requests}, snapshots ${m.book_rest.snapshots}, failures ${m.book_rest.failures}, budget waits ${m.book_rest.waits}; max weight in any 60 s window of requests ${maxWindow}, collector's own weight_used_1m max ${ownMax} (budget ${weight}, venue limit 2400); simulator REST requests ${sim.stats().control["binance|rest_request"] ?? 0}`);
   await col.stop();
   await sim.stop();
 }

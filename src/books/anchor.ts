@@ -125,6 +125,7 @@ export class BookAnchor {
     const started = Date.now();
     m.requests++;
     let retry = false;
+    let done = false;
     try {
       const res = await this.d.fetchText(url, this.d.timeoutMs ?? 10_000);
       if (res.status === 429 || res.status === 418) {
@@ -143,6 +144,9 @@ export class BookAnchor {
         if (retry) this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + BACKOFF_MIN_MS);
       } else {
         this.backoffMs = BACKOFF_MIN_MS;
+        // Settled before delivery: the row may show the snapshot is stale and ask for another at once.
+        this.pendingKeys.delete(key);
+        done = true;
         this.deliver(r, res.text, Date.now() - started);
       }
     } catch (err) {
@@ -152,11 +156,8 @@ export class BookAnchor {
       this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: err instanceof Error ? err.message : String(err) });
     } finally {
       this.inFlight--;
-      this.pendingKeys.delete(key);
-      if (retry && !this.stopped && this.d.isOpen(r.connId)) {
-        this.pendingKeys.add(key);
-        this.queue.unshift(r);
-      }
+      if (retry && !this.stopped && this.d.isOpen(r.connId)) this.queue.unshift(r); // still pending
+      else if (!done) this.pendingKeys.delete(key);
       this.pump();
     }
   }

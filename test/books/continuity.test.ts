@@ -103,6 +103,30 @@ describe("BookAnchor", () => {
     s.anchor.stop();
   });
 
+  test("a snapshot found stale on delivery can ask for another at once (the request is settled first)", async () => {
+    const metrics = new Metrics(["binance"], 900_000);
+    let fetches = 0;
+    let asked = 0;
+    const anchor: BookAnchor = new BookAnchor({
+      fetchText: async () => ({ status: 200, text: JSON.stringify({ lastUpdateId: ++fetches, bids: [], asks: [] }), retryAfterS: null }),
+      log: quiet,
+      metrics,
+      // The first answer is "stale": ask again from inside the delivery, as books/tracker does.
+      onRow: () => {
+        if (asked++ === 0) req();
+      },
+      isOpen: () => true,
+      lastRecvSeq: () => 1,
+      nowUs: () => 1,
+      weightPerMinute: 2400,
+    });
+    const req = () => anchor.request({ exchange: "binance", source: adapters.binance.restBook!, baseUrl: "http://h:1", connId: "c1", symbol: "BTCUSDT", reason: "test" });
+    req();
+    await settle(() => metrics.bookRest.snapshots === 2);
+    expect(fetches).toBe(2);
+    anchor.stop();
+  });
+
   test("429 (Retry-After) pauses every request and keeps the one that failed", async () => {
     const s = setup([{ status: 429, text: "", retryAfterS: 1 }], 2400);
     s.req("BTCUSDT");
