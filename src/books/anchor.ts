@@ -37,7 +37,8 @@ export interface AnchorDeps {
   timeoutMs?: number;
 }
 
-const WINDOW_MS = 60_000;
+/** A request's weight counts for a minute plus a second of margin (clock rounding, the venue's own minute boundaries). */
+const WINDOW_MS = 61_000;
 const BACKOFF_MIN_MS = 5_000;
 const BACKOFF_MAX_MS = 120_000;
 
