@@ -73,7 +73,7 @@ describe("spool", () => {
     expect(metrics.writer).toMatchObject({ spool_files: 10, spool_bytes: 1045, in_flight_uploads: 4 });
     expect(metrics.spoolOldestMs).not.toBeNull();
     release();
-    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 15_000, 5);
     expect(store.maxOpen()).toBe(4);
     expect([...store.objects.keys()].sort()).toEqual([...Array(10).keys()].map((i) => `raw/${key(i)}`).sort());
     expect(store.objects.get(`raw/${key(3)}`)).toEqual(bytes(103));
@@ -84,24 +84,35 @@ describe("spool", () => {
 
   test("failed attempts: counted, DEGRADED input set, retried on the same key after a jittered exponential backoff (≥ base/2, ≤ cap), cleared on success", async () => {
     using d = tmpDir();
+    // What the DEGRADED input said when each retry reached the store (attempt 1 sees the healthy state).
+    const failingAtAttempt: boolean[] = [];
+    let metricsRef: Metrics | null = null;
     const store = fakeStore(async (_k, n) => {
+      failingAtAttempt.push(metricsRef?.uploadsFailing ?? false);
       if (n <= 4) throw Object.assign(new Error("injected"), { code: "SlowDown" });
     });
     const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1 });
+    metricsRef = metrics;
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("failing", () => metrics.uploadsFailing, 2000, 2);
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1);
+    // Set by the first failure, still set on every retry, cleared by the success.
+    expect(failingAtAttempt).toEqual([false, true, true, true, true]);
     expect(metrics.uploadsFailing).toBe(false);
     expect(metrics.writer.upload_failures).toBe(4);
     expect(metrics.writeErrorsTotal).toBe(4);
     expect(new Set(store.calls.map((c) => c.key))).toEqual(new Set([`raw/${key(1)}`]));
-    const gaps = store.calls.slice(1).map((c, i) => c.at - store.calls[i]!.at);
-    // Full jitter: each delay ≥ base/2, and never above the cap (plus scheduling slack).
-    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(19);
-    for (const g of gaps) expect(g).toBeLessThan(400);
     const errs = logs.filter((l) => l.event === "upload_error");
     expect(errs.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
+    // Full jitter: each announced delay is ≥ base/2 and ≤ the step's cap (base·2^(step-1), at most
+    // maxMs); the spool really waited it (a timer never fires early; a busy machine only adds time).
+    const delays = errs.map((l) => l.retry_in_ms as number);
+    delays.forEach((ms, i) => {
+      expect(ms).toBeGreaterThanOrEqual(20);
+      expect(ms).toBeLessThanOrEqual(Math.min(200, 40 * 2 ** i));
+    });
+    const gaps = store.calls.slice(1).map((c, i) => c.at - store.calls[i]!.at);
+    gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(delays[i]! - 1));
     expect(errs[0]!.action).toContain("retried");
     expect(logs.some((l) => l.event === "upload_recovered")).toBe(true);
   });
@@ -114,22 +125,26 @@ describe("spool", () => {
     const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 } });
     await spool.probe();
     for (let i = 0; i < 6; i++) await spool.put(key(i), bytes(10));
-    await Bun.sleep(600);
-    // Never more than 2 × MAX_INFLIGHT_UPLOADS open requests (in flight + abandoned).
-    expect(store.maxOpen()).toBe(4);
+    // The spool announces that it stopped: 2 × MAX_INFLIGHT_UPLOADS requests are open and abandoned.
+    const blocked = await waitFor("uploads blocked", () => logs.find((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS"));
+    expect(blocked.abandoned).toBe(4);
     expect(store.calls.length).toBe(4);
     expect(metrics.writer.upload_failures).toBe(4);
-    expect(logs.some((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS")).toBe(true);
-    expect(logs.find((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toBeDefined();
+    expect(logs.filter((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toHaveLength(4);
+    // Another file arrives (the pump runs again): still blocked, no fifth request.
+    await spool.put(key(6), bytes(10));
+    expect(store.calls.length).toBe(4);
+    // Never more than 2 × MAX_INFLIGHT_UPLOADS open requests (in flight + abandoned).
+    expect(store.maxOpen()).toBe(4);
     // The endpoint answers again: the abandoned PUTs land late (same key, same bytes), the rest is retried.
     hang = false;
     for (const r of hung.splice(0)) r();
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
-    expect(store.objects.size).toBe(6);
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 15_000, 5);
+    expect(store.objects.size).toBe(7);
     const perKey = new Map<string, number>();
     for (const c of store.calls) perKey.set(c.key, (perKey.get(c.key) ?? 0) + 1);
     expect([...perKey.values()].some((n) => n >= 2)).toBe(true); // a key written twice: idempotent
-    expect(metrics.writer.files_uploaded).toBe(6);
+    expect(metrics.writer.files_uploaded).toBe(7);
     expect(metrics.uploadsFailing).toBe(false);
   });
 
@@ -150,10 +165,10 @@ describe("spool", () => {
     const full = logs.find((l) => l.event === "spool_full")!;
     expect(full.action).toContain("SPOOL_MAX_BYTES");
     up = true;
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 15_000, 5);
     await spool.put(key(3), bytes(100)); // the writer's retry
     expect(metrics.spoolFull).toBe(false);
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 3, 5000, 5);
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 3, 15_000, 5);
   });
 
   test("start-up recovery: files of an earlier run are uploaded first, oldest first; stale temp files removed, fresh ones kept", async () => {
@@ -178,7 +193,7 @@ describe("spool", () => {
     const rec = logs.find((l) => l.event === "spool_recovered")!;
     expect(rec).toMatchObject({ files: 3, bytes: 50 + 51 + 52 });
     expect(rec.oldest_age_s as number).toBeGreaterThanOrEqual(3599);
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 15_000, 5);
     expect(store.calls.map((c) => c.key)).toEqual([key(3), key(1), key(2), key(9)].map((k) => `raw/${k}`));
     expect(store.objects.get(`raw/${key(1)}`)).toEqual(bytes(51, 1));
     expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
@@ -203,7 +218,7 @@ describe("spool", () => {
     expect(store.calls).toEqual([]);
     rmSync(blocker, { recursive: true });
     await spool.put(key(9), bytes(5));
-    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 5000, 5);
+    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 15_000, 5);
     expect([...store.objects.keys()].sort()).toEqual([key(1), key(2), key(9)].map((k) => `raw/${k}`).sort());
     expect(store.objects.get(`raw/${key(2)}`)).toEqual(bytes(42, 2));
     expect(logs.filter((l) => l.event === "spool_recovered")).toEqual([expect.objectContaining({ files: 2, bytes: 41 + 42 })]);
@@ -219,11 +234,11 @@ describe("spool", () => {
     const { spool, metrics } = setup(d.path, store);
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 5000, 5);
+    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 15_000, 5);
     expect(metrics.lastWriteTsMs).toBeNull();
     const before = Date.now();
     down = false;
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 15_000, 5);
     expect(metrics.lastWriteTsMs).toBeGreaterThanOrEqual(before);
   });
 
