@@ -48,23 +48,24 @@ export function normalisePrefix(prefix: string): string {
 }
 
 export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
+  const { dir, store, maxInflight, maxBytes, uploadTimeoutMs, backoff, metrics, log } = o;
   const clock = o.clock ?? systemClock;
-  const local = createLocalStorage(o.dir);
+  const local = createLocalStorage(dir);
   const prefix = normalisePrefix(o.prefix);
-  const files = new SpoolFiles(o.dir, o.metrics);
-  const admission = new SpoolAdmission({ local, files, dir: o.dir, maxBytes: o.maxBytes, metrics: o.metrics, log: o.log });
-  const uploads = new UploadQueue({ ...o, prefix, files, clock });
+  const files = new SpoolFiles(dir, metrics);
+  const admission = new SpoolAdmission({ local, files, dir, maxBytes, metrics, log });
+  const uploads = new UploadQueue({ prefix, store, files, maxInflight, uploadTimeoutMs, backoff, clock, metrics, log });
   const recovery = new SpoolRecovery({
-    dir: o.dir,
+    dir,
     files,
     enqueue: (e) => uploads.add(e),
     onRecovered: () => uploads.pump(),
-    storage: o.store.describe,
+    storage: store.describe,
     clock,
-    log: o.log,
+    log,
   });
   return {
-    describe: `${o.store.describe}/${prefix} via spool ${o.dir}`,
+    describe: `${store.describe}/${prefix} via spool ${dir}`,
     countsUploads: true,
     async probe() {
       await local.probe();

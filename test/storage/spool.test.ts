@@ -54,7 +54,8 @@ function setup(dir: string, store: ObjectStore, patch: Partial<SpoolOptions> = {
   const logs: Record<string, unknown>[] = [];
   const log = createLogger("debug", (l) => logs.push(JSON.parse(l)));
   const clock = new ManualClock();
-  const opts: SpoolOptions = { dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff: { baseMs: 40, maxMs: 200 }, metrics, log, clock };
+  const backoff = { baseMs: 40, maxMs: 200 };
+  const opts: SpoolOptions = { dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff, metrics, log, clock };
   const spool = createSpoolingStorage({ ...opts, ...patch });
   return { spool, metrics, logs };
 }
