@@ -27,6 +27,8 @@ const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
 const MAX_ARGS_PER_REQUEST = 500;
 /** Channel limits per connection (close codes 4008/4009) are unpublished (§3.2); stay modest. */
 const MAX_ARGS_PER_CONNECTION = 1000;
+/** `books` (400 levels) channels per connection: OKX advises fewer than 30. */
+const MAX_BOOK_SYMBOLS_PER_CONNECTION = 25;
 
 /** BTCUSDT ↔ BTC-USDT-SWAP (spec §2). */
 export function okxInstId(unified: string): string {
@@ -47,7 +49,8 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
     const routeStreams = streams.filter((s) => CHANNEL[s].route === route);
     if (routeStreams.length === 0) continue;
     const perSymbol = routeStreams.length;
-    const symbolsPerConn = Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol));
+    // OKX advises fewer than 30 channels of 50/400 levels per connection (exchanges.md §3.5): `books` caps the symbols.
+    const symbolsPerConn = Math.min(Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol)), routeStreams.includes("book") ? MAX_BOOK_SYMBOLS_PER_CONNECTION : Infinity);
     for (let i = 0; i < symbols.length; i += symbolsPerConn) {
       const chunk = symbols.slice(i, i + symbolsPerConn).map((s) => s.toUpperCase());
       const args = chunk.flatMap((sym) => routeStreams.map((st) => ({ channel: CHANNEL[st].channel, instId: okxInstId(sym) })));

@@ -107,6 +107,11 @@ describe("connection plans", () => {
     expect(adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found", req_id: "FOOUSDT:ob200", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 })).toMatchObject({ topics: ["orderbook.200.FOOUSDT"] });
     expect(adapters.okx.connections("ws://h:1", ["BTCUSDT"], ["book"]).map((p) => [p.url, JSON.parse(p.subscribeMessages[0]!)])).toEqual([["ws://h:1/ws/v5/public", { op: "subscribe", args: [{ channel: "books", instId: "BTC-USDT-SWAP" }] }]]);
     expect(adapters.okx.bookResync!("BTCUSDT").map((m) => JSON.parse(m).op)).toEqual(["unsubscribe", "subscribe"]);
+    // Fewer than 30 `books` channels per connection (OKX advice): 60 symbols → 3 public sockets.
+    const many = Array.from({ length: 60 }, (_, i) => `S${i}USDT`);
+    const pub = adapters.okx.connections("ws://h:1", many, ["bbo", "book"]);
+    expect(pub.map((p) => p.symbols.length)).toEqual([25, 25, 10]);
+    expect(adapters.okx.connections("ws://h:1", many, ["bbo"]).map((p) => p.symbols.length)).toEqual([60]);
     const rest = adapters.binance.restBook!;
     expect(rest.url("http://127.0.0.1:9300/", "btcusdt")).toBe("http://127.0.0.1:9300/fapi/v1/depth?symbol=BTCUSDT&limit=1000");
     expect(rest.weight).toBe(20);
