@@ -55,6 +55,14 @@ describe("BookContinuity", () => {
     expect(v({ source: "rest", is_snapshot: true, update_id: 175 })).toMatchObject({ kind: "stale_anchor", chainStart: 180 });
     expect(v({ source: "rest", is_snapshot: true, update_id: 185 })).toMatchObject({ kind: "snapshot" });
   });
+
+  test("Binance ids of three consecutive recorded live frames (btcusdt@depth@100ms, 2026-08): U is not u+1, the pu chain holds", () => {
+    const c = new BookContinuity();
+    const v = (U: number | null, u: number, pu: number) => c.check("prev_id", true, row({ exchange: "binance", first_update_id: U, update_id: u, prev_update_id: pu })).kind;
+    expect(v(null, 11270657298577, 11270657290653)).toBe("needs_anchor"); // U of this frame not copied
+    expect(v(11270657298647, 11270657305720, 11270657298577)).toBe("ok");
+    expect(v(11270657305889, 11270657314522, 11270657305720)).toBe("ok");
+  });
 });
 
 describe("BookAnchor", () => {
