@@ -267,6 +267,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
         events_total_by_stream: s.metrics.events_total_by_stream,
         dropped_events_total: s.metrics.dropped_events_total,
         trade_id_gaps_total: s.metrics.trade_id_gaps_total,
+        ...(booksOn ? { book_gaps_total: s.metrics.book_gaps_total, book_rest: s.metrics.book_rest } : {}),
         effective_data_loss_rate_pct: s.metrics.effective_data_loss_rate_pct,
         parse_errors_total: s.metrics.parse_errors_total,
         ws_reconnect_total: s.metrics.ws_reconnect_total,

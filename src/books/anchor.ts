@@ -142,7 +142,7 @@ export class BookAnchor {
         m.failures++;
         this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, http_status: res.status, body: res.text.slice(0, 200) });
         retry = res.status >= 500;
-        if (retry) this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + BACKOFF_MIN_MS);
+        if (retry) this.pause();
       } else {
         this.backoffMs = BACKOFF_MIN_MS;
         // Settled before delivery: the row may show the snapshot is stale and ask for another at once.
@@ -153,7 +153,7 @@ export class BookAnchor {
     } catch (err) {
       m.failures++;
       retry = true;
-      this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + BACKOFF_MIN_MS);
+      this.pause();
       this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: err instanceof Error ? err.message : String(err) });
     } finally {
       this.inFlight--;
@@ -161,6 +161,12 @@ export class BookAnchor {
       else if (!done) this.pendingKeys.delete(key);
       this.pump();
     }
+  }
+
+  /** A failed request (timeout, network error, 5xx) pauses every request: 5 s doubling to 120 s, reset by a success. */
+  private pause(): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
   }
 
   private deliver(r: AnchorRequest, text: string, tookMs: number): void {
