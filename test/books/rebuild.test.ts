@@ -2,6 +2,12 @@
 import { describe, expect, test } from "bun:test";
 import { rebuildBooks } from "../../src/books/rebuild.ts";
 import type { BookRow } from "../../src/schema/rows.ts";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ColumnBuilder } from "../../src/pipeline/column-builder.ts";
+import { encodeParquet } from "../../src/pipeline/encode.ts";
+import { initParquetWasm } from "../../src/pipeline/wasm-init.ts";
+import { fileMetadata } from "../../src/schema/v1.ts";
 import { ENTRY } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
@@ -41,6 +47,27 @@ describe("rebuildBooks", () => {
 });
 
 describe("book-check CLI", () => {
+  test("on real Parquet files: a break with no book_gap event exits 1 and names it; files are found whatever the layout", async () => {
+    await initParquetWasm();
+    using dir = tmpDir();
+    const rows = [
+      r({ is_snapshot: true, update_id: 10, prev_update_id: -1, bid_px: [100], bid_qty: [1], ask_px: [101], ask_qty: [1] }),
+      r({ update_id: 11, prev_update_id: 10, bid_px: [100], bid_qty: [2] }),
+      r({ update_id: 13, prev_update_id: 12 }), // a row lost before the files: unexplained
+    ];
+    const b = new ColumnBuilder("book");
+    for (const x of rows) b.append(x, x.ts_recv_us);
+    const sub = join(dir.path, "any", "layout");
+    mkdirSync(sub, { recursive: true });
+    await Bun.write(join(sub, "f.parquet"), encodeParquet(b.build(), { metadata: fileMetadata({ exchange: "okx", stream: "book", symbol: "BTCUSDT", instanceId: "abcd0123", collectorVersion: "t" }), createdBy: "t" }));
+    const p = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir.path], { stdout: "pipe", stderr: "pipe" });
+    expect(p.exitCode).toBe(1);
+    expect(p.stdout.toString()).toContain("okx BTCUSDT: segments=1 rows=3 applied=2 breaks=1 unexplained=1");
+    // Filters: another exchange has nothing to check.
+    const other = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir.path, "--exchange", "bybit"], { stdout: "pipe", stderr: "pipe" });
+    expect(other.exitCode).toBe(0);
+  });
+
   test("bad options exit 2 with one line; an empty directory exits 0", () => {
     using dir = tmpDir();
     for (const args of [["--exchange", "kraken"], ["--date", "yesterday"], ["--symbol", "btc"]]) {
