@@ -32,7 +32,7 @@ export interface IngestDeps {
   /** A socket opened or closed: re-derive the collector state. */
   onConnectivityChange(): void;
   /** The `book` stream's continuity check and resync (books/tracker); absent when no book is recorded. */
-  books?: { onRow(row: BookRow): void; onClose(connId: string): void };
+  books?: { onRow(row: BookRow): void; onDropped(row: BookRow): void; onClose(connId: string): void };
 }
 
 /** Queue drops are counted one by one but logged at most every 5 s. */
@@ -82,6 +82,8 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       if (row.stream === "book") d.books?.onRow(row);
       if (!queue.offer(row)) {
         metrics.recordDrop(now);
+        // A dropped book row breaks the recorded book: resync it so the files recover at the next snapshot.
+        if (row.stream === "book") d.books?.onDropped(row);
         dropsSinceLog++;
         if (now - lastDropLogMs >= DROP_LOG_EVERY_MS) {
           log.warn("queue_drop", { dropped: dropsSinceLog, dropped_total: metrics.droppedTotal, queue_size: queue.size });

@@ -46,6 +46,17 @@ export class BookContinuity {
     return restAnchored ? this.anchored(st, row) : this.selfAnchored(rule, st, row);
   }
 
+  /**
+   * A row that was checked here never reached the files (queue full): the recorded chain is broken
+   * after it. Rows are not checked until a snapshot newer than it arrives.
+   */
+  markLost(row: BookRow): void {
+    const st = this.keys.get(`${row.conn_id}|${row.symbol}`);
+    if (!st) return;
+    st.resyncing = true;
+    if (st.chainStart === null || row.update_id > st.chainStart) st.chainStart = row.update_id;
+  }
+
   /** The connection closed: its chains end with it. */
   forgetConnection(connId: string): void {
     for (const k of this.keys.keys()) if (k.startsWith(`${connId}|`)) this.keys.delete(k);

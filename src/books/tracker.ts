@@ -39,6 +39,8 @@ export class BookTracker {
   private readonly continuity = new BookContinuity();
   private readonly lastSeq = new Map<string, number>();
   private readonly opsAt = new Map<string, number[]>();
+  /** (connection, symbol) whose dropped row already asked for a resync (cleared by the next snapshot). */
+  private readonly dropResyncing = new Set<string>();
 
   constructor(private readonly d: BookTrackerDeps) {}
 
@@ -52,6 +54,7 @@ export class BookTracker {
       case "ok":
         return;
       case "snapshot":
+        this.dropResyncing.delete(key);
         if (v.venueReset) this.d.log.warn("book_resync", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, method: "venue_reset", detail: "snapshot with u=1: the venue restarted its book" });
         return;
       case "needs_anchor":
@@ -67,6 +70,20 @@ export class BookTracker {
     }
   }
 
+  /**
+   * The row was checked but dropped by the full queue: the files miss it, so it is a break of the
+   * recorded book like any other (counted, logged, `book_gap` event, resync), once per resync.
+   */
+  onDropped(row: BookRow): void {
+    const adapter = this.d.adapters[row.exchange];
+    if (!adapter?.bookContinuity) return;
+    const key = `${row.conn_id}|${row.symbol}`;
+    if (this.dropResyncing.has(key)) return;
+    this.dropResyncing.add(key);
+    this.continuity.markLost(row);
+    this.gap(adapter, row, "row dropped (queue full) before it reached the files");
+  }
+
   /** recv_seq of the latest WebSocket book row of (connection, symbol) (the REST row's position). */
   lastRecvSeq(connId: string, symbol: string): number {
     return this.lastSeq.get(`${connId}|${symbol}`) ?? 0;
@@ -75,6 +92,7 @@ export class BookTracker {
   onClose(connId: string): void {
     this.continuity.forgetConnection(connId);
     this.opsAt.delete(connId);
+    for (const k of this.dropResyncing) if (k.startsWith(`${connId}|`)) this.dropResyncing.delete(k);
     for (const k of this.lastSeq.keys()) if (k.startsWith(`${connId}|`)) this.lastSeq.delete(k);
   }
 
