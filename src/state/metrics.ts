@@ -182,7 +182,7 @@ export class Metrics {
 }
 
 function zeroStreams(): Record<Stream, number> {
-  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0 };
+  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0, liquidation: 0 };
 }
 
 export function round1(x: number): number {
