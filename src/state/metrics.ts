@@ -61,6 +61,11 @@ export class Metrics {
   /** Subscriptions reported silent (no first event by the deadline), lifetime. */
   silentSubscriptionsTotal = 0;
   readonly tradeIdGapsByExchange: Record<string, number> = {};
+  /**
+   * Events for instruments not configured, per exchange and stream: not recorded, not errors, not in
+   * totalEvents (OKX `liquidation-orders` is one feed for every swap).
+   */
+  readonly filteredByExchange: Record<string, Partial<Record<Stream, number>>> = {};
   readonly writer: WriterCounters = {
     total_written: 0,
     files_written: 0,
@@ -113,6 +118,13 @@ export class Metrics {
     const by = (this.eventsByExchange[exchange] ??= {});
     for (const st of streams) by[st] ??= 0;
     if (contiguousTradeIds) this.tradeIdGapsByExchange[exchange] ??= 0;
+    // The liquidation feeds are where unconfigured instruments arrive (OKX: every swap).
+    if (streams.includes("liquidation")) (this.filteredByExchange[exchange] ??= {}).liquidation ??= 0;
+  }
+
+  recordFiltered(exchange: string, stream: Stream, count: number): void {
+    const by = (this.filteredByExchange[exchange] ??= {});
+    by[stream] = (by[stream] ?? 0) + count;
   }
 
   recordEvent(exchange: string, stream: Stream, nowMs: number): void {

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { adapters, configuredAdapters } from "../../src/exchanges/index.ts";
 import type { ExchangeAdapter } from "../../src/exchanges/types.ts";
-import { EXCHANGES, STREAMS } from "../../src/schema/rows.ts";
+import { EXCHANGES, SPORADIC_STREAMS, STREAMS } from "../../src/schema/rows.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures");
 
@@ -112,6 +112,16 @@ describe("connection plans", () => {
     // exchanges.md §1.4: a ping frame every 3 min is all a quiet liquidation socket receives.
     expect(liqOnly!.idleTimeoutMs).toBeGreaterThan(180_000);
     expect(liqOnly!.sporadicStreams).toEqual(["liquidation"]);
+  });
+
+  test("every plan names its liquidation (no-cadence) streams, so the transport never waits for them", () => {
+    for (const ex of EXCHANGES) {
+      for (const streams of [[...adapters[ex].streams], ["liquidation" as const], adapters[ex].streams.filter((s) => s !== "liquidation")]) {
+        for (const p of adapters[ex].connections("ws://h:1", symbols, streams)) {
+          expect({ ex, route: p.route, sporadic: p.sporadicStreams ?? [] }).toEqual({ ex, route: p.route, sporadic: p.streams.filter((s) => SPORADIC_STREAMS.has(s)) });
+        }
+      }
+    }
   });
 
   test("symbol mapping", () => {
