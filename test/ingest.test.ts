@@ -141,5 +141,10 @@ describe("ingest hooks", () => {
     // …and one that does come is recorded like any row, with no first-data bookkeeping left over.
     hooks.onRow(liquidation("BTCUSDT"));
     expect(firstData.silent()).toEqual([]);
+    // Nor a silence interval: hours without a liquidation are a quiet market, not a stale feed.
+    const silence = new SilenceTracker();
+    silence.watch("binance", "liquidation", "BTCUSDT", 60_000, 0);
+    silence.watch("binance", "funding", "BTCUSDT", 60_000, 0);
+    expect(silence.check(86_400_000).map((e) => e.stream)).toEqual(["funding"]);
   });
 });
