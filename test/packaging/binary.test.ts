@@ -76,7 +76,7 @@ describe("compiled binary alone in an empty directory", () => {
     const rows = sim.stats().rows;
     const data = join(runDir, "data");
     let total = 0;
-    for (const stream of ["bbo", "trade", "mark_price", "funding"] as Stream[]) {
+    for (const stream of ["bbo", "trade", "mark_price", "funding", "liquidation"] as Stream[]) {
       const got = await query(`select symbol, count(*) as n from ${streamGlob(data, "binance", stream)} group by symbol order by symbol`);
       const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
       expect(got).toEqual(want);
