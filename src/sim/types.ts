@@ -68,9 +68,12 @@ export interface SimVenue {
   liquidationSub?(symbol: string): string;
 }
 
-/** Liquidation pacing per subscription; `liquidationIntervalMs` (simulator option) overrides it. */
+/**
+ * Liquidation pacing per subscription; `liquidationIntervalMs` (simulator option) overrides it.
+ * The first one comes one interval after subscribing, so a long interval is a quiet market.
+ */
 export function paced(intervalMs: number): (nowMs: number) => boolean {
-  let last = -Infinity;
+  let last = Date.now();
   return (now) => {
     if (now - last < intervalMs) return false;
     last = now;
