@@ -108,7 +108,7 @@ describe("architecture", () => {
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "storage/local.ts", "storage/spool.ts"]);
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "storage/local.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
   });
 });
