@@ -48,7 +48,7 @@ function routesFor(trades: BinanceTradeStream): Routes {
       // One markPrice stream yields both mark_price and funding rows.
       mark_price: (s) => [`${s}@markPrice@1s`],
       funding: (s) => [`${s}@markPrice@1s`],
-      // At most the latest liquidation per symbol per 1000 ms (exchanges.md §1.5): undercounts bursts.
+      // At most the latest liquidation per symbol per 1000 ms (docs/venues.md §1.5): undercounts bursts.
       liquidation: (s) => [`${s}@forceOrder`],
     },
   };
@@ -73,7 +73,7 @@ function connections(routes: Routes, baseUrl: string, symbols: readonly string[]
       // bookTicker and markPrice@1s deliver at least every second on a live symbol: 10 s of silence
       // is a dead socket, far sooner than the 3-min server pings would tell (collector-spec §6).
       // A socket carrying only liquidations may get nothing but the server's ping frames, sent every
-      // 3 min (exchanges.md §1.4): its deadline must outlast one missed ping.
+      // 3 min (docs/venues.md §1.4): its deadline must outlast one missed ping.
       const sporadic = routeStreams.filter((s) => SPORADIC_STREAMS.has(s));
       const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding") ? 10_000 : sporadic.length === routeStreams.length ? SPORADIC_ONLY_IDLE_MS : undefined;
       plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols, ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
@@ -82,13 +82,13 @@ function connections(routes: Routes, baseUrl: string, symbols: readonly string[]
   return plans;
 }
 
-/** Server pings every 3 min (exchanges.md §1.4); hftbacktest also calls 300 s without a ping dead. */
+/** Server pings every 3 min (docs/venues.md §1.4); hftbacktest also calls 300 s without a ping dead. */
 const SPORADIC_ONLY_IDLE_MS = 300_000;
 
 /**
  * `forceOrder`: symbol and fields sit inside `o`; `o.S` is the liquidation order's side (SELL = a
  * long was closed); `z` (accumulated filled) is the quantity, `q` the original order quantity
- * (books-liquidations research §4: a live frame had `l` 25.2, `z` 116.5).
+ * (docs/schema-v1.md §7.1; a live frame had `l` 25.2, `z` 116.5).
  */
 function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow {
   const o = d.o;

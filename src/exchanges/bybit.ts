@@ -16,11 +16,11 @@ const TOPIC: Record<Stream, string> = {
   mark_price: "tickers",
   funding: "tickers",
   open_interest: "tickers",
-  // allLiquidation (500 ms, every liquidation) replaced `liquidation` (deprecated 2025-02-27, exchanges.md §2.5).
+  // allLiquidation (500 ms, every liquidation) replaced `liquidation` (deprecated 2025-02-27, docs/venues.md §2.5).
   liquidation: "allLiquidation",
 };
 
-/** Public args text must stay ≤ 21,000 characters per connection (exchanges.md §2.3); ~90 per symbol with allLiquidation, 18,000 for 200. */
+/** Public args text must stay ≤ 21,000 characters per connection (docs/venues.md §2.3); ~90 per symbol with allLiquidation, 18,000 for 200. */
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
 /** Short codes keep req_id compact: exchanges.md §2.2 documents no maximum length, so stay well short. */
@@ -128,7 +128,7 @@ function tickers(msg: Obj, recv: RecvMeta): ParseResult {
 
 /**
  * `allLiquidation`: `data` is an array of `{T, s, S, v, p}`. `S` is the POSITION's side (`Buy` = a
- * long was liquidated, exchanges.md §2.5; 30 of 30 live prints agreed), so the liquidation order's
+ * long was liquidated, docs/venues.md §2.5; 30 of 30 live prints agreed), so the liquidation order's
  * side is the opposite: Buy → `sell`, Sell → `buy`; `pos_side` keeps the venue's statement.
  * `p` is the bankruptcy price, `v` the size in base coin.
  */

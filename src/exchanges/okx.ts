@@ -22,7 +22,7 @@ const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
 };
 
 /**
- * Channels subscribed by instrument type: one arg covers every SWAP (exchanges.md §3.5,
+ * Channels subscribed by instrument type: one arg covers every SWAP (docs/venues.md §3.5,
  * `liquidation-orders` on /ws/v5/public). It rides on the route's first socket; the items of
  * instruments not configured are filtered after parsing and counted (`filtered_events_total`).
  */
@@ -134,7 +134,7 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
  * `liquidation-orders`: every SWAP instrument in one feed; `data[]` items carry `instId` and
  * `details[]` (one row per detail): `side` is the liquidation order's side (as sent), `posSide` the
  * position's (`long`/`short`, `net` in net mode), `bkPx` the bankruptcy price, `sz` contracts,
- * `bkLoss`, `ts` (exchanges.md §3.5). Items of coin- or USDC-margined swaps are counted in
+ * `bkLoss`, `ts` (docs/venues.md §3.5). Items of coin- or USDC-margined swaps are counted in
  * `filtered` (never recorded); USDT swaps become rows and the collector drops unconfigured ones.
  * Not time-ordered, per the docs: recorded as sent.
  */

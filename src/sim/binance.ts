@@ -17,7 +17,7 @@ export interface BinanceSimOptions {
   pingIntervalMs: number;
   /** Close a connection at this age (stand-in for the venue's 24 h cut, exchanges.md §1.4); 0 = never. */
   maxAgeMs?: number;
-  /** At most one liquidation per symbol per this many ms (venue: 1000, exchanges.md §1.5). */
+  /** At most one liquidation per symbol per this many ms (venue: 1000, docs/venues.md §1.5). */
   liquidationIntervalMs?: number;
 }
 
@@ -88,7 +88,7 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           },
         };
       case "forceOrder": {
-        // The venue's format (exchanges.md §1.5, live frames of 2026-10): `o.S` the order's side,
+        // The venue's format (docs/venues.md §1.5, live frames of 2026-10): `o.S` the order's side,
         // `z` accumulated fill, `l` last fill, `ps`/`st` inside `o`.
         const frame = (now: number, side?: "buy" | "sell"): SimFrame => {
           const p = m.price(S);

@@ -16,7 +16,7 @@ export interface BybitSimOptions {
   symbols: readonly string[];
   pingTimeoutMs: number;
   count: SimCount;
-  /** allLiquidation pushes at most every this many ms per symbol (venue: 500, exchanges.md §2.5). */
+  /** allLiquidation pushes at most every this many ms per symbol (venue: 500, docs/venues.md §2.5). */
   liquidationIntervalMs?: number;
 }
 
@@ -105,7 +105,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   }
 
   function liquidations(S: string): SimSubscription {
-    // `S` is the POSITION's side: Buy = a long was liquidated, i.e. a sell order (exchanges.md §2.5).
+    // `S` is the POSITION's side: Buy = a long was liquidated, i.e. a sell order (docs/venues.md §2.5).
     const frame = (now: number, side?: "buy" | "sell", n = 1): SimFrame => {
       const data = Array.from({ length: n }, (_, k) => {
         const p = m.price(S);

@@ -78,7 +78,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   }
 
   /**
-   * `liquidation-orders` (instType SWAP): one feed for every swap, listed or not (exchanges.md §3.5).
+   * `liquidation-orders` (instType SWAP): one feed for every swap, listed or not (docs/venues.md §3.5).
    * `side` is the order's side, `posSide` the position's (its opposite, or `net`). Rows are counted
    * for the listed symbols only (`rows` in stats): what a collector configured with them records.
    */
