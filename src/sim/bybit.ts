@@ -8,8 +8,8 @@
  * test prove the client pings while data flows.
  */
 import type { Stream } from "../schema/rows.ts";
-import type { Market, SimCount, SimDeliver, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor } from "./types.ts";
+import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor, paced } from "./types.ts";
 import { SimBook, type BookFaults } from "./book.ts";
 
 export interface BybitSimOptions {
@@ -17,11 +17,13 @@ export interface BybitSimOptions {
   symbols: readonly string[];
   pingTimeoutMs: number;
   count: SimCount;
+  /** allLiquidation pushes at most every this many ms per symbol (venue: 500, docs/venues.md §2.5). */
+  liquidationIntervalMs?: number;
   /** Sends and counts a frame outside the generator (the book snapshot on subscribe). */
   deliver?: SimDeliver;
 }
 
-const TOPIC = /^(orderbook\.1|orderbook\.50|orderbook\.200|orderbook\.1000|publicTrade|tickers)\.([A-Z0-9]+)$/;
+const TOPIC = /^(orderbook\.1|orderbook\.50|orderbook\.200|orderbook\.1000|publicTrade|tickers|allLiquidation)\.([A-Z0-9]+)$/;
 
 interface BybitState {
   topics: Set<string>;
@@ -141,6 +143,24 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
     };
   }
 
+  function liquidations(S: string): SimSubscription {
+    // `S` is the POSITION's side: Buy = a long was liquidated, i.e. a sell order (docs/venues.md §2.5).
+    const frame = (now: number, side?: "buy" | "sell", n = 1): SimFrame => {
+      const data = Array.from({ length: n }, (_, k) => {
+        const p = m.price(S);
+        const sell = side ? side === "sell" : m.random() < 0.5;
+        return { T: now - 300 + k, s: S, S: sell ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)) };
+      });
+      return { text: JSON.stringify({ topic: `allLiquidation.${S}`, type: "snapshot", ts: now, data }), rows: data.map(() => ({ stream: "liquidation" as Stream, symbol: S })) };
+    };
+    const due = paced(o.liquidationIntervalMs ?? 500);
+    return {
+      name: `allLiquidation.${S}`, symbol: S, weight: 1,
+      emit: (now) => (due(now) ? frame(now, undefined, 1 + Math.floor(m.random() * 2)) : null),
+      inject: (now, req) => frame(now, req.side),
+    };
+  }
+
   function reply(ws: SimSocket, st: BybitState, op: string, reqId: unknown, success: boolean, retMsg: string): void {
     ws.send(JSON.stringify({ success, ret_msg: retMsg, conn_id: st.connId, req_id: typeof reqId === "string" ? reqId : "", op }));
   }
@@ -168,7 +188,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         snapshots.push(t);
         continue;
       }
-      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : tickers(S!));
+      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : kind === "allLiquidation" ? liquidations(S!) : tickers(S!));
     }
     reply(ws, st, "subscribe", reqId, true, "");
     // The first book message after a subscribe is a snapshot (exchanges.md §2.5).
@@ -230,6 +250,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
       else b.faults.reset = true;
       return true;
     },
+    liquidationSub: (symbol) => `allLiquidation.${symbol.toUpperCase()}`,
     tick(ws, now) {
       const st = ws.data.state as unknown as BybitState;
       if (now - st.lastPingMs <= o.pingTimeoutMs) return;

@@ -65,6 +65,11 @@ export class Metrics {
   readonly bookGapsByExchange: Record<string, number> = {};
   /** REST order-book snapshots (Binance anchoring): requests sent, snapshots recorded, failures (429/418 among them), budget waits. */
   readonly bookRest = { requests: 0, snapshots: 0, failures: 0, rateLimited: 0, waits: 0, weightUsed1m: 0 };
+  /**
+   * Events for instruments not configured, per exchange and stream: not recorded, not errors, not in
+   * totalEvents (OKX `liquidation-orders` is one feed for every swap).
+   */
+  readonly filteredByExchange: Record<string, Partial<Record<Stream, number>>> = {};
   readonly writer: WriterCounters = {
     total_written: 0,
     files_written: 0,
@@ -118,10 +123,17 @@ export class Metrics {
     for (const st of streams) by[st] ??= 0;
     if (contiguousTradeIds) this.tradeIdGapsByExchange[exchange] ??= 0;
     if (streams.includes("book")) this.bookGapsByExchange[exchange] ??= 0;
+    // The liquidation feeds are where unconfigured instruments arrive (OKX: every swap).
+    if (streams.includes("liquidation")) (this.filteredByExchange[exchange] ??= {}).liquidation ??= 0;
   }
 
   recordBookGap(exchange: string): void {
     this.bookGapsByExchange[exchange] = (this.bookGapsByExchange[exchange] ?? 0) + 1;
+  }
+
+  recordFiltered(exchange: string, stream: Stream, count: number): void {
+    const by = (this.filteredByExchange[exchange] ??= {});
+    by[stream] = (by[stream] ?? 0) + count;
   }
 
   recordEvent(exchange: string, stream: Stream, nowMs: number): void {
@@ -191,7 +203,7 @@ export class Metrics {
 }
 
 function zeroStreams(): Record<Stream, number> {
-  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0, book: 0 };
+  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0, liquidation: 0, book: 0 };
 }
 
 export function round1(x: number): number {

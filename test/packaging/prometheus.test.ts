@@ -89,6 +89,7 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
       else if (head === "events_total_by_stream") got = v("events_total", { stream: key! });
       else if (head === "events_total_by_exchange") got = v("exchange_events_total", { exchange: key!, stream: sub! });
+      else if (head === "filtered_events_total") got = v("filtered_events_total", { exchange: key!, stream: sub! });
       else if (head === "events_per_sec") got = v("events_per_second", { stream: key! });
       else if (head === "parse_errors_by_reason") got = v("parse_errors_total", { reason: key! });
       else if (head === "event_loop_lag_ms") got = v("event_loop_lag_milliseconds", { quantile: { p50: "0.5", p99: "0.99", max: "1" }[key!]! });
@@ -132,6 +133,7 @@ describe("GET /metrics/prometheus", () => {
     for (const ex of EXCHANGES) {
       for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}exchange_events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
+      expect({ ex, v: exp.value(`${PREFIX}filtered_events_total`, { exchange: ex, stream: "liquidation" }) }).toEqual({ ex, v: 0 });
       for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"]) expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
       // Gaps are measured only where ids are contiguous: no series (not a misleading 0) elsewhere.
       expect({ ex, v: exp.value(`${PREFIX}trade_id_gaps_total`, { exchange: ex }) }).toEqual({ ex, v: adapters[ex].contiguousTradeIds ? 0 : undefined });
