@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { redact, type Config } from "./config.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { configuredAdapters } from "./exchanges/index.ts";
 import type { ExchangeAdapter } from "./exchanges/types.ts";
 import type { Logger } from "./log.ts";
@@ -17,7 +17,7 @@ import { LagMonitor } from "./state/lag.ts";
 import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { FirstDataTracker } from "./state/first-data.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
-import { startStatusServer, type StatusServer } from "./status/server.ts";
+import { explainBindError, startStatusServer, type StatusServer } from "./status/server.ts";
 import { createLocalStorage } from "./storage/local.ts";
 import { createS3Store } from "./storage/s3.ts";
 import { createSpoolingStorage } from "./storage/spool.ts";
@@ -276,11 +276,12 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
 
   // --- start ---------------------------------------------------------------------------------
   try {
-    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot);
+    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot, log);
   } catch (err) {
     for (const t of timers) clearInterval(t);
     await encoder.close();
-    throw new Error(`status API cannot listen on ${config.STATUS_HOST}:${config.STATUS_PORT}: ${describeError(err)}`);
+    // A configuration problem (exit 2: systemd does not restart-loop on it), named in one line.
+    throw new ConfigError(await explainBindError(config.STATUS_HOST, config.STATUS_PORT, err));
   }
   log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
   await writer.start();
