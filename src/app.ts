@@ -18,6 +18,7 @@ import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { FirstDataTracker } from "./state/first-data.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
 import { explainBindError, startStatusServer, type StatusServer } from "./status/server.ts";
+import { processFacts } from "./status/process.ts";
 import { createLocalStorage } from "./storage/local.ts";
 import { createS3Store } from "./storage/s3.ts";
 import { createSpoolingStorage } from "./storage/spool.ts";
@@ -165,6 +166,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       rssBytes: process.memoryUsage.rss(),
       lag: lag.stats(),
       silentSubscriptions: firstData.silent(),
+      process: { ...processFacts(), lag_histogram: lag.histogram(), build: { version: COLLECTOR_VERSION, commit: BUILD_COMMIT_ID, schema_version: SCHEMA_VERSION } },
     });
   };
 

@@ -31,6 +31,7 @@ export type LogEvent =
   | "spool_pending"
   | "queue_drop"
   | "trade_id_gap"
+  | "trade_id_jump"
   | "subscription_silent"
   | "subscription_live"
   | "shutdown_signal"

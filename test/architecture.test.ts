@@ -109,7 +109,7 @@ describe("architecture", () => {
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
     // status/port-holder reads /proc to name what holds a taken status port.
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "status/port-holder.ts", "storage/local.ts", "storage/spool.ts"]);
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/spool.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
   });
 });

@@ -104,7 +104,7 @@ describe("compiled binary alone in an empty directory", () => {
     expect(events).toBe(Object.values(sim.stats().rows).reduce((a, b) => a + b, 0));
     expect(exp.value("quantlab_collector_ws_connections_open", { exchange: "binance" })).toBeGreaterThanOrEqual(1);
     expect(exp.value("quantlab_collector_dropped_events_total")).toBe(0);
-    expect(exp.value("quantlab_collector_rss_bytes")).toBeGreaterThan(10 * 1048576);
+    expect(exp.value("process_resident_memory_bytes")).toBeGreaterThan(10 * 1048576);
   });
 });
 
