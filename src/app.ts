@@ -140,14 +140,24 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       drops15m: metrics.drops.sum(now),
     };
   };
+  // Start-up: the state is OFFLINE until a socket opens. It is logged once settled — a socket
+  // open, or every planned socket failed its first attempt (then OFFLINE is logged as it happens,
+  // not at the first heartbeat). During shutdown the state is frozen: closing sockets on purpose
+  // is not a degradation.
+  let stateLogged = false;
+  let stateFrozen = false;
   function evaluateState(): void {
+    if (stateFrozen) return;
     const now = Date.now();
     const inputs = stateInputs(now);
     const next = deriveState(inputs);
-    if (next !== state) {
-      log.info("state_change", { from: state, to: next, reasons: stateReasons(inputs) });
+    const settled = inputs.connectionsOpen > 0 || Object.values(metrics.reconnectTotal).reduce((a, b) => a + b, 0) >= inputs.connectionsPlanned || next === "ERROR";
+    if (next !== state || (!stateLogged && settled)) {
+      const level = next === "ERROR" ? "error" : next === "READY" ? "info" : "warn";
+      log.log(level, "state_change", { from: stateLogged ? state : "STARTING", to: next, reasons: stateReasons(inputs) });
+      stateLogged = true;
+      if (next !== state) stateSince = now;
       state = next;
-      stateSince = now;
     }
   }
   const snapshot = (): Snapshot => {
@@ -218,6 +228,10 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     }
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
+      // State and silence tracking stop first: a slow final flush must not raise silences or
+      // state changes about streams the collector itself is closing.
+      stateFrozen = true;
+      for (const t of timers) clearInterval(t);
       for (const s of supervisors) s.stop();
       // Let the sockets report their close, so the connection stream records the disconnects.
       const closeDeadline = Date.now() + 2000;
@@ -234,7 +248,6 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
         const left = await storage.close(Math.max(0, shutdownDeadline - Date.now()));
         if (left.pendingFiles > 0) log.warn("spool_pending", { files: left.pendingFiles, bytes: left.pendingBytes, note: "kept in SPOOL_DIR; uploaded first on the next start" });
       }
-      for (const t of timers) clearInterval(t);
       lag.stop();
       const s = snapshot();
       log.info("collector_stop", {

@@ -46,6 +46,7 @@ describe("SilenceTracker", () => {
     const s = new SilenceTracker();
     s.watch("okx", "funding", "BTCUSDT", 1000, 0);
     s.watch("okx", "bbo", "BTCUSDT", 1000, 0); // bbo is never monitored
+    expect(s.onEvent("okx", "funding", "BTCUSDT", 0)).toBeNull();
     expect(s.check(500)).toEqual([]);
     const opened = s.check(1500);
     expect(opened.map((e) => [e.kind, e.stream])).toEqual([["start", "funding"]]);
@@ -56,6 +57,16 @@ describe("SilenceTracker", () => {
     expect(ended?.silentMs).toBe(6000);
     expect(s.check(6500)).toEqual([]);
     expect(s.check(7100).length).toBe(1);
+  });
+
+  test("a stream that never delivered (its connection never came up) is not silent", () => {
+    const s = new SilenceTracker();
+    s.watch("bybit", "open_interest", "BTCUSDT", 1000, 0);
+    expect(s.check(60_000)).toEqual([]);
+    expect(s.openIntervals()).toBe(0);
+    s.onEvent("bybit", "open_interest", "BTCUSDT", 61_000); // first event: the clock starts
+    expect(s.check(61_500)).toEqual([]);
+    expect(s.check(62_100).map((e) => e.silentMs)).toEqual([1100]);
   });
 });
 
