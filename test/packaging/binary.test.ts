@@ -149,9 +149,13 @@ describe("compiled binary configuration sources", () => {
     delete env.STATUS_PORT; // values in the environment win over the file
     const r = await run([exe, "--env-file", file], { cwd: work.path, env });
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain('STATUS_PORT must be a whole number from 0 to 65535 (got "notaport")');
+    // The same reason as one JSON fatal_error line on stdout, for journald | jq.
+    const fatal = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ level: "error", event: "fatal_error", exit_code: 2 });
+    expect(fatal[0].error).toContain("STATUS_PORT");
     const missing = await run([exe, "--env-file", join(work.path, "absent.env")], { cwd: work.path, env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("absent.env: ENOENT");
