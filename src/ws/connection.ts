@@ -123,8 +123,10 @@ export class Connection {
       if (status === 418 || status === 429) this.rateLimitStatus = status;
       const code = (ev as ErrorEvent & { error?: { code?: unknown } }).error?.code;
       const cause = connectCause(error, typeof code === "string" ? code : undefined);
-      if (!this.isOpen && ws === this.ws) this.closeReason ||= `connect failed: ${cause.text}`;
-      this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, cause: cause.text, cause_kind: cause.kind, ...(status !== null ? { http_status: status } : {}) });
+      const connecting = !this.isOpen && ws === this.ws;
+      if (connecting) this.closeReason ||= `connect failed: ${cause.text}`;
+      // A failed connect is reported once, by its ws_disconnect (reason = the cause): the raw error is debug detail.
+      this.log.log(connecting ? "debug" : "warn", "ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, cause: cause.text, cause_kind: cause.kind, ...(status !== null ? { http_status: status } : {}) });
     };
     ws.onclose = (ev: CloseEvent) => this.handleClose(ws, ev.code, ev.reason);
     const connectTimeoutMs = this.opts.connectTimeoutMs ?? 0;
