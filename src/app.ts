@@ -92,6 +92,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     tradeGaps,
     contiguousIds,
     subscriptionDeadlineMs: config.SUBSCRIPTION_DEADLINE_SECONDS * 1000,
+    symbols: new Set(config.SYMBOLS),
     openSlots: (ex) => supervisorOf[ex]?.openSlots() ?? 0,
     findConnection: (connId) => supervisors.flatMap((s) => s.connections()).find((c) => c.connId === connId),
     onConnectivityChange: () => evaluateState(),

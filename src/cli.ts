@@ -178,6 +178,7 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
   curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=heal'                  end dead/reject
   curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=notice&venue=okx'      OKX notice 64008
   curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=skip&venue=binance&symbol=BTCUSDT&n=5'
+  curl -X POST 'http://127.0.0.1:9300/_sim/fault?kind=liquidation&venue=bybit&symbol=BTCUSDT&side=sell'   one liquidation now
   curl -X POST "http://127.0.0.1:9300/_sim/fault?kind=frame&venue=bybit" -d "not json"   malformed frame
   curl http://127.0.0.1:9300/_sim/stats`,
     )

@@ -6,7 +6,7 @@
 import { nowUs } from "./clock.ts";
 import type { Logger } from "./log.ts";
 import type { BoundedQueue } from "./pipeline/queue.ts";
-import type { ConnectionEventKind, ConnectionRow, ExchangeId, RecordRow, Stream } from "./schema/rows.ts";
+import { SPORADIC_STREAMS, type ConnectionEventKind, type ConnectionRow, type ExchangeId, type RecordRow, type Stream } from "./schema/rows.ts";
 import type { FirstDataTracker } from "./state/first-data.ts";
 import type { Metrics } from "./state/metrics.ts";
 import { SILENCE_MONITORED, type SilenceTracker } from "./state/silence.ts";
@@ -26,6 +26,11 @@ export interface IngestDeps {
   /** Venues whose trade ids are consecutive per symbol: a jump is a measured loss. */
   contiguousIds: ReadonlySet<ExchangeId>;
   subscriptionDeadlineMs: number;
+  /**
+   * The configured (unified) symbols: a row for any other is not recorded but counted in
+   * `filtered_events_total` (OKX `liquidation-orders` is one feed for every swap). Absent = all.
+   */
+  symbols?: ReadonlySet<string>;
   /** Open sockets of a venue, as its supervisor counts them. */
   openSlots(exchange: ExchangeId): number;
   findConnection(connId: string): Connection | undefined;
@@ -57,6 +62,10 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
   let lastDropLogMs = 0;
   return {
     onRow(row) {
+      if (d.symbols && !d.symbols.has(row.symbol)) {
+        metrics.recordFiltered(row.exchange, row.stream, 1);
+        return;
+      }
       const now = Date.now();
       metrics.recordEvent(row.exchange, row.stream, now);
       const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
@@ -94,7 +103,9 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       d.record(connectionEvent(conn, "connect", null, null));
       // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
       const deadlineFor = (stream: Stream) => Math.max(d.subscriptionDeadlineMs, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
-      const subs = conn.plan.symbols.flatMap((symbol) => conn.plan.streams.map((stream) => ({ stream, symbol, deadlineMs: deadlineFor(stream) })));
+      // No first-data deadline for liquidations: a quiet market has none for hours (still, a refused subscription is an error).
+      const streams = conn.plan.streams.filter((stream) => !SPORADIC_STREAMS.has(stream));
+      const subs = conn.plan.symbols.flatMap((symbol) => streams.map((stream) => ({ stream, symbol, deadlineMs: deadlineFor(stream) })));
       firstData.open(conn.adapter.id, conn.connId, subs, Date.now());
       d.onConnectivityChange();
     },
@@ -121,6 +132,9 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         seenSkipReasons.add(kind);
         log.warn("parse_error", { exchange: conn.adapter.id, conn_id: conn.connId, reason, sample: detail?.slice(0, 200) });
       }
+    },
+    onFiltered(conn, stream, count) {
+      metrics.recordFiltered(conn.adapter.id, stream, count);
     },
     onSubscribeError(conn, detail, topics) {
       metrics.recordSubscribeError({ exchange: conn.adapter.id, conn_id: conn.connId, topics, error: detail, ts_ms: Date.now() });

@@ -108,8 +108,8 @@ describe("architecture", () => {
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
-    // status/port-holder reads /proc to name what holds a taken status port.
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/spool.ts"]);
+    // status/port-holder and status/process read /proc (who holds a taken status port; open fds).
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
   });
 });

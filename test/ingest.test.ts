@@ -16,7 +16,7 @@ import { TradeIdGapTracker } from "../src/state/trade-gaps.ts";
 import { buildSnapshot } from "../src/state/snapshot.ts";
 import type { Connection } from "../src/ws/connection.ts";
 
-function setup(queueCapacity = 100) {
+function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] } = {}) {
   const lines: Array<Record<string, unknown>> = [];
   const recorded: ConnectionRow[] = [];
   const metrics = new Metrics(["binance"], 900_000);
@@ -25,28 +25,31 @@ function setup(queueCapacity = 100) {
   const conn = {
     connId: "binance-public-abcd-1",
     adapter: adapters.binance,
-    plan: { route: "public", url: "ws://127.0.0.1:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade", subscribeMessages: [], streams: ["bbo", "trade"], symbols: ["BTCUSDT"] },
+    plan: { route: "public", url: "ws://127.0.0.1:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade", subscribeMessages: [], streams: o.streams ?? ["bbo", "trade"], symbols: ["BTCUSDT"] },
   } as unknown as Connection;
+  const firstData = new FirstDataTracker();
   const hooks = createIngestHooks({
     metrics,
     queue,
     record: (row) => recorded.push(row as ConnectionRow),
     log: createLogger("debug", (l) => lines.push(JSON.parse(l))),
     silence: new SilenceTracker(),
-    firstData: new FirstDataTracker(),
+    firstData,
     tradeGaps: new TradeIdGapTracker(),
     contiguousIds: new Set(["binance"] as const),
     subscriptionDeadlineMs: 10_000,
+    ...(o.symbols ? { symbols: new Set(o.symbols) } : {}),
     openSlots: () => 1,
     findConnection: (id) => (id === conn.connId ? conn : undefined),
     onConnectivityChange: () => changes++,
   });
-  return { lines, recorded, metrics, queue, conn, hooks, changes: () => changes };
+  return { lines, recorded, metrics, queue, conn, hooks, firstData, changes: () => changes };
 }
 
 const common = { exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: 1, ts_recv_us: 1_000, conn_id: "binance-public-abcd-1", recv_seq: 1 } as const;
 const trade = (id: string): TradeRow => ({ ...common, stream: "trade", trade_id: id, price: 1, qty: 1, side: "buy", ts_trade_ms: 1 });
 const bbo: Row = { ...common, stream: "bbo", bid_px: 1, bid_qty: 1, ask_px: 2, ask_qty: 1, update_id: 1, ts_tx_ms: 1 };
+const liquidation = (symbol: string): Row => ({ ...common, symbol, exchange_symbol: symbol, stream: "liquidation", side: "sell", price: 1, avg_price: null, qty: 2, orig_qty: null, status: null, ts_trade_ms: 1, last_qty: null, pos_side: "long", bankruptcy_loss: null });
 
 describe("ingest hooks", () => {
   test("a full queue drops and counts every row beyond capacity, logging once per 5 s", () => {
@@ -130,5 +133,38 @@ describe("ingest hooks", () => {
     expect(metrics.rejectedSubscriptions[0]).toMatchObject({ exchange: "binance", conn_id: conn.connId, topics: ["s11usdt@trade"], error: "-1121: Invalid symbol 11" });
     expect(metrics.rejectedSubscriptions.at(-1)!.topics).toEqual(["s60usdt@trade"]);
     expect(lines.filter((l) => l.event === "subscribe_error")).toHaveLength(60);
+  });
+
+  test("rows of unconfigured symbols are not recorded but counted as filtered (not events, not errors)", () => {
+    const { hooks, metrics, queue, conn } = setup(100, { symbols: ["BTCUSDT"] });
+    hooks.onRow(liquidation("BTCUSDT"));
+    hooks.onRow(liquidation("CELOUSDT"));
+    hooks.onRow(liquidation("CNPYUSDT"));
+    hooks.onFiltered!(conn, "liquidation", 4); // items the parser itself set aside (coin-margined swaps)
+    expect(queue.size).toBe(1);
+    expect(metrics.totalEvents).toBe(1);
+    expect(metrics.eventsByExchange.binance).toEqual({ liquidation: 1 });
+    expect(metrics.filteredByExchange).toEqual({ binance: { liquidation: 6 } });
+    expect(metrics.parseErrorsTotal).toBe(0);
+  });
+
+  test("liquidations have no first-data deadline: the connection is 'subscribed' without one, none is ever reported silent", () => {
+    const { hooks, recorded, conn, firstData } = setup(100, { streams: ["bbo", "liquidation"] });
+    hooks.onOpen(conn);
+    expect(firstData.check(Date.now() + 86_400_000).map((s) => s.stream)).toEqual(["bbo"]);
+    hooks.onRow(bbo);
+    expect(recorded.map((r) => r.event)).toEqual(["connect", "subscribed"]);
+    expect(firstData.check(Date.now() + 2 * 86_400_000)).toEqual([]);
+    // …and one that does come is recorded like any row, with no first-data bookkeeping left over.
+    hooks.onRow(liquidation("BTCUSDT"));
+    expect(firstData.silent()).toEqual([]);
+    // Nor a silence interval: hours without a liquidation are a quiet market, not a stale feed.
+    const silence = new SilenceTracker();
+    silence.watch("binance", "liquidation", "BTCUSDT", 60_000, 0);
+    silence.watch("binance", "funding", "BTCUSDT", 60_000, 0);
+    // Both delivered once (a stream's silence clock starts at its first event).
+    silence.onEvent("binance", "liquidation", "BTCUSDT", 0);
+    silence.onEvent("binance", "funding", "BTCUSDT", 0);
+    expect(silence.check(86_400_000).map((e) => e.stream)).toEqual(["funding"]);
   });
 });

@@ -9,6 +9,7 @@ const V1: Record<string, string> = {
   mark_price: `${common}, mark_price float64?, index_price float64?`,
   funding: `${common}, funding_rate float64?, funding_time_ms int64?`,
   open_interest: `${common}, open_interest float64?, open_interest_ccy float64?, open_interest_usd float64?`,
+  liquidation: `${common}, side utf8, price float64?, avg_price float64?, qty float64, orig_qty float64?, status utf8?, ts_trade_ms int64?, last_qty float64?, pos_side utf8?, bankruptcy_loss float64?`,
   connection: "exchange utf8, conn_id utf8, event utf8, reason utf8?, close_code int64?, ts_us int64, url utf8?, streams utf8?",
 };
 

@@ -3,17 +3,19 @@
  * Docs: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
  * Facts used here: shared/spec/exchanges.md §1 (routes, combined streams, keepalive, samples).
  */
-import type { Row, Stream } from "../schema/rows.ts";
+import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
 import {
   FieldError,
   isObject,
   optFloat,
   optInt,
+  optString,
   parseJson,
   reqBool,
   reqFloat,
   reqId,
   reqInt,
+  reqSide,
   reqString,
 } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
@@ -46,6 +48,8 @@ function routesFor(trades: BinanceTradeStream): Routes {
       // One markPrice stream yields both mark_price and funding rows.
       mark_price: (s) => [`${s}@markPrice@1s`],
       funding: (s) => [`${s}@markPrice@1s`],
+      // At most the latest liquidation per symbol per 1000 ms (docs/venues.md §1.5): undercounts bursts.
+      liquidation: (s) => [`${s}@forceOrder`],
     },
   };
 }
@@ -68,11 +72,48 @@ function connections(routes: Routes, baseUrl: string, symbols: readonly string[]
       // Combined-stream URL: the venue subscribes on connect, so no control message is needed.
       // bookTicker and markPrice@1s deliver at least every second on a live symbol: 10 s of silence
       // is a dead socket, far sooner than the 3-min server pings would tell (collector-spec §6).
-      const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding") ? 10_000 : undefined;
-      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols, ...(idleTimeoutMs ? { idleTimeoutMs } : {}) });
+      // A socket carrying only liquidations may get nothing but the server's ping frames, sent every
+      // 3 min (docs/venues.md §1.4): its deadline must outlast one missed ping.
+      const sporadic = routeStreams.filter((s) => SPORADIC_STREAMS.has(s));
+      const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding") ? 10_000 : sporadic.length === routeStreams.length ? SPORADIC_ONLY_IDLE_MS : undefined;
+      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols, ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
     }
   }
   return plans;
+}
+
+/** Server pings every 3 min (docs/venues.md §1.4); hftbacktest also calls 300 s without a ping dead. */
+const SPORADIC_ONLY_IDLE_MS = 300_000;
+
+/**
+ * `forceOrder`: symbol and fields sit inside `o`; `o.S` is the liquidation order's side (SELL = a
+ * long was closed); `z` (accumulated filled) is the quantity, `q` the original order quantity
+ * (docs/schema-v1.md §7.1; a live frame had `l` 25.2, `z` 116.5).
+ */
+function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow {
+  const o = d.o;
+  if (!isObject(o)) throw new FieldError("bad_order:o");
+  const s = reqString(o, "s");
+  return {
+    exchange: "binance",
+    symbol: s,
+    exchange_symbol: s,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+    stream: "liquidation",
+    side: reqSide(o, "S"),
+    price: optFloat(o, "p"),
+    avg_price: optFloat(o, "ap"),
+    qty: reqFloat(o, "z"),
+    orig_qty: optFloat(o, "q"),
+    status: optString(o, "X"),
+    ts_trade_ms: optInt(o, "T"),
+    last_qty: optFloat(o, "l"),
+    pos_side: null,
+    bankruptcy_loss: null,
+  };
 }
 
 function common(d: Record<string, unknown>, recv: RecvMeta) {
@@ -114,6 +155,8 @@ function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
       if (rows.length === 0) return { kind: "skip", reason: "empty_event:markPriceUpdate" };
       return { kind: "rows", rows };
     }
+    case "forceOrder":
+      return { kind: "rows", rows: [liquidation(d, recv)] };
     default:
       return { kind: "skip", reason: typeof e === "string" ? `unknown_event:${e.slice(0, 40)}` : "unknown_message" };
   }
@@ -140,7 +183,7 @@ export function createBinance(opts: { trades: BinanceTradeStream }): ExchangeAda
   const routes = routesFor(opts.trades);
   return {
     id: "binance",
-    streams: ["bbo", "trade", "mark_price", "funding"],
+    streams: ["bbo", "trade", "mark_price", "funding", "liquidation"],
     venueSymbol: (unified) => unified.toUpperCase(),
     connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams),
     keepalive: {

@@ -3,7 +3,7 @@
  * Docs: https://bybit-exchange.github.io/docs/v5/ws/connect and docs/v5/websocket/public/*.mdx
  * Facts used here: shared/spec/exchanges.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
  */
-import type { Row, Stream } from "../schema/rows.ts";
+import { SPORADIC_STREAMS, type Row, type Stream } from "../schema/rows.ts";
 import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
@@ -16,13 +16,15 @@ const TOPIC: Record<Stream, string> = {
   mark_price: "tickers",
   funding: "tickers",
   open_interest: "tickers",
+  // allLiquidation (500 ms, every liquidation) replaced `liquidation` (deprecated 2025-02-27, docs/venues.md §2.5).
+  liquidation: "allLiquidation",
 };
 
-/** Public args text must stay ≤ 21,000 characters per connection (exchanges.md §2.3); ~60 per symbol. */
+/** Public args text must stay ≤ 21,000 characters per connection (docs/venues.md §2.3); ~90 per symbol with allLiquidation, 18,000 for 200. */
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
 /** Short codes keep req_id compact: exchanges.md §2.2 documents no maximum length, so stay well short. */
-const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk" };
+const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk", allLiquidation: "al" };
 const PREFIX_OF: Record<string, string> = Object.fromEntries(Object.entries(CODE).map(([p, c]) => [c, p]));
 
 /**
@@ -56,7 +58,9 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
     const subscribeMessages = chunk.map((sym) => JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }));
     // orderbook.1 re-sends a snapshot at least every 3 s per symbol (exchanges.md §2.5): 15 s without
     // a frame is a dead socket; without it, the 20 s pings and their pongs bound the silence.
-    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk, ...(streams.includes("bbo") ? { idleTimeoutMs: 15_000 } : {}) });
+    // A liquidation-only socket is kept alive by the 20 s pings and their pongs (keepalive below).
+    const sporadic = streams.filter((s) => SPORADIC_STREAMS.has(s));
+    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk, ...(streams.includes("bbo") ? { idleTimeoutMs: 15_000 } : {}), ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
   }
   return plans;
 }
@@ -122,6 +126,39 @@ function tickers(msg: Obj, recv: RecvMeta): ParseResult {
   return { kind: "rows", rows };
 }
 
+/**
+ * `allLiquidation`: `data` is an array of `{T, s, S, v, p}`. `S` is the POSITION's side (`Buy` = a
+ * long was liquidated, docs/venues.md §2.5; 30 of 30 live prints agreed), so the liquidation order's
+ * side is the opposite: Buy → `sell`, Sell → `buy`; `pos_side` keeps the venue's statement.
+ * `p` is the bankruptcy price, `v` the size in base coin.
+ */
+function liquidations(msg: Obj, recv: RecvMeta): ParseResult {
+  const items = msg.data;
+  if (!Array.isArray(items)) throw new FieldError("bad_data");
+  if (items.length === 0) throw new FieldError("empty_data");
+  const rows: Row[] = [];
+  for (const t of items) {
+    if (!isObject(t)) throw new FieldError("bad_item");
+    const posSide = reqString(t, "S");
+    if (posSide !== "Buy" && posSide !== "Sell") throw new FieldError("bad_side:S");
+    rows.push({
+      ...common(msg, reqString(t, "s"), recv),
+      stream: "liquidation",
+      side: posSide === "Buy" ? "sell" : "buy",
+      price: optFloat(t, "p"),
+      avg_price: null,
+      qty: reqFloat(t, "v"),
+      orig_qty: null,
+      status: null,
+      ts_trade_ms: optInt(t, "T"),
+      last_qty: null,
+      pos_side: posSide === "Buy" ? "long" : "short",
+      bankruptcy_loss: null,
+    });
+  }
+  return { kind: "rows", rows };
+}
+
 function control(m: Obj): ParseResult | null {
   // Two pong shapes: linear `ret_msg:"pong"` (op "ping"), options/private `op:"pong"`; accept
   // either, as tardis-node does (exchanges.md §2.4).
@@ -155,6 +192,8 @@ function parse(text: string, recv: RecvMeta): ParseResult {
         return trades(m, recv);
       case "tickers":
         return tickers(m, recv);
+      case "allLiquidation":
+        return liquidations(m, recv);
       default:
         return { kind: "skip", reason: `unknown_topic:${kind.slice(0, 40)}` };
     }
@@ -166,7 +205,7 @@ function parse(text: string, recv: RecvMeta): ParseResult {
 
 export const bybit: ExchangeAdapter = {
   id: "bybit",
-  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "liquidation"],
   venueSymbol: (unified) => unified.toUpperCase(),
   connections,
   keepalive: {

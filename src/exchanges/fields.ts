@@ -54,6 +54,21 @@ export function reqString(o: Obj, key: string): string {
   throw new FieldError(`bad_string:${key}`);
 }
 
+/** A string field; absent, null or "" → null. */
+export function optString(o: Obj, key: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "string") return v;
+  throw new FieldError(`bad_string:${key}`);
+}
+
+/** An order side `buy`/`sell` in any case (Binance `SELL`, Bybit `Sell`, OKX `sell`). */
+export function reqSide(o: Obj, key: string): "buy" | "sell" {
+  const v = reqString(o, key).toLowerCase();
+  if (v !== "buy" && v !== "sell") throw new FieldError(`bad_side:${key}`);
+  return v;
+}
+
 /** An id that may arrive as a number or a string; stored as its decimal text. */
 export function reqId(o: Obj, key: string): string {
   const v = o[key];

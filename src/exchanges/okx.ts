@@ -3,8 +3,8 @@
  * Docs: https://www.okx.com/docs-v5/en/#overview-websocket and the channel pages cited in
  * shared/spec/exchanges.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
  */
-import type { Row, Stream } from "../schema/rows.ts";
-import { FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqString } from "./fields.ts";
+import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
+import { FieldError, firstLevel, isObject, optFloat, optInt, optString, parseJson, reqFloat, reqId, reqSide, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -17,6 +17,17 @@ const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
   mark_price: { channel: "mark-price", route: "public" },
   funding: { channel: "funding-rate", route: "public" },
   open_interest: { channel: "open-interest", route: "public" },
+  // Subscribed once by instType, not per instId (FEED_ARGS below).
+  liquidation: { channel: "liquidation-orders", route: "public" },
+};
+
+/**
+ * Channels subscribed by instrument type: one arg covers every SWAP (docs/venues.md §3.5,
+ * `liquidation-orders` on /ws/v5/public). It rides on the route's first socket; the items of
+ * instruments not configured are filtered after parsing and counted (`filtered_events_total`).
+ */
+const FEED_ARGS: Partial<Record<Stream, Record<string, string>>> = {
+  liquidation: { channel: "liquidation-orders", instType: "SWAP" },
 };
 
 /**
@@ -45,16 +56,23 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
   for (const route of ["public", "business"] as const) {
     const routeStreams = streams.filter((s) => CHANNEL[s].route === route);
     if (routeStreams.length === 0) continue;
-    const perSymbol = routeStreams.length;
-    const symbolsPerConn = Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol));
+    const feedStreams = routeStreams.filter((s) => FEED_ARGS[s] !== undefined);
+    const instStreams = routeStreams.filter((s) => FEED_ARGS[s] === undefined);
+    const perSymbol = instStreams.length;
+    const symbolsPerConn = perSymbol === 0 ? Math.max(1, symbols.length) : Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol));
     for (let i = 0; i < symbols.length; i += symbolsPerConn) {
       const chunk = symbols.slice(i, i + symbolsPerConn).map((s) => s.toUpperCase());
-      const args = chunk.flatMap((sym) => routeStreams.map((st) => ({ channel: CHANNEL[st].channel, instId: okxInstId(sym) })));
+      const first = i === 0;
+      const args: Record<string, string>[] = chunk.flatMap((sym) => instStreams.map((st) => ({ channel: CHANNEL[st].channel, instId: okxInstId(sym) })));
+      if (first) for (const st of feedStreams) args.push(FEED_ARGS[st]!);
       const subscribeMessages: string[] = [];
       for (let k = 0; k < args.length; k += MAX_ARGS_PER_REQUEST) {
         subscribeMessages.push(JSON.stringify({ op: "subscribe", args: args.slice(k, k + MAX_ARGS_PER_REQUEST) }));
       }
-      plans.push({ route, url: `${base}/ws/v5/${route}`, subscribeMessages, streams: routeStreams, symbols: chunk });
+      const planStreams = first ? routeStreams : instStreams;
+      const sporadic = planStreams.filter((s) => SPORADIC_STREAMS.has(s));
+      // A liquidation-only socket stays alive on the idle text ping and its pong (keepalive below).
+      plans.push({ route, url: `${base}/ws/v5/${route}`, subscribeMessages, streams: planStreams, symbols: chunk, ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
     }
   }
   return plans;
@@ -112,6 +130,49 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
   }
 }
 
+/**
+ * `liquidation-orders`: every SWAP instrument in one feed; `data[]` items carry `instId` and
+ * `details[]` (one row per detail): `side` is the liquidation order's side (as sent), `posSide` the
+ * position's (`long`/`short`, `net` in net mode), `bkPx` the bankruptcy price, `sz` contracts,
+ * `bkLoss`, `ts` (docs/venues.md §3.5). Items of coin- or USDC-margined swaps are counted in
+ * `filtered` (never recorded); USDT swaps become rows and the collector drops unconfigured ones.
+ * Not time-ordered, per the docs: recorded as sent.
+ */
+function liquidations(items: unknown[], recv: RecvMeta): ParseResult {
+  const rows: LiquidationRow[] = [];
+  let filtered = 0;
+  for (const d of items) {
+    if (!isObject(d)) throw new FieldError("bad_item");
+    const instId = reqString(d, "instId");
+    const details = d.details;
+    if (!Array.isArray(details)) throw new FieldError("bad_details");
+    if (!/^[A-Z0-9]+-USDT-SWAP$/.test(instId)) {
+      filtered += details.length;
+      continue;
+    }
+    for (const x of details) {
+      if (!isObject(x)) throw new FieldError("bad_detail");
+      const ts = optInt(x, "ts");
+      rows.push({
+        ...common(instId, ts, recv),
+        stream: "liquidation",
+        side: reqSide(x, "side"),
+        price: optFloat(x, "bkPx"),
+        avg_price: null,
+        qty: reqFloat(x, "sz"),
+        orig_qty: null,
+        status: null,
+        ts_trade_ms: ts,
+        last_qty: null,
+        pos_side: optString(x, "posSide"),
+        bankruptcy_loss: optFloat(x, "bkLoss"),
+      });
+    }
+  }
+  if (rows.length === 0 && filtered === 0) throw new FieldError("no_stream_fields");
+  return { kind: "rows", rows, ...(filtered > 0 ? { filtered: { stream: "liquidation", count: filtered } } : {}) };
+}
+
 /** "channel:tickers,instId:LTC-USD doesn't exist" (both wordings in exchanges.md §3.2) → "tickers:LTC-USD". */
 function topicsOfError(m: Obj): string[] {
   const arg = m.arg;
@@ -156,6 +217,7 @@ function parse(text: string, recv: RecvMeta): ParseResult {
     const items = m.data;
     if (!Array.isArray(items)) throw new FieldError("bad_data");
     if (items.length === 0) throw new FieldError("empty_data");
+    if (channel === "liquidation-orders") return liquidations(items, recv);
     const argInstId = typeof arg.instId === "string" ? arg.instId : "";
     const rows: Row[] = [];
     for (const d of items) {
@@ -173,7 +235,7 @@ function parse(text: string, recv: RecvMeta): ParseResult {
 
 export const okx: ExchangeAdapter = {
   id: "okx",
-  streams: ["bbo", "trade", "mark_price", "funding", "open_interest"],
+  streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "liquidation"],
   venueSymbol: okxInstId,
   connections,
   keepalive: {

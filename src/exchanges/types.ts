@@ -21,6 +21,12 @@ export interface ConnectionPlan {
    * bookTicker deliver every second); absent = the venue keepalive's `idleTimeoutMs`.
    */
   idleTimeoutMs?: number;
+  /**
+   * Streams of this socket with no delivery cadence (schema SPORADIC_STREAMS: liquidations): no
+   * first-data deadline and no make-before-break wait for them, and they never set the data-silence
+   * deadline. Absent = none.
+   */
+  sporadicStreams?: Stream[];
 }
 
 export interface KeepalivePolicy {
@@ -40,7 +46,11 @@ export interface KeepalivePolicy {
 
 /** What one frame is: rows, or a control message, or a counted skip. Never thrown. */
 export type ParseResult =
-  | { kind: "rows"; rows: Row[] }
+  /**
+   * `filtered`: items of this frame for instruments the collector never records (OKX's
+   * all-swaps liquidation feed also carries coin- and USDC-margined swaps): counted, not errors.
+   */
+  | { kind: "rows"; rows: Row[]; filtered?: { stream: Stream; count: number } }
   | { kind: "ack"; detail?: string }
   | { kind: "pong" }
   | { kind: "subscribe_error"; detail: string; topics: string[] }

@@ -1,7 +1,14 @@
 /** @module schema/rows — the row types of schema v1: the contract between adapters and the writer. */
 
-export const STREAMS = ["bbo", "trade", "mark_price", "funding", "open_interest"] as const;
+export const STREAMS = ["bbo", "trade", "mark_price", "funding", "open_interest", "liquidation"] as const;
 export type Stream = (typeof STREAMS)[number];
+
+/**
+ * Streams with no delivery cadence: a quiet market has no liquidation for hours. They are never
+ * expected to deliver by a deadline (no first-data alarm, no silence interval, no data-silence
+ * watchdog, no make-before-break wait); a subscription the venue refuses is still an error.
+ */
+export const SPORADIC_STREAMS: ReadonlySet<Stream> = new Set<Stream>(["liquidation"]);
 
 export const EXCHANGES = ["binance", "bybit", "okx"] as const;
 export type ExchangeId = (typeof EXCHANGES)[number];
@@ -55,7 +62,33 @@ export interface OpenInterestRow extends CommonFields {
   open_interest_usd: number | null;
 }
 
-export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRow;
+/**
+ * One liquidation (README "The liquidation stream"). `side` is the liquidation ORDER's side:
+ * `sell` = a long position was closed. Bybit sends the position's side and is converted.
+ */
+export interface LiquidationRow extends CommonFields {
+  stream: "liquidation";
+  side: "buy" | "sell";
+  /** Binance `p` (order price), Bybit `p` and OKX `bkPx` (bankruptcy price). */
+  price: number | null;
+  /** Binance `ap` (average fill price). */
+  avg_price: number | null;
+  /** Venue unit: Binance `z` (accumulated filled), Bybit `v` (base coin), OKX `sz` (contracts). */
+  qty: number;
+  /** Binance `q` (original order quantity). */
+  orig_qty: number | null;
+  /** Binance `X` (order status, e.g. FILLED). */
+  status: string | null;
+  ts_trade_ms: number | null;
+  /** Binance `l` (last filled quantity; differs from `z` on partially reported fills). */
+  last_qty: number | null;
+  /** The liquidated position's side as the venue states it: OKX `posSide` (long/short/net), Bybit `S` (Buy → long, Sell → short). */
+  pos_side: string | null;
+  /** OKX `bkLoss` (bankruptcy loss). */
+  bankruptcy_loss: number | null;
+}
+
+export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRow | LiquidationRow;
 
 /**
  * The `connection` stream: one row per connection lifecycle event, so every gap in the data

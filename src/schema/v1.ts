@@ -47,6 +47,18 @@ export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
     col("open_interest_ccy", "float64", true),
     col("open_interest_usd", "float64", true),
   ],
+  liquidation: [
+    col("side", "utf8", false),
+    col("price", "float64", true),
+    col("avg_price", "float64", true),
+    col("qty", "float64", false),
+    col("orig_qty", "float64", true),
+    col("status", "utf8", true),
+    col("ts_trade_ms", "int64", true),
+    col("last_qty", "float64", true),
+    col("pos_side", "utf8", true),
+    col("bankruptcy_loss", "float64", true),
+  ],
 };
 
 /** The `connection` stream's own schema (no market-data common columns). */
@@ -66,7 +78,7 @@ export function columnsFor(stream: FileStream): readonly ColumnDef[] {
 }
 
 /** String columns with few distinct values per file: dictionary-encode these only (bun-notes §3). */
-export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event"]);
+export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event", "status", "pos_side"]);
 
 export interface FileIdentity {
   exchange: string;

@@ -4,12 +4,12 @@
  * A stream on the wrong route, or for a symbol the simulator does not list, is acknowledged and
  * never delivers — exactly the venue's silent failure.
  */
-import type { Market, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor } from "./types.ts";
+import type { LiquidationRequest, Market, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor, paced } from "./types.ts";
 
 type Route = "public" | "market";
 
-const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market" };
+const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market", forceOrder: "market" };
 
 export interface BinanceSimOptions {
   market: Market;
@@ -17,6 +17,8 @@ export interface BinanceSimOptions {
   pingIntervalMs: number;
   /** Close a connection at this age (stand-in for the venue's 24 h cut, exchanges.md §1.4); 0 = never. */
   maxAgeMs?: number;
+  /** At most one liquidation per symbol per this many ms (venue: 1000, docs/venues.md §1.5). */
+  liquidationIntervalMs?: number;
 }
 
 export function binanceSim(o: BinanceSimOptions): SimVenue {
@@ -85,6 +87,25 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
             };
           },
         };
+      case "forceOrder": {
+        // The venue's format (docs/venues.md §1.5, live frames of 2026-10): `o.S` the order's side,
+        // `z` accumulated fill, `l` last fill, `ps`/`st` inside `o`.
+        const frame = (now: number, side?: "buy" | "sell"): SimFrame => {
+          const p = m.price(S);
+          const d = decimalsFor(p);
+          const sell = side ? side === "sell" : m.random() < 0.5;
+          const q = m.random() * 5 + 0.001;
+          const last = q * (0.2 + m.random() * 0.8);
+          const o = { s: S, S: sell ? "SELL" : "BUY", o: "LIMIT", f: "IOC", q: m.fmt(q, 3), p: m.fmt(sell ? p * 0.995 : p * 1.005, d), ap: m.fmt(p, d), X: "FILLED", l: m.fmt(last, 3), z: m.fmt(q, 3), T: now - 1, ps: S, st: 1 };
+          return { text: wrap({ e: "forceOrder", E: now, o }), rows: [{ stream: "liquidation", symbol: S }] };
+        };
+        const due = paced(o.liquidationIntervalMs ?? 1000);
+        return {
+          name, symbol: S, weight: 1,
+          emit: (now) => (due(now) ? frame(now) : null),
+          inject: (now, req: LiquidationRequest) => frame(now, req.side),
+        };
+      }
       default:
         return null;
     }
@@ -147,5 +168,6 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       o.market.skipNext(`${symbol.toUpperCase()}:t`, n);
       return true;
     },
+    liquidationSub: (symbol) => `${symbol.toLowerCase()}@forceOrder`,
   };
 }

@@ -8,17 +8,19 @@
  * test prove the client pings while data flows.
  */
 import type { Stream } from "../schema/rows.ts";
-import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor } from "./types.ts";
+import type { Market, SimCount, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor, paced } from "./types.ts";
 
 export interface BybitSimOptions {
   market: Market;
   symbols: readonly string[];
   pingTimeoutMs: number;
   count: SimCount;
+  /** allLiquidation pushes at most every this many ms per symbol (venue: 500, docs/venues.md §2.5). */
+  liquidationIntervalMs?: number;
 }
 
-const TOPIC = /^(orderbook\.1|publicTrade|tickers)\.([A-Z0-9]+)$/;
+const TOPIC = /^(orderbook\.1|publicTrade|tickers|allLiquidation)\.([A-Z0-9]+)$/;
 
 interface BybitState {
   topics: Set<string>;
@@ -102,6 +104,24 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
     };
   }
 
+  function liquidations(S: string): SimSubscription {
+    // `S` is the POSITION's side: Buy = a long was liquidated, i.e. a sell order (docs/venues.md §2.5).
+    const frame = (now: number, side?: "buy" | "sell", n = 1): SimFrame => {
+      const data = Array.from({ length: n }, (_, k) => {
+        const p = m.price(S);
+        const sell = side ? side === "sell" : m.random() < 0.5;
+        return { T: now - 300 + k, s: S, S: sell ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)) };
+      });
+      return { text: JSON.stringify({ topic: `allLiquidation.${S}`, type: "snapshot", ts: now, data }), rows: data.map(() => ({ stream: "liquidation" as Stream, symbol: S })) };
+    };
+    const due = paced(o.liquidationIntervalMs ?? 500);
+    return {
+      name: `allLiquidation.${S}`, symbol: S, weight: 1,
+      emit: (now) => (due(now) ? frame(now, undefined, 1 + Math.floor(m.random() * 2)) : null),
+      inject: (now, req) => frame(now, req.side),
+    };
+  }
+
   function reply(ws: SimSocket, st: BybitState, op: string, reqId: unknown, success: boolean, retMsg: string): void {
     ws.send(JSON.stringify({ success, ret_msg: retMsg, conn_id: st.connId, req_id: typeof reqId === "string" ? reqId : "", op }));
   }
@@ -123,7 +143,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
     for (const t of topics as string[]) {
       st.topics.add(t);
       const [, kind, S] = TOPIC.exec(t)!;
-      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : tickers(S!));
+      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : kind === "allLiquidation" ? liquidations(S!) : tickers(S!));
     }
     reply(ws, st, "subscribe", reqId, true, "");
   }
@@ -157,6 +177,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         reply(ws, st, String(msg.op ?? ""), msg.req_id, false, `error:unsupported op ${String(msg.op).slice(0, 20)}`);
       }
     },
+    liquidationSub: (symbol) => `allLiquidation.${symbol.toUpperCase()}`,
     tick(ws, now) {
       const st = ws.data.state as unknown as BybitState;
       if (now - st.lastPingMs <= o.pingTimeoutMs) return;

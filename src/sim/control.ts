@@ -7,6 +7,7 @@
  *   POST /_sim/fault?kind=heal[&venue=okx]             end dead/reject
  *   POST /_sim/fault?kind=notice&venue=okx             OKX notice 64008, then a drop later
  *   POST /_sim/fault?kind=skip&venue=binance&symbol=BTCUSDT&n=5   next trade skips 5 ids
+ *   POST /_sim/fault?kind=liquidation&venue=okx&symbol=BTCUSDT[&side=sell]   one liquidation now
  *   POST /_sim/fault?kind=frame&venue=bybit  (body)    send the body as a raw text frame (malformed input)
  *   POST /_sim/fault?kind=pause | kind=resume          stop / restart data generation
  *   GET  /_sim/stats                                   frames, rows, connections, control counters
@@ -59,6 +60,13 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
         const ok = sim.skipTradeIds(need(), symbol, int("n", 1, 1_000_000, 1));
         return ok ? json({ ok, kind }) : json({ error: "this venue's trade ids are not contiguous" }, 400);
       }
+      case "liquidation": {
+        const symbol = q.get("symbol");
+        if (!symbol || !/^[A-Za-z0-9-]{1,40}$/.test(symbol)) throw new BadRequest("kind=liquidation needs symbol= (unified, or an OKX instId)");
+        const side = q.get("side");
+        if (side !== null && side !== "buy" && side !== "sell") throw new BadRequest("side must be buy or sell (the liquidation order's side)");
+        return json({ ok: true, kind, sockets: sim.injectLiquidation(need(), symbol, side ?? undefined) });
+      }
       case "frame": {
         const text = await req.text();
         if (text === "") throw new BadRequest("kind=frame needs the frame text as the request body");
@@ -71,7 +79,7 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
         sim.resume();
         return json({ ok: true, kind });
       default:
-        return json({ error: "kind must be one of kill, dead, reject, heal, notice, skip, frame, pause, resume" }, 400);
+        return json({ error: "kind must be one of kill, dead, reject, heal, notice, skip, liquidation, frame, pause, resume" }, 400);
     }
   } catch (err) {
     if (err instanceof BadRequest) return json({ error: err.message }, 400);

@@ -5,8 +5,8 @@
  * without traffic, and `notice` 64008 followed by a drop `noticeCloseMs` later.
  */
 import type { Stream } from "../schema/rows.ts";
-import type { Market, SimCount, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor } from "./types.ts";
+import type { Market, SimCount, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
+import { decimalsFor, paced } from "./types.ts";
 
 export interface OkxSimOptions {
   market: Market;
@@ -14,12 +14,20 @@ export interface OkxSimOptions {
   idleCloseMs: number;
   noticeCloseMs: number;
   count: SimCount;
+  /** liquidation-orders pushes at most one frame per this many ms (default 1000). */
+  liquidationIntervalMs?: number;
 }
+
+/**
+ * Swaps the simulator does not list, sent on the all-swaps liquidation feed like every other:
+ * another USDT swap, a coin-margined and a USDC-margined one. A collector never records them.
+ */
+export const OKX_SIM_OTHER_SWAPS = ["CNPY-USDT-SWAP", "BTC-USD-SWAP", "ETH-USDC-SWAP"];
 
 type Route = "public" | "business";
 
 /** Which URL serves which channel; a channel on the wrong URL answers 60018 (§3.1). */
-const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business" };
+const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business", "liquidation-orders": "public" };
 
 interface OkxState {
   route: Route;
@@ -69,6 +77,37 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     };
   }
 
+  /**
+   * `liquidation-orders` (instType SWAP): one feed for every swap, listed or not (docs/venues.md §3.5).
+   * `side` is the order's side, `posSide` the position's (its opposite, or `net`). Rows are counted
+   * for the listed symbols only (`rows` in stats): what a collector configured with them records.
+   */
+  function liquidationFeed(): SimSubscription {
+    const pool = [...known, ...OKX_SIM_OTHER_SWAPS];
+    const item = (instId: string, now: number, side?: "buy" | "sell") => {
+      const [base, quote] = instId.split("-") as [string, string];
+      const p = m.price(`${base}USDT`);
+      const sell = side ? side === "sell" : m.random() < 0.5;
+      const posSide = m.random() < 0.2 ? "net" : sell ? "long" : "short";
+      const detail = { bkLoss: m.random() < 0.8 ? "0" : m.fmt(m.random() * 5, 4), bkPx: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)), ccy: "", posSide, side: sell ? "sell" : "buy", sz: String(1 + Math.floor(m.random() * 500)), ts: String(now - Math.floor(m.random() * 900)) };
+      return { details: [detail], instFamily: `${base}-${quote}`, instId, instType: "SWAP", uly: `${base}-${quote}` };
+    };
+    const frame = (items: ReturnType<typeof item>[]): SimFrame => ({
+      text: JSON.stringify({ arg: { channel: "liquidation-orders", instType: "SWAP" }, data: items }),
+      rows: items.filter((d) => known.has(d.instId)).map((d) => ({ stream: "liquidation" as Stream, symbol: unified(d.instId) })),
+    });
+    const due = paced(o.liquidationIntervalMs ?? 1000);
+    return {
+      name: "liquidation-orders:SWAP", symbol: "ALL", weight: 1,
+      emit(now) {
+        if (!due(now)) return null;
+        const n = 1 + Math.floor(m.random() * 3);
+        return frame(Array.from({ length: n }, () => item(pool[Math.floor(m.random() * pool.length)]!, now)));
+      },
+      inject: (now, req) => frame([item(req.symbol.includes("-") ? req.symbol : `${req.symbol.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP`, now, req.side)]),
+    };
+  }
+
   function send(ws: SimSocket, st: OkxState, body: Record<string, unknown>, id: unknown): void {
     ws.send(JSON.stringify({ ...(typeof id === "string" ? { id } : {}), ...body, connId: st.connId }));
   }
@@ -76,9 +115,23 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   function subscribe(ws: SimSocket, st: OkxState, args: unknown[], id: unknown): void {
     // One reply per arg; an error concerns only its own arg (§3.2).
     for (const a of args) {
-      const arg = (typeof a === "object" && a !== null ? a : {}) as { channel?: unknown; instId?: unknown };
+      const arg = (typeof a === "object" && a !== null ? a : {}) as { channel?: unknown; instId?: unknown; instType?: unknown };
       const channel = String(arg.channel ?? "");
       const instId = String(arg.instId ?? "");
+      if (channel === "liquidation-orders") {
+        // Subscribed by instType; the simulator serves SWAP only.
+        if (ROUTE_OF[channel] !== st.route || arg.instType !== "SWAP") {
+          o.count("okx|subscribe_error");
+          send(ws, st, { event: "error", code: "60018", msg: `Wrong URL or channel:${channel},instType:${String(arg.instType ?? "")} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` }, id);
+          continue;
+        }
+        if (!st.args.has("liquidation-orders:SWAP")) {
+          st.args.add("liquidation-orders:SWAP");
+          ws.data.subs.push(liquidationFeed());
+        }
+        send(ws, st, { event: "subscribe", arg: { channel, instType: "SWAP" } }, id);
+        continue;
+      }
       if (ROUTE_OF[channel] !== st.route || !known.has(instId)) {
         o.count("okx|subscribe_error");
         send(ws, st, { event: "error", code: "60018", msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` }, id);
@@ -137,6 +190,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       t.unref();
       return true;
     },
+    liquidationSub: () => "liquidation-orders:SWAP",
     skipTrades(symbol, n) {
       m.skipNext(`okx:${symbol.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP:trade`, n);
       return true;

@@ -5,7 +5,7 @@ import { binanceSim } from "./binance.ts";
 import { bybitSim } from "./bybit.ts";
 import { okxSim } from "./okx.ts";
 import { handleControl } from "./control.ts";
-import { Market, type SimSocketData, type SimVenue } from "./types.ts";
+import { Market, type SimFrame, type SimSocketData, type SimVenue } from "./types.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   maxFramesPerVenue?: number;
   /** Keep every data frame sent, for field-by-field comparison in tests. */
   record?: boolean;
+  /**
+   * Liquidation pacing per subscription (Binance per symbol, default 1000 ms as on the venue; Bybit
+   * per symbol, 500 ms; OKX the all-swaps feed, 1000 ms). Lower it to get more in a short test.
+   */
+  liquidationIntervalMs?: number;
 }
 
 export interface SentFrame {
@@ -76,6 +81,12 @@ export interface Simulator {
   heal(venue?: ExchangeId): void;
   /** The next trade of `symbol` skips n ids (Binance, OKX); false if the venue has no contiguous ids. */
   skipTradeIds(venue: ExchangeId, symbol: string, n: number): boolean;
+  /**
+   * Send one liquidation now on every socket subscribed to `symbol`'s liquidation stream (OKX: the
+   * all-swaps feed; `symbol` may also be any instId, e.g. BTC-USD-SWAP). `side` is the liquidation
+   * order's side (default random). Counted in stats like generated frames; returns sockets sent to.
+   */
+  injectLiquidation(venue: ExchangeId, symbol: string, side?: "buy" | "sell"): number;
   stop(): Promise<void>;
 }
 
@@ -90,10 +101,11 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const count = (key: string) => {
     control[key] = (control[key] ?? 0) + 1;
   };
+  const liq = opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {};
   const all: SimVenue[] = [
-    binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000, maxAgeMs: opts.binanceMaxAgeMs ?? 0 }),
-    bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count }),
-    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count }),
+    binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000, maxAgeMs: opts.binanceMaxAgeMs ?? 0, ...liq }),
+    bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count, ...liq }),
+    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count, ...liq }),
   ];
   const venues = all.filter((v) => !opts.exchanges || opts.exchanges.includes(v.id));
   const rate = opts.rate ?? 200;
@@ -155,6 +167,23 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     },
   });
 
+  /** One frame to every socket of a group (same stream, same route), counted as sent. */
+  function deliver(venue: ExchangeId, group: Array<{ ws: ServerWebSocket<SimSocketData> }>, out: SimFrame, wall: number): number {
+    let sent = 0;
+    for (const { ws } of group) {
+      if (ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
+      sent++;
+      ws.data.lastSentMs = wall;
+      frames[venue] = (frames[venue] ?? 0) + 1;
+      for (const r of out.rows) {
+        const key = `${venue}|${r.stream}|${r.symbol}`;
+        rows[key] = (rows[key] ?? 0) + 1;
+      }
+      if (opts.record) sentLog.push({ venue, connection: ws.data.id, text: out.text });
+    }
+    return sent;
+  }
+
   // Generate frames at `rate` per venue, spread over each venue's subscriptions by weight.
   let last = performance.now();
   const ticker = setInterval(() => {
@@ -189,16 +218,8 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       for (let k = 0; k < n; k++) {
         const group = groups.get(weighted[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % weighted.length)]!)!;
         const out = group[0]!.ws.data.subs[group[0]!.i]!.emit(wall);
-        for (const { ws } of group) {
-          if (ws.send(out.text) === 0) continue; // 0 = dropped by the socket: not sent (-1 = queued)
-          ws.data.lastSentMs = wall;
-          frames[v.id] = (frames[v.id] ?? 0) + 1;
-          for (const r of out.rows) {
-            const key = `${v.id}|${r.stream}|${r.symbol}`;
-            rows[key] = (rows[key] ?? 0) + 1;
-          }
-          if (opts.record) sentLog.push({ venue: v.id, connection: ws.data.id, text: out.text });
-        }
+        if (out) deliver(v.id, group, out, wall); // null: a paced (liquidation) stream has nothing now
+
       }
     }
   }, TICK_MS);
@@ -266,6 +287,28 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     },
     skipTradeIds(venue, symbol, n) {
       return venues.find((v) => v.id === venue)?.skipTrades?.(symbol, n) ?? false;
+    },
+    injectLiquidation(venue, symbol, side) {
+      const name = venues.find((v) => v.id === venue)?.liquidationSub?.(symbol);
+      if (!name) return 0;
+      // Grouped like generated frames: sockets on the same route get the same event.
+      const groups = new Map<string, Array<{ ws: ServerWebSocket<SimSocketData>; i: number }>>();
+      for (const ws of sockets) {
+        if (ws.data.venue !== venue || isDead(ws)) continue;
+        ws.data.subs.forEach((sub, i) => {
+          if (sub.name !== name || !sub.inject) return;
+          const key = `${ws.data.path}|${sub.name}`;
+          groups.set(key, [...(groups.get(key) ?? []), { ws, i }]);
+        });
+      }
+      let sent = 0;
+      const wall = Date.now();
+      for (const group of groups.values()) {
+        const out = group[0]!.ws.data.subs[group[0]!.i]!.inject!(wall, { symbol, ...(side ? { side } : {}) });
+        if (out) sent += deliver(venue, group, out, wall);
+      }
+      count(`${venue}|liquidation_injected`);
+      return sent;
     },
     async stop() {
       clearInterval(ticker);

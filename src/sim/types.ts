@@ -1,13 +1,29 @@
 /** @module sim/types — what a simulated venue implements; the server owns sockets, pacing and faults. */
 import type { ExchangeId, Stream } from "../schema/rows.ts";
 
-/** One subscription able to produce frames. `emit()` returns the frame text and the rows it stands for. */
+export interface SimFrame {
+  text: string;
+  rows: { stream: Stream; symbol: string }[];
+}
+
+/** A liquidation asked for on demand: `symbol` unified (or, on OKX, any instId); `side` the order's side. */
+export interface LiquidationRequest {
+  symbol: string;
+  side?: "buy" | "sell";
+}
+
+/**
+ * One subscription able to produce frames. `emit()` returns the frame text and the rows it stands
+ * for, or null when it has nothing now (a liquidation stream pushes at most one frame per interval).
+ */
 export interface SimSubscription {
   /** The venue's own name for it (e.g. "btcusdt@bookTicker"). */
   name: string;
   symbol: string;
   weight: number;
-  emit(nowMs: number): { text: string; rows: { stream: Stream; symbol: string }[] };
+  emit(nowMs: number): SimFrame | null;
+  /** Liquidation streams: a liquidation on demand (control `kind=liquidation`), outside the pacing. */
+  inject?(nowMs: number, req: LiquidationRequest): SimFrame | null;
 }
 
 export interface SimSocketData {
@@ -48,6 +64,21 @@ export interface SimVenue {
   notice?(ws: SimSocket): boolean;
   /** The next trade of `symbol` (unified) skips `n` trade ids (contiguous-id venues); false if ids are not contiguous. */
   skipTrades?(symbol: string, n: number): boolean;
+  /** Name of the subscription that carries `symbol`'s liquidations (OKX: the one all-swaps feed). */
+  liquidationSub?(symbol: string): string;
+}
+
+/**
+ * Liquidation pacing per subscription; `liquidationIntervalMs` (simulator option) overrides it.
+ * The first one comes one interval after subscribing, so a long interval is a quiet market.
+ */
+export function paced(intervalMs: number): (nowMs: number) => boolean {
+  let last = Date.now();
+  return (now) => {
+    if (now - last < intervalMs) return false;
+    last = now;
+    return true;
+  };
 }
 
 /** Counts simulator-side protocol events ("bybit|ping", "okx|idle_close"…) for tests. */

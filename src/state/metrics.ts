@@ -64,6 +64,11 @@ export class Metrics {
   /** Implausible trade-id moves (outliers, venue re-basing) that re-anchored the sequence. */
   tradeIdJumpsTotal = 0;
   readonly tradeIdJumpsByExchange: Record<string, number> = {};
+  /**
+   * Events for instruments not configured, per exchange and stream: not recorded, not errors, not in
+   * totalEvents (OKX `liquidation-orders` is one feed for every swap).
+   */
+  readonly filteredByExchange: Record<string, Partial<Record<Stream, number>>> = {};
   readonly writer: WriterCounters = {
     total_written: 0,
     files_written: 0,
@@ -119,6 +124,13 @@ export class Metrics {
       this.tradeIdGapsByExchange[exchange] ??= 0;
       this.tradeIdJumpsByExchange[exchange] ??= 0;
     }
+    // The liquidation feeds are where unconfigured instruments arrive (OKX: every swap).
+    if (streams.includes("liquidation")) (this.filteredByExchange[exchange] ??= {}).liquidation ??= 0;
+  }
+
+  recordFiltered(exchange: string, stream: Stream, count: number): void {
+    const by = (this.filteredByExchange[exchange] ??= {});
+    by[stream] = (by[stream] ?? 0) + count;
   }
 
   recordEvent(exchange: string, stream: Stream, nowMs: number): void {
@@ -210,7 +222,7 @@ export function parseErrorClass(reason: string): ParseErrorClass {
 }
 
 function zeroStreams(): Record<Stream, number> {
-  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0 };
+  return { bbo: 0, trade: 0, mark_price: 0, funding: 0, open_interest: 0, liquidation: 0 };
 }
 
 export function round1(x: number): number {

@@ -41,6 +41,8 @@ export interface MetricsBody {
   /** Events received per exchange and stream (lifetime). */
   events_total_by_exchange: Record<string, Partial<Record<Stream, number>>>;
   total_events: number;
+  /** Events for instruments not configured (OKX's all-swaps liquidation feed): not recorded, not errors. */
+  filtered_events_total: Record<string, Partial<Record<Stream, number>>>;
   parse_errors_total: number;
   parse_errors_by_reason: Record<string, number>;
   subscribe_errors_total: number;
@@ -147,6 +149,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       events_total_by_stream: { ...m.eventsByStream },
       events_total_by_exchange: structuredClone(m.eventsByExchange),
       total_events: m.totalEvents,
+      filtered_events_total: structuredClone(m.filteredByExchange),
       parse_errors_total: m.parseErrorsTotal,
       parse_errors_by_reason: { ...m.parseErrorsByReason },
       subscribe_errors_total: m.subscribeErrorsTotal,

@@ -58,6 +58,7 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "ws_connections_open", "gauge", "Open WebSocket connections per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.open })));
   family(out, "ws_connections_planned", "gauge", "WebSocket connections the configuration needs per exchange.", Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })));
   family(out, "events_total", "counter", "Events received, per exchange and stream (every stream the exchange delivers, from 0).", Object.entries(m.events_total_by_exchange).flatMap(([ex, by]) => Object.entries(by).map(([st, v]) => ({ labels: { exchange: ex, stream: st }, value: v }))));
+  family(out, "filtered_events_total", "counter", "Events for instruments not configured (OKX liquidation-orders carries every swap): not recorded and not errors, per exchange and stream.", Object.entries(m.filtered_events_total).flatMap(([ex, by]) => Object.entries(by).map(([st, v]) => ({ labels: { exchange: ex, stream: st }, value: v }))));
   family(out, "events_per_second", "gauge", "Events per second over the last 10 s, per stream.", Object.entries(m.events_per_sec).map(([st, v]) => ({ labels: { stream: st }, value: v })));
   const existed = m.total_events + m.trade_id_gaps_total;
   family(out, "effective_data_loss_ratio", "gauge", "(dropped events + missing trade ids) / (events received + missing trade ids), 0 to 1, lifetime.", one(existed === 0 ? 0 : (m.dropped_events_total + m.trade_id_gaps_total) / existed));

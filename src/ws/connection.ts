@@ -1,7 +1,7 @@
 /** @module ws/connection — one venue socket: connect, subscribe pacing, keepalive, watchdog, backoff, recv stamping. */
 import { connectCause } from "./cause.ts";
 import { nowUs } from "../clock.ts";
-import type { Row } from "../schema/rows.ts";
+import type { Row, Stream } from "../schema/rows.ts";
 import type { ConnectionPlan, ExchangeAdapter, KeepalivePolicy, ParseResult } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
@@ -15,6 +15,8 @@ export interface ConnectionHooks {
   onReconnectScheduled(conn: Connection): void;
   onSkip(conn: Connection, reason: string, detail?: string): void;
   onSubscribeError(conn: Connection, detail: string, topics: string[]): void;
+  /** Items of a frame for instruments the collector never records (ParseResult `filtered`): counted, not errors. */
+  onFiltered?(conn: Connection, stream: Stream, count: number): void;
   /** First data arrived on every subscription of the plan (the socket is proven live). */
   onLive?(conn: Connection): void;
   /**
@@ -157,7 +159,9 @@ export class Connection {
     this.isOpen = true;
     this.openedAtMs = Date.now();
     this.lastFrameMs = this.openedAtMs;
-    this.pending = new Set(this.plan.symbols.flatMap((sym) => this.plan.streams.map((st) => `${st}|${sym}`)));
+    // Liquidations may not come for hours: a replacement is live once every cadenced stream delivered.
+    const sporadic = new Set<Stream>(this.plan.sporadicStreams ?? []);
+    this.pending = new Set(this.plan.symbols.flatMap((sym) => this.plan.streams.filter((st) => !sporadic.has(st)).map((st) => `${st}|${sym}`)));
     this.log.info("ws_connect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, url: this.plan.url, streams: this.plan.streams, symbols: this.plan.symbols.length, idle_timeout_ms: this.idleTimeoutMs });
     this.plan.subscribeMessages.forEach((msg, i) => {
       this.timers.push(
@@ -239,6 +243,7 @@ export class Connection {
     }
     switch (res.kind) {
       case "rows":
+        if (res.filtered) this.hooks.onFiltered?.(this, res.filtered.stream, res.filtered.count);
         for (const row of res.rows) {
           this.hooks.onRow(row);
           if (this.pending.size > 0 && this.pending.delete(`${row.stream}|${row.symbol}`) && this.pending.size === 0) this.hooks.onLive?.(this);

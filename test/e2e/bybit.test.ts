@@ -46,7 +46,7 @@ describe("bybit end to end", () => {
   test("unknown symbol: its request fails batch-wide, is logged with the venue's ret_msg and counted; the rest records", async () => {
     const err = await col.waitForLog("subscribe_error");
     expect(err.error).toBe(`error:handler not found,topic:orderbook.1.${UNKNOWN}`);
-    expect(err.topics).toEqual([`orderbook.1.${UNKNOWN}`, `publicTrade.${UNKNOWN}`, `tickers.${UNKNOWN}`]);
+    expect(err.topics).toEqual([`orderbook.1.${UNKNOWN}`, `publicTrade.${UNKNOWN}`, `tickers.${UNKNOWN}`, `allLiquidation.${UNKNOWN}`]);
     expect(col.logs.filter((l) => l.event === "subscribe_error")).toHaveLength(1);
     expect(metricsBeforeStop.subscribe_errors_total).toBe(1);
     // Visible in /metrics too, with the venue's words: which topics, which error.

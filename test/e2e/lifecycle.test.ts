@@ -62,6 +62,6 @@ describe("lifecycle", () => {
     expect(shutdown.every((e) => e.reason === "shutdown" && e.close_code === 1000)).toBe(true);
     expect(new Set(events.map((e) => e.conn_id)).size).toBe(4);
     expect(String(events[0]!.url)).toStartWith(sim.url);
-    expect(String(events.find((e) => String(e.url).includes("/market/"))!.streams)).toBe("mark_price:BTCUSDT,funding:BTCUSDT,mark_price:ETHUSDT,funding:ETHUSDT");
+    expect(String(events.find((e) => String(e.url).includes("/market/"))!.streams)).toBe("mark_price:BTCUSDT,funding:BTCUSDT,liquidation:BTCUSDT,mark_price:ETHUSDT,funding:ETHUSDT,liquidation:ETHUSDT");
   }, 45_000);
 });

@@ -18,7 +18,8 @@ import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const dir = tmpDir();
-const sim = startSimulator({ rate: 400, symbols: ["BTCUSDT", "ETHUSDT"], exchanges: ["binance", "okx"], record: true, binanceMaxAgeMs: 6000, okxNoticeCloseMs: 5000 });
+// A quiet market for liquidations (none in the whole run): a replacement must not wait for one.
+const sim = startSimulator({ rate: 400, symbols: ["BTCUSDT", "ETHUSDT"], exchanges: ["binance", "okx"], record: true, binanceMaxAgeMs: 6000, okxNoticeCloseMs: 5000, liquidationIntervalMs: 3_600_000 });
 let col: CollectorProcess;
 
 beforeAll(async () => {

@@ -16,7 +16,7 @@ import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
-const MARKET: Stream[] = ["bbo", "trade", "mark_price", "funding"];
+const MARKET: Stream[] = ["bbo", "trade", "mark_price", "funding", "liquidation"];
 const PREFIX = "raw/qlc";
 
 const cleanups: Array<() => unknown> = [];

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { adapters, configuredAdapters } from "../../src/exchanges/index.ts";
 import type { ExchangeAdapter } from "../../src/exchanges/types.ts";
-import { EXCHANGES, STREAMS } from "../../src/schema/rows.ts";
+import { EXCHANGES, SPORADIC_STREAMS, STREAMS } from "../../src/schema/rows.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures");
 
@@ -36,7 +36,7 @@ describe("fixtures: frames → rows", () => {
       if (got.kind === "rows") {
         // The transport columns come from RecvMeta untouched; the rest is compared with the file.
         for (const r of got.rows) expect([r.conn_id, r.recv_seq, r.ts_recv_us]).toEqual([recv.connId, recv.recvSeq, recv.tsRecvUs]);
-        actual = { kind: "rows", rows: got.rows.map(({ conn_id, recv_seq, ts_recv_us, ...rest }) => rest) };
+        actual = { kind: "rows", rows: got.rows.map(({ conn_id, recv_seq, ts_recv_us, ...rest }) => rest), ...(got.filtered ? { filtered: got.filtered } : {}) };
       }
       expect({ line: i + 1, result: actual }).toEqual({ line: i + 1, result: expected[i] });
     });
@@ -51,8 +51,11 @@ describe("connection plans", () => {
     expect(plans).toHaveLength(1);
     expect(plans[0]!.url).toBe("ws://h:1/v5/public/linear");
     expect(plans[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual(
-      symbols.map((s) => ({ op: "subscribe", args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`], req_id: `${s}:ob1,pt,tk` })),
+      symbols.map((s) => ({ op: "subscribe", args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`, `allLiquidation.${s}`], req_id: `${s}:ob1,pt,tk,al` })),
     );
+    // Liquidations have no cadence: the socket's data deadline still comes from orderbook.1 alone.
+    expect(plans[0]).toMatchObject({ idleTimeoutMs: 15_000, sporadicStreams: ["liquidation"] });
+    expect(adapters.bybit.connections("ws://h:1", symbols, ["liquidation"])[0]!.idleTimeoutMs).toBeUndefined(); // 20 s pings + pongs keep it alive
     // An error reply maps back to exactly that request's topics.
     const err = adapters.bybit.parse(JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "FOOUSDT:ob1,pt,tk", op: "subscribe" }), { connId: "c", recvSeq: 1, tsRecvUs: 1 });
     expect(err).toEqual({ kind: "subscribe_error", detail: "error:handler not found,topic:orderbook.1.FOOUSDT", topics: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT", "tickers.FOOUSDT"] });
@@ -66,8 +69,14 @@ describe("connection plans", () => {
     ]);
     const pub = JSON.parse(plans[0]!.subscribeMessages[0]!);
     expect(pub.op).toBe("subscribe");
-    expect(pub.args).toHaveLength(12);
+    expect(pub.args).toHaveLength(13);
     expect(pub.args.slice(0, 4)).toEqual(["bbo-tbt", "mark-price", "funding-rate", "open-interest"].map((channel) => ({ channel, instId: "BTC-USDT-SWAP" })));
+    // One liquidation-orders arg for every swap (by instType), on /public, not one per symbol.
+    expect(pub.args.at(-1)).toEqual({ channel: "liquidation-orders", instType: "SWAP" });
+    expect(plans[0]).toMatchObject({ streams: ["bbo", "mark_price", "funding", "open_interest", "liquidation"], sporadicStreams: ["liquidation"] });
+    expect(plans[1]!.sporadicStreams).toBeUndefined();
+    const liqOnly = adapters.okx.connections("ws://h:1", symbols, ["liquidation"]);
+    expect(liqOnly.map((p) => [p.url, p.symbols, p.subscribeMessages.map((m) => JSON.parse(m).args)])).toEqual([["ws://h:1/ws/v5/public", symbols, [[{ channel: "liquidation-orders", instType: "SWAP" }]]]]);
     expect(JSON.parse(plans[1]!.subscribeMessages[0]!).args).toEqual(["BTC", "ETH", "FOO"].map((b) => ({ channel: "trades-all", instId: `${b}-USDT-SWAP` })));
     // 480 subscribe requests per hour per connection (exchanges.md §3.3): 500 symbols still fit in few requests.
     const many = Array.from({ length: 500 }, (_, i) => `S${i}USDT`);
@@ -77,6 +86,8 @@ describe("connection plans", () => {
       for (const m of p.subscribeMessages) expect(m.length).toBeLessThan(64 * 1024);
     }
     expect(big.flatMap((p) => p.symbols).filter((s) => s === "S499USDT")).toHaveLength(2); // public + business
+    const feedArgs = big.flatMap((p) => p.subscribeMessages.flatMap((m) => JSON.parse(m).args)).filter((a: { channel: string }) => a.channel === "liquidation-orders");
+    expect(feedArgs).toEqual([{ channel: "liquidation-orders", instType: "SWAP" }]); // once, on the first public socket
   });
 
   test("binance: one combined-stream socket per route; trades from @trade on /public, or @aggTrade on /market when configured", () => {
@@ -84,13 +95,33 @@ describe("connection plans", () => {
     const plan = (a: ExchangeAdapter) => a.connections("ws://h:1", two, [...adapters.binance.streams]).map((p) => [p.route, p.url, p.streams]);
     expect(plan(adapters.binance)).toEqual([
       ["public", "ws://h:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade/ethusdt@bookTicker/ethusdt@trade", ["bbo", "trade"]],
-      ["market", "ws://h:1/market/stream?streams=btcusdt@markPrice@1s/ethusdt@markPrice@1s", ["mark_price", "funding"]],
+      ["market", "ws://h:1/market/stream?streams=btcusdt@markPrice@1s/btcusdt@forceOrder/ethusdt@markPrice@1s/ethusdt@forceOrder", ["mark_price", "funding", "liquidation"]],
     ]);
     expect(plan(configuredAdapters({ binanceTradeStream: "aggTrade" }).binance)).toEqual([
       ["public", "ws://h:1/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker", ["bbo"]],
-      ["market", "ws://h:1/market/stream?streams=btcusdt@aggTrade/btcusdt@markPrice@1s/ethusdt@aggTrade/ethusdt@markPrice@1s", ["trade", "mark_price", "funding"]],
+      ["market", "ws://h:1/market/stream?streams=btcusdt@aggTrade/btcusdt@markPrice@1s/btcusdt@forceOrder/ethusdt@aggTrade/ethusdt@markPrice@1s/ethusdt@forceOrder", ["trade", "mark_price", "funding", "liquidation"]],
     ]);
     expect(configuredAdapters({ binanceTradeStream: "trade" }).binance).toBe(adapters.binance);
+  });
+
+  test("binance: liquidations never set a 10 s data deadline; a liquidation-only socket outlasts the 3-min server pings", () => {
+    const [market] = adapters.binance.connections("ws://h:1", ["BTCUSDT"], ["mark_price", "funding", "liquidation"]);
+    expect(market).toMatchObject({ route: "market", idleTimeoutMs: 10_000, sporadicStreams: ["liquidation"] });
+    const [liqOnly] = adapters.binance.connections("ws://h:1", ["BTCUSDT"], ["liquidation"]);
+    expect(liqOnly!.url).toBe("ws://h:1/market/stream?streams=btcusdt@forceOrder");
+    // exchanges.md §1.4: a ping frame every 3 min is all a quiet liquidation socket receives.
+    expect(liqOnly!.idleTimeoutMs).toBeGreaterThan(180_000);
+    expect(liqOnly!.sporadicStreams).toEqual(["liquidation"]);
+  });
+
+  test("every plan names its liquidation (no-cadence) streams, so the transport never waits for them", () => {
+    for (const ex of EXCHANGES) {
+      for (const streams of [[...adapters[ex].streams], ["liquidation" as const], adapters[ex].streams.filter((s) => s !== "liquidation")]) {
+        for (const p of adapters[ex].connections("ws://h:1", symbols, streams)) {
+          expect({ ex, route: p.route, sporadic: p.sporadicStreams ?? [] }).toEqual({ ex, route: p.route, sporadic: p.streams.filter((s) => SPORADIC_STREAMS.has(s)) });
+        }
+      }
+    }
   });
 
   test("symbol mapping", () => {

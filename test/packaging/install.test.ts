@@ -5,7 +5,7 @@
  * installed unit passes `systemd-analyze verify` (skipped, saying so, where that tool is absent).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { loadConfig } from "../../src/config.ts";
@@ -251,7 +251,14 @@ describe("install.sh refuses clearly", () => {
         console.warn("SKIP non-root refusal: running as root and setpriv (util-linux) is absent");
         return;
       }
-      r = await run([setpriv.stdout.trim(), "--reuid=65534", "--regid=65534", "--clear-groups", "bash", INSTALL, "--binary", binary], { env: { PATH, HOME: "/" } });
+      // uid 65534 cannot read a clone under a 0700 folder (/root, any mktemp -d): it runs a copy of
+      // install.sh from a folder it can enter, with that folder as its working directory.
+      using pub = tmpDir("qlc-install-pub-");
+      chmodSync(pub.path, 0o755);
+      const copy = join(pub.path, "install.sh");
+      copyFileSync(INSTALL, copy);
+      chmodSync(copy, 0o644);
+      r = await run([setpriv.stdout.trim(), "--reuid=65534", "--regid=65534", "--clear-groups", "bash", copy, "--binary", binary], { cwd: pub.path, env: { PATH, HOME: "/" } });
     } else {
       r = await install(["--binary", binary]);
     }

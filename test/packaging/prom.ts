@@ -93,6 +93,7 @@ export function richSnapshot(): Snapshot {
   for (let i = 0; i < 7; i++) m.recordEvent("binance", "bbo", now - 100);
   for (let i = 0; i < 3; i++) m.recordEvent("okx", "trade", now - 50);
   m.recordEvent("okx", "funding", now - 20);
+  m.recordFiltered("okx", "liquidation", 5);
   m.recordDrop(now);
   m.recordDrop(now);
   m.recordSilence(now);

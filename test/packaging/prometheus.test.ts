@@ -82,6 +82,7 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
       else if (head === "events_total_by_stream") got = exp.families.get(PREFIX + "events_total")!.metrics.filter((x) => x.labels?.stream === key).reduce((a, x) => a + Number(x.value), 0);
       else if (head === "events_total_by_exchange") got = v("events_total", { exchange: key!, stream: sub! });
+      else if (head === "filtered_events_total") got = v("filtered_events_total", { exchange: key!, stream: sub! });
       else if (path === "queue_utilization_pct") got = Math.round(v("queue_utilization_ratio")! * 10000) / 100;
       else if (path === "effective_data_loss_rate_pct") got = Math.round(v("effective_data_loss_ratio")! * 1_000_000) / 10000;
       else if (head === "events_per_sec") got = v("events_per_second", { stream: key! });
@@ -138,6 +139,7 @@ describe("GET /metrics/prometheus", () => {
     for (const ex of EXCHANGES) {
       for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
+      expect({ ex, v: exp.value(`${PREFIX}filtered_events_total`, { exchange: ex, stream: "liquidation" }) }).toEqual({ ex, v: 0 });
       for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"]) expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
       // Gaps are measured only where ids are contiguous: no series (not a misleading 0) elsewhere.
       expect({ ex, v: exp.value(`${PREFIX}trade_id_gaps_total`, { exchange: ex }) }).toEqual({ ex, v: adapters[ex].contiguousTradeIds ? 0 : undefined });

@@ -77,4 +77,40 @@ describe("POST /_sim/fault", () => {
     const stats = (await (await fetch(`${base}/_sim/stats`)).json()) as { control: Record<string, number> };
     expect(stats.control).toMatchObject({ "binance|dead_peer": 1, "okx|rejected_418": 1 });
   }, 15_000);
+
+  test("liquidation: one on demand, in the venue's format, also while generation is paused", async () => {
+    const quiet = startSimulator({ rate: 200, symbols: ["BTCUSDT"] });
+    try {
+      quiet.pause();
+      const qbase = `http://127.0.0.1:${quiet.port}`;
+      const post = async (q: string) => (await (await fetch(`${qbase}/_sim/fault?${q}`, { method: "POST" })).json()) as Record<string, any>;
+      const open = (path: string, subscribe?: unknown) => {
+        const ws = new WebSocket(`${quiet.url}${path}`);
+        const frames: any[] = [];
+        ws.onmessage = (ev) => frames.push(String(ev.data) === "pong" ? "pong" : JSON.parse(String(ev.data)));
+        if (subscribe) ws.onopen = () => ws.send(JSON.stringify(subscribe));
+        return { ws, frames };
+      };
+      const b = open("/market/stream?streams=btcusdt@forceOrder");
+      const y = open("/v5/public/linear", { op: "subscribe", args: ["allLiquidation.BTCUSDT"], req_id: "1" });
+      const o = open("/ws/v5/public", { op: "subscribe", args: [{ channel: "liquidation-orders", instType: "SWAP" }] });
+      await waitFor("open and subscribed", () => b.ws.readyState === WebSocket.OPEN && y.frames.length === 1 && o.frames.length === 1);
+      expect(o.frames[0]).toMatchObject({ event: "subscribe", arg: { channel: "liquidation-orders", instType: "SWAP" } });
+      expect(await post("kind=liquidation&venue=binance&symbol=BTCUSDT&side=sell")).toEqual({ ok: true, kind: "liquidation", sockets: 1 });
+      expect(await post("kind=liquidation&venue=bybit&symbol=BTCUSDT&side=sell")).toMatchObject({ sockets: 1 });
+      expect(await post("kind=liquidation&venue=okx&symbol=BTC-USD-SWAP&side=buy")).toMatchObject({ sockets: 1 });
+      await waitFor("one liquidation each", () => b.frames.length === 1 && y.frames.length === 2 && o.frames.length === 2);
+      expect(b.frames[0]).toMatchObject({ stream: "btcusdt@forceOrder", data: { e: "forceOrder", o: { s: "BTCUSDT", S: "SELL", X: "FILLED" } } });
+      // Bybit states the position's side: a sell order closes a long, sent as "Buy".
+      expect(y.frames[1]).toMatchObject({ topic: "allLiquidation.BTCUSDT", type: "snapshot", data: [{ s: "BTCUSDT", S: "Buy" }] });
+      expect(o.frames[1]).toMatchObject({ arg: { channel: "liquidation-orders", instType: "SWAP" }, data: [{ instId: "BTC-USD-SWAP", details: [{ side: "buy" }] }] });
+      // Only USDT swaps count as rows a collector could record.
+      expect(quiet.stats().rows).toEqual({ "binance|liquidation|BTCUSDT": 1, "bybit|liquidation|BTCUSDT": 1 });
+      expect((await post("kind=liquidation&venue=okx")).error).toStartWith("kind=liquidation needs symbol=");
+      expect((await post("kind=liquidation&venue=okx&symbol=BTCUSDT&side=long")).error).toStartWith("side must be buy or sell");
+      for (const c of [b, y, o]) c.ws.close();
+    } finally {
+      await quiet.stop();
+    }
+  }, 15_000);
 });

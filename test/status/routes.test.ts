@@ -39,9 +39,10 @@ describe("status routes", () => {
     expect(b.queue_utilization_pct).toBe(2.5);
     expect(b.dropped_events_total).toBe(1);
     expect(b.ws_reconnect_total).toEqual({ binance: 0, okx: 1 });
-    expect(Object.keys(b.events_per_sec).sort()).toEqual(["bbo", "funding", "mark_price", "open_interest", "trade"]);
+    expect(Object.keys(b.events_per_sec).sort()).toEqual(["bbo", "funding", "liquidation", "mark_price", "open_interest", "trade"]);
     for (const k of ["total_written", "files_written", "pending_events", "active_buffers", "in_flight_uploads", "upload_failures"]) expect(typeof b.writer[k]).toBe("number");
     expect(b.effective_data_loss_rate_pct).toBe(100); // 1 dropped of 1 received
+    expect(typeof b.filtered_events_total).toBe("object"); // per exchange and stream
   });
 
   test("/status has state, ISO since and the concise metrics", async () => {

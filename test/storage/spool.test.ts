@@ -1,8 +1,9 @@
 /**
  * Scope: the S3 spool (src/storage/spool.ts) against a scripted object store: durable-then-upload,
  * concurrency bound, backoff between failed rounds, per-attempt deadline with a bound on abandoned
- * requests, SPOOL_MAX_BYTES → ERROR input, recovery of an earlier run's files (oldest first);
- * and src/storage/s3.ts scrubbing credentials out of a real Bun S3Client error.
+ * requests, SPOOL_MAX_BYTES → ERROR input, recovery of an earlier run's files (oldest first), close;
+ * and src/storage/s3.ts scrubbing credentials out of a real Bun S3Client error. Time is a ManualClock:
+ * backoff pauses and deadlines pass only when a test advances it; file I/O is real and awaited by event.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -13,12 +14,13 @@ import { createLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import { createS3Store, type ObjectStore } from "../../src/storage/s3.ts";
 import { createSpoolingStorage, normalisePrefix, type SpoolOptions } from "../../src/storage/spool.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 type Behaviour = (key: string, attempt: number) => Promise<void>;
 
-function fakeStore(behaviour: Behaviour) {
+function fakeStore(behaviour: Behaviour, clock: { nowMs(): number } = { nowMs: Date.now }) {
   const calls: Array<{ key: string; at: number; bytes: number }> = [];
   const attempts = new Map<string, number>();
   const objects = new Map<string, Uint8Array>();
@@ -33,7 +35,7 @@ function fakeStore(behaviour: Behaviour) {
     async write(key, bytes) {
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
-      calls.push({ key, at: Date.now(), bytes: bytes.length });
+      calls.push({ key, at: clock.nowMs(), bytes: bytes.length });
       open++;
       maxOpen = Math.max(maxOpen, open);
       try {
@@ -51,9 +53,32 @@ function setup(dir: string, store: ObjectStore, patch: Partial<SpoolOptions> = {
   const metrics = new Metrics(["binance"], 60_000);
   const logs: Record<string, unknown>[] = [];
   const log = createLogger("debug", (l) => logs.push(JSON.parse(l)));
-  const spool = createSpoolingStorage({ dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff: { baseMs: 40, maxMs: 200 }, metrics, log, ...patch });
+  const clock = new ManualClock();
+  const backoff = { baseMs: 40, maxMs: 200 };
+  const opts: SpoolOptions = { dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff, metrics, log, clock };
+  const spool = createSpoolingStorage({ ...opts, ...patch });
   return { spool, metrics, logs };
 }
+
+/**
+ * Let the spool's file I/O run and, whenever no upload is running, move the clock to its next timer
+ * (a backoff pause ending), until `done`. No timer fires while an attempt is in flight, so a deadline
+ * never expires because the machine is slow.
+ */
+function drive(clock: ManualClock, metrics: Metrics, what: string, done: () => boolean) {
+  return waitFor(
+    what,
+    () => {
+      if (done()) return true;
+      if (metrics.writer.in_flight_uploads === 0 && clock.pending > 0) clock.advanceToNext();
+      return false;
+    },
+    15_000,
+    5,
+  );
+}
+
+const uploadErrors = (logs: Record<string, unknown>[]) => logs.filter((l) => l.event === "upload_error");
 
 const key = (i: number) => `v1/exchange=binance/stream=trade/symbol=BTCUSDT/date=2026-11-24/${1_000_000 + i}-abcd0123-${i}.parquet`;
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
@@ -73,7 +98,7 @@ describe("spool", () => {
     expect(metrics.writer).toMatchObject({ spool_files: 10, spool_bytes: 1045, in_flight_uploads: 4 });
     expect(metrics.spoolOldestMs).not.toBeNull();
     release();
-    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 15_000, 5);
     expect(store.maxOpen()).toBe(4);
     expect([...store.objects.keys()].sort()).toEqual([...Array(10).keys()].map((i) => `raw/${key(i)}`).sort());
     expect(store.objects.get(`raw/${key(3)}`)).toEqual(bytes(103));
@@ -84,62 +109,101 @@ describe("spool", () => {
 
   test("failed attempts: counted, DEGRADED input set, retried on the same key after a jittered exponential backoff (≥ base/2, ≤ cap), cleared on success", async () => {
     using d = tmpDir();
+    const clock = new ManualClock();
+    // What the DEGRADED input said when each retry reached the store (attempt 1 sees the healthy state).
+    const failingAtAttempt: boolean[] = [];
+    let metricsRef: Metrics | null = null;
     const store = fakeStore(async (_k, n) => {
+      failingAtAttempt.push(metricsRef?.uploadsFailing ?? false);
       if (n <= 4) throw Object.assign(new Error("injected"), { code: "SlowDown" });
-    });
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1 });
+    }, clock);
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1, clock });
+    metricsRef = metrics;
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("failing", () => metrics.uploadsFailing, 2000, 2);
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    // The spool really waits each announced delay: not a millisecond less, and no longer.
+    for (let failed = 1; failed <= 4; failed++) {
+      await waitFor(`failure ${failed}`, () => uploadErrors(logs).length === failed);
+      const delay = uploadErrors(logs)[failed - 1]?.retry_in_ms as number;
+      clock.advance(delay - 1);
+      expect(metrics.writer.in_flight_uploads).toBe(0);
+      clock.advance(1);
+      expect(metrics.writer.in_flight_uploads).toBe(1);
+    }
+    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1);
+    // Set by the first failure, still set on every retry, cleared by the success.
+    expect(failingAtAttempt).toEqual([false, true, true, true, true]);
     expect(metrics.uploadsFailing).toBe(false);
     expect(metrics.writer.upload_failures).toBe(4);
     expect(metrics.writeErrorsTotal).toBe(4);
     expect(new Set(store.calls.map((c) => c.key))).toEqual(new Set([`raw/${key(1)}`]));
-    const gaps = store.calls.slice(1).map((c, i) => c.at - store.calls[i]!.at);
-    // Full jitter: each delay ≥ base/2, and never above the cap (plus scheduling slack).
-    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(19);
-    for (const g of gaps) expect(g).toBeLessThan(400);
-    const errs = logs.filter((l) => l.event === "upload_error");
+    const errs = uploadErrors(logs);
     expect(errs.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
-    expect(errs[0]!.action).toContain("retried");
+    // Full jitter: each announced delay is ≥ base/2 and ≤ the step's cap (base·2^(step-1), at most
+    // maxMs); the store saw the retries exactly that far apart.
+    const delays = errs.map((l) => l.retry_in_ms as number);
+    delays.forEach((ms, i) => {
+      expect(ms).toBeGreaterThanOrEqual(20);
+      expect(ms).toBeLessThanOrEqual(Math.min(200, 40 * 2 ** i));
+    });
+    const at = store.calls.map((c) => c.at);
+    expect(at.slice(1).map((t, i) => t - (at[i] ?? 0))).toEqual(delays);
+    expect(errs[0]?.action).toContain("retried");
     expect(logs.some((l) => l.event === "upload_recovered")).toBe(true);
   });
 
   test("a hung request is abandoned at the deadline and retried on the same key; abandoned requests are bounded", async () => {
     using d = tmpDir();
+    const clock = new ManualClock();
     const hung: Array<() => void> = [];
     let hang = true;
-    const store = fakeStore(() => (hang ? new Promise<void>((r) => hung.push(r)) : Promise.resolve()));
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 } });
+    const store = fakeStore(() => (hang ? new Promise<void>((r) => hung.push(r)) : Promise.resolve()), clock);
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 }, clock });
     await spool.probe();
     for (let i = 0; i < 6; i++) await spool.put(key(i), bytes(10));
-    await Bun.sleep(600);
-    // Never more than 2 × MAX_INFLIGHT_UPLOADS open requests (in flight + abandoned).
-    expect(store.maxOpen()).toBe(4);
+    // Two requests hang; at their deadline both are abandoned (still open) and retried one at a time.
+    await waitFor("two requests open", () => store.calls.length === 2);
+    clock.advance(50);
+    await waitFor("two deadlines", () => metrics.writer.upload_failures === 2);
+    for (const n of [3, 4]) {
+      clock.advanceToNext(); // the backoff pause ends: one probing request
+      await waitFor(`request ${n}`, () => store.calls.length === n);
+      clock.advance(50);
+      await waitFor(`deadline ${n}`, () => metrics.writer.upload_failures === n);
+    }
+    clock.advanceToNext(); // the pause ends, but 2 × MAX_INFLIGHT_UPLOADS requests are open and abandoned
+    // The spool announces that it stopped.
+    const blocked = logs.find((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS");
+    expect(blocked?.abandoned).toBe(4);
     expect(store.calls.length).toBe(4);
     expect(metrics.writer.upload_failures).toBe(4);
-    expect(logs.some((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS")).toBe(true);
-    expect(logs.find((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toBeDefined();
+    expect(logs.filter((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toHaveLength(4);
+    // Another file arrives (the pump runs again): still blocked, no fifth request, and no timer that could start one.
+    await spool.put(key(6), bytes(10));
+    expect(store.calls.length).toBe(4);
+    expect(clock.pending).toBe(0);
+    // Never more than 2 × MAX_INFLIGHT_UPLOADS open requests (in flight + abandoned).
+    expect(store.maxOpen()).toBe(4);
     // The endpoint answers again: the abandoned PUTs land late (same key, same bytes), the rest is retried.
     hang = false;
     for (const r of hung.splice(0)) r();
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
-    expect(store.objects.size).toBe(6);
+    await drive(clock, metrics, "drained", () => metrics.writer.spool_files === 0);
+    expect(store.objects.size).toBe(7);
     const perKey = new Map<string, number>();
     for (const c of store.calls) perKey.set(c.key, (perKey.get(c.key) ?? 0) + 1);
     expect([...perKey.values()].some((n) => n >= 2)).toBe(true); // a key written twice: idempotent
-    expect(metrics.writer.files_uploaded).toBe(6);
+    expect(metrics.writer.files_uploaded).toBe(7);
     expect(metrics.uploadsFailing).toBe(false);
   });
 
   test("SPOOL_MAX_BYTES: a file that does not fit is refused, the ERROR input is set with an operator action; cleared once uploads drain it", async () => {
     using d = tmpDir();
+    const clock = new ManualClock();
     let up = false;
     const store = fakeStore(async () => {
       if (!up) throw Object.assign(new Error("down"), { code: "ConnectionRefused" });
     });
-    const { spool, metrics, logs } = setup(d.path, store, { maxBytes: 250, backoff: { baseMs: 10, maxMs: 20 } });
+    const { spool, metrics, logs } = setup(d.path, store, { maxBytes: 250, backoff: { baseMs: 10, maxMs: 20 }, clock });
     await spool.probe();
     await spool.put(key(1), bytes(100));
     await spool.put(key(2), bytes(100));
@@ -147,18 +211,19 @@ describe("spool", () => {
     expect(err.code).toBe("SPOOL_FULL");
     expect(metrics.spoolFull).toBe(true);
     expect(parquetIn(d.path).length).toBe(2);
-    const full = logs.find((l) => l.event === "spool_full")!;
-    expect(full.action).toContain("SPOOL_MAX_BYTES");
+    const full = logs.find((l) => l.event === "spool_full");
+    expect(full?.action).toContain("SPOOL_MAX_BYTES");
     up = true;
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    await drive(clock, metrics, "drained", () => metrics.writer.spool_files === 0);
     await spool.put(key(3), bytes(100)); // the writer's retry
     expect(metrics.spoolFull).toBe(false);
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 3, 5000, 5);
+    await drive(clock, metrics, "uploaded", () => metrics.writer.files_uploaded === 3);
   });
 
   test("start-up recovery: files of an earlier run are uploaded first, oldest first; stale temp files removed, fresh ones kept", async () => {
     using d = tmpDir();
-    const old = Date.now() / 1000 - 3600;
+    const nowS = Math.floor(Date.now() / 1000);
+    const old = nowS - 3600;
     const files = [key(3), key(1), key(2)];
     files.forEach((k, i) => {
       const p = join(d.path, k);
@@ -172,13 +237,12 @@ describe("spool", () => {
     writeFileSync(join(dirOf, ".999-2.tmp"), "being written right now");
     mkdirSync(join(d.path, "v1/exchange=okx/stream=bbo/symbol=X/date=2026-01-01"), { recursive: true }); // empty: removed
     const store = fakeStore(async () => {});
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1 });
+    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1, clock: new ManualClock(nowS * 1000) });
     await spool.probe();
     await spool.put(key(9), bytes(5)); // a new file queues behind the recovered ones
-    const rec = logs.find((l) => l.event === "spool_recovered")!;
-    expect(rec).toMatchObject({ files: 3, bytes: 50 + 51 + 52 });
-    expect(rec.oldest_age_s as number).toBeGreaterThanOrEqual(3599);
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 5000, 5);
+    const rec = logs.find((l) => l.event === "spool_recovered");
+    expect(rec).toMatchObject({ files: 3, bytes: 50 + 51 + 52, oldest_age_s: 3600 });
+    await waitFor("drained", () => metrics.writer.spool_files === 0, 15_000, 5);
     expect(store.calls.map((c) => c.key)).toEqual([key(3), key(1), key(2), key(9)].map((k) => `raw/${k}`));
     expect(store.objects.get(`raw/${key(1)}`)).toEqual(bytes(51, 1));
     expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
@@ -197,13 +261,16 @@ describe("spool", () => {
     const blocker = join(d.path, `.probe-${process.pid}.tmp`);
     mkdirSync(join(blocker, "x"), { recursive: true });
     const store = fakeStore(async () => {});
-    const { spool, metrics, logs } = setup(d.path, store);
+    const clock = new ManualClock();
+    const { spool, metrics, logs } = setup(d.path, store, { clock });
     await expect(spool.probe()).rejects.toThrow();
-    await Bun.sleep(100);
+    // Nothing uploaded, nothing queued, nothing scheduled: no upload can start before a put succeeds.
     expect(store.calls).toEqual([]);
+    expect(metrics.writer).toMatchObject({ spool_files: 0, in_flight_uploads: 0 });
+    expect(clock.pending).toBe(0);
     rmSync(blocker, { recursive: true });
     await spool.put(key(9), bytes(5));
-    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 5000, 5);
+    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 15_000, 5);
     expect([...store.objects.keys()].sort()).toEqual([key(1), key(2), key(9)].map((k) => `raw/${k}`).sort());
     expect(store.objects.get(`raw/${key(2)}`)).toEqual(bytes(42, 2));
     expect(logs.filter((l) => l.event === "spool_recovered")).toEqual([expect.objectContaining({ files: 2, bytes: 41 + 42 })]);
@@ -212,19 +279,70 @@ describe("spool", () => {
 
   test("last_write_ts is the last upload S3 confirmed, not the last file spooled", async () => {
     using d = tmpDir();
+    const clock = new ManualClock();
     let down = true;
     const store = fakeStore(async () => {
       if (down) throw Object.assign(new Error("503 SlowDown"), { code: "SlowDown" });
-    });
-    const { spool, metrics } = setup(d.path, store);
+    }, clock);
+    const { spool, metrics } = setup(d.path, store, { clock });
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 5000, 5);
+    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 15_000, 5);
     expect(metrics.lastWriteTsMs).toBeNull();
-    const before = Date.now();
+    const before = clock.nowMs();
     down = false;
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1, 5000, 5);
+    await drive(clock, metrics, "uploaded", () => metrics.writer.files_uploaded === 1);
     expect(metrics.lastWriteTsMs).toBeGreaterThanOrEqual(before);
+    // Stamped when the store confirmed the retry, after the backoff pause.
+    expect(metrics.lastWriteTsMs).toBe(store.calls.at(-1)?.at ?? null);
+    expect(metrics.lastWriteTsMs).toBeGreaterThan(before);
+  });
+
+  test("close waits while uploads make progress and reports nothing pending", async () => {
+    using d = tmpDir();
+    const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+    const store = fakeStore(() => gate);
+    const { spool, metrics } = setup(d.path, store);
+    await spool.probe();
+    for (const i of [1, 2]) await spool.put(key(i), bytes(10));
+    await waitFor("both uploads at the store", () => store.calls.length === 2, 15_000, 5);
+    const closing = spool.close(10_000);
+    // Uploads are running and nothing fails: close keeps waiting (time stands still, so no deadline).
+    expect(await Promise.race([closing, Promise.resolve("waiting")])).toBe("waiting");
+    release();
+    expect(await closing).toEqual({ pendingFiles: 0, pendingBytes: 0 });
+    expect(metrics.writer.files_uploaded).toBe(2);
+  });
+
+  test("close with uploads failing returns at once: the files stay in the spool for the next start, no timer is left", async () => {
+    using d = tmpDir();
+    const clock = new ManualClock();
+    const store = fakeStore(async () => {
+      throw Object.assign(new Error("down"), { code: "ConnectionRefused" });
+    });
+    const { spool, metrics } = setup(d.path, store, { clock });
+    await spool.probe();
+    await spool.put(key(1), bytes(10));
+    await waitFor("a failed upload", () => metrics.writer.upload_failures === 1, 15_000, 5);
+    expect(clock.pending).toBe(1); // the backoff wake-up
+    expect(await spool.close(10_000)).toEqual({ pendingFiles: 1, pendingBytes: 10 });
+    expect(clock.pending).toBe(0);
+    expect(parquetIn(d.path)).toHaveLength(1);
+  });
+
+  test("close stops waiting at its deadline while an upload hangs", async () => {
+    using d = tmpDir();
+    const clock = new ManualClock();
+    const store = fakeStore(() => new Promise<void>(() => {}));
+    const { spool, metrics } = setup(d.path, store, { clock, uploadTimeoutMs: 60_000 });
+    await spool.probe();
+    await spool.put(key(1), bytes(10));
+    await waitFor("the upload at the store", () => store.calls.length === 1, 15_000, 5);
+    const closing = spool.close(1000);
+    expect(await Promise.race([closing, Promise.resolve("waiting")])).toBe("waiting");
+    clock.advance(1000);
+    expect(await closing).toEqual({ pendingFiles: 1, pendingBytes: 10 });
+    expect(metrics.writer.in_flight_uploads).toBe(1);
   });
 
   test("S3_PREFIX normalisation", () => {

@@ -38,6 +38,8 @@ describe("supervisor", () => {
     expect(String(done.why)).toStartWith("deadline 600 ms");
     expect(done.overlap_ms as number).toBeGreaterThanOrEqual(600);
     const [first, second] = events.filter((e) => e.startsWith("open")).map((e) => e.slice(5));
+    // The old socket's close event follows the "done" log asynchronously.
+    await waitFor("old socket closed", () => events.some((e) => e.startsWith(`close ${first}`)), 5000);
     expect(events.slice(0, 4)).toEqual([`open ${first}`, `rotate ${first} max age 800 ms`, `open ${second}`, `close ${first} 1000 rotate`]);
     expect(sup.openSlots()).toBe(1);
     expect(sup.connections().map((c) => c.connId)).toEqual([second!]);
