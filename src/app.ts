@@ -128,11 +128,24 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   // --- state ---------------------------------------------------------------------------------
   let state: CollectorState = "OFFLINE";
   let stateSince = startedAt;
+  // ERROR clears as soon as a file is written after the last failed write (local storage): the
+  // writer keeps the failed files and retries them with backoff (up to 30 s apart), but the
+  // storage works again. (With S3 the last-write time is an upload, not the spool's disk.)
+  let seenWriteErrors = 0;
+  let lastWriteErrorMs = 0;
+  const writerFailingNow = (now: number): boolean => {
+    if (metrics.writeErrorsTotal !== seenWriteErrors) {
+      seenWriteErrors = metrics.writeErrorsTotal;
+      lastWriteErrorMs = now;
+    }
+    const wroteSince = config.STORAGE_BACKEND === "local" && metrics.lastWriteTsMs !== null && metrics.lastWriteTsMs > lastWriteErrorMs;
+    return metrics.writerFailing && !wroteSince;
+  };
   const stateInputs = (now: number): StateInputs => {
     const c = metrics.connectionTotals();
     return {
       fatalError: metrics.fatalError,
-      writerFailing: metrics.writerFailing,
+      writerFailing: writerFailingNow(now),
       uploadsFailing: metrics.uploadsFailing,
       spoolFull: metrics.spoolFull,
       connectionsOpen: c.open,

@@ -5,8 +5,12 @@
  *   connected raise no silence.
  * - Clean stop: after `shutdown_signal` no state change, no silence, and the sockets the collector
  *   closes itself are logged at info, not as warnings.
+ * - ERROR (storage failing) clears with the first file written once storage works again, not when
+ *   the writer's backed-off retries of the failed files come round.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
@@ -60,4 +64,26 @@ describe("operator-facing logs", () => {
     for (const d of disc) expect({ level: d.level, reason: d.reason }).toEqual({ level: "info", reason: "shutdown" });
     expect(after.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
   }, 60_000);
+
+  test("ERROR clears as soon as a write succeeds, before the failed files' backed-off retries", async () => {
+    const dir = tmpDir();
+    cleanups.push(() => dir[Symbol.dispose]());
+    const blocker = join(dir.path, "not-a-dir");
+    writeFileSync(blocker, "x"); // a file where the data dir's parent should be: every write fails
+    const sim = startSimulator({ rate: 200, exchanges: ["binance"], symbols: ["BTCUSDT"] });
+    cleanups.push(() => sim.stop());
+    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0" }));
+    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await col.waitForLog("state_change", (l) => l.to === "ERROR", 20_000);
+    // A failed file whose next retry is far off (backoff with full jitter, growing per attempt).
+    const slow = await col.waitForLog("write_error", (l) => (l.retry_in_ms as number) >= 6000, 60_000);
+    rmSync(blocker); // storage works again: the next flush can create the data directory
+    const cleared = await col.waitForLog("state_change", (l) => l.from === "ERROR", 20_000);
+    expect(Date.parse(cleared.ts)).toBeLessThan(Date.parse(slow.ts) + (slow.retry_in_ms as number));
+    const recoveredBefore = col.logs.slice(0, col.logs.indexOf(cleared)).filter((l) => l.event === "write_recovered" && l.key === slow.key);
+    expect(recoveredBefore).toEqual([]); // that file was still waiting for its retry
+    expect((await col.get("/status")).state).not.toBe("ERROR");
+    await col.waitForLog("write_recovered", (l) => l.key === slow.key, 40_000); // and it is written in the end
+    expect(await col.stop("SIGTERM")).toBe(0);
+  }, 120_000);
 });
