@@ -11,9 +11,11 @@
 #   <prefix>/bin/quantlab-collector                       (default prefix /usr/local)
 #   /etc/systemd/system/quantlab-collector.service        (rendered from deploy/)
 #   /etc/quantlab-collector/collector.env                 (mode 0600, only if absent)
+#   /etc/sysusers.d/quantlab-collector.conf, /etc/tmpfiles.d/quantlab-collector.conf
 #   /var/lib/quantlab-collector                           (DATA_DIR, owned by quantlab, 0750)
 #   system user and group quantlab                        (not in a --destdir install)
 # Idempotent: a second run changes nothing but a binary or unit that differs.
+
 set -euo pipefail
 
 readonly NAME=quantlab-collector
@@ -21,8 +23,8 @@ readonly SVC_USER=quantlab
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
 
-usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+usage() { # the comment block at the top of this file, then the options
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
   cat <<EOF
 
 Options:
@@ -30,8 +32,9 @@ Options:
   --destdir DIR     stage everything under DIR (also: DESTDIR env); no user, no chown, no systemctl
   --binary PATH     the binary to install (default: bin/$NAME next to this script)
   --data-dir DIR    data and spool directory (default /var/lib/$NAME)
-  --uninstall       remove the binary and the unit; keep data, the system user, and the env
-                    file unless it is still the untouched example
+  --uninstall       remove the binary (the one the installed unit's ExecStart= runs) and the
+                    unit; keep data, the system user, and the env file unless it is still
+                    the untouched example
   --dry-run         print every action and change nothing
   -h, --help        this help
 EOF
@@ -43,6 +46,8 @@ die() {
 }
 
 prefix=/usr/local
+prefix_given=0
+datadir_given=0
 destdir="${DESTDIR:-}"
 binary=""
 datadir=/var/lib/$NAME
@@ -51,14 +56,14 @@ dryrun=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; prefix="$2"; shift 2 ;;
-    --prefix=*) prefix="${1#*=}"; shift ;;
+    --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; prefix="$2"; prefix_given=1; shift 2 ;;
+    --prefix=*) prefix="${1#*=}"; prefix_given=1; shift ;;
     --destdir) [ $# -ge 2 ] || die "--destdir needs a directory"; destdir="$2"; shift 2 ;;
     --destdir=*) destdir="${1#*=}"; shift ;;
     --binary) [ $# -ge 2 ] || die "--binary needs a path"; binary="$2"; shift 2 ;;
     --binary=*) binary="${1#*=}"; shift ;;
-    --data-dir) [ $# -ge 2 ] || die "--data-dir needs a directory"; datadir="$2"; shift 2 ;;
-    --data-dir=*) datadir="${1#*=}"; shift ;;
+    --data-dir) [ $# -ge 2 ] || die "--data-dir needs a directory"; datadir="$2"; datadir_given=1; shift 2 ;;
+    --data-dir=*) datadir="${1#*=}"; datadir_given=1; shift ;;
     --uninstall) uninstall=1; shift ;;
     --dry-run|-n) dryrun=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -81,7 +86,11 @@ readonly BIN_PATH="$prefix/bin/$NAME"
 readonly ETC_DIR=/etc/$NAME
 readonly ENV_PATH=$ETC_DIR/collector.env
 readonly UNIT_PATH=/etc/systemd/system/$NAME.service
+readonly SYSUSERS_PATH=/etc/sysusers.d/$NAME.conf
+readonly TMPFILES_PATH=/etc/tmpfiles.d/$NAME.conf
 readonly UNIT_TEMPLATE="$SCRIPT_DIR/deploy/$NAME.service"
+readonly SYSUSERS_TEMPLATE="$SCRIPT_DIR/deploy/$NAME.sysusers.conf"
+readonly TMPFILES_TEMPLATE="$SCRIPT_DIR/deploy/$NAME.tmpfiles.conf"
 readonly ENV_TEMPLATE="$SCRIPT_DIR/deploy/collector.env.example"
 at() { printf '%s%s' "$destdir" "$1"; }
 
@@ -140,7 +149,18 @@ remove_file() {
 }
 
 render_unit() { # the template with this install's binary and data paths
-  sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" "$UNIT_TEMPLATE"
+  # StateDirectory= names a directory under /var/lib: kept (relative) for a data dir there, dropped elsewhere.
+  local state=""
+  case "$datadir" in /var/lib/?*) state="${datadir#/var/lib/}" ;; esac
+  if [ -n "$state" ]; then
+    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e "s#^StateDirectory=.*#StateDirectory=$state#" "$UNIT_TEMPLATE"
+  else
+    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e '/^StateDirectory=/d' -e '/^StateDirectoryMode=/d' "$UNIT_TEMPLATE"
+  fi
+}
+
+render_data_path() { # render_data_path TEMPLATE: the sysusers/tmpfiles line with this install's data dir
+  sed -e "s#/var/lib/$NAME#$datadir#g" "$1"
 }
 
 # --- uninstall ------------------------------------------------------------------------------
@@ -151,8 +171,32 @@ if [ "$uninstall" -eq 1 ]; then
   elif [ "$real" -eq 0 ]; then
     say "skip: systemctl stop/disable (--destdir install)"
   fi
-  remove_file "$(at "$UNIT_PATH")"
-  remove_file "$(at "$BIN_PATH")"
+  # The binary to remove is the one the installed unit runs (an install with --prefix put it
+  # elsewhere); without a unit, --prefix (or the default) says where it is.
+  unitf="$(at "$UNIT_PATH")"
+  bin_path="$BIN_PATH"
+  if [ -f "$unitf" ]; then
+    exec_start="$(sed -n 's/^ExecStart=[-@:+!]*//p' "$unitf" | head -n 1)"
+    unit_bin="${exec_start%% *}"
+    case "$unit_bin" in
+      /*/"$NAME") ;;
+      *) die "cannot find the installed binary: $unitf has no ExecStart= running an absolute path to $NAME (got '${exec_start}'); nothing removed: remove the binary and the unit yourself" ;;
+    esac
+    if [ "$prefix_given" -eq 1 ] && [ "$unit_bin" != "$BIN_PATH" ]; then
+      say "note: the installed unit runs $unit_bin, not $BIN_PATH (--prefix): removing the unit's binary"
+    fi
+    bin_path="$unit_bin"
+    if [ "$datadir_given" -eq 0 ]; then
+      unit_data="$(sed -n 's/^ReadWritePaths=//p' "$unitf" | head -n 1)"
+      case "$unit_data" in /*) datadir="$unit_data" ;; esac
+    fi
+  elif [ "$prefix_given" -eq 0 ] && [ ! -e "$(at "$BIN_PATH")" ]; then
+    say "note: no unit at $unitf to read the installed binary's path from; if it was installed with --prefix DIR, run again with --prefix DIR"
+  fi
+  remove_file "$unitf"
+  remove_file "$(at "$bin_path")"
+  remove_file "$(at "$SYSUSERS_PATH")"
+  remove_file "$(at "$TMPFILES_PATH")"
   envf="$(at "$ENV_PATH")"
   if [ -f "$envf" ] && [ -f "$ENV_TEMPLATE" ] && cmp -s "$envf" "$ENV_TEMPLATE"; then
     remove_file "$envf"
@@ -219,14 +263,26 @@ fi
 # 4. data + spool directory, owned by the service user
 ensure_dir "$(at "$datadir")" 0750 "$SVC_USER:$SVC_USER"
 
-# 5. unit
+# 5. sysusers.d and tmpfiles.d: the user and the data directory, declared for systemd (a staged
+#    install or image gets them at boot; here they were just created the classic way)
+for pair in "$SYSUSERS_TEMPLATE:$SYSUSERS_PATH" "$TMPFILES_TEMPLATE:$TMPFILES_PATH"; do
+  tpl="${pair%%:*}" dest="${pair#*:}"
+  [ -f "$tpl" ] || die "template not found: $tpl"
+  ensure_dir "$(at "$(dirname "$dest")")" 0755
+  decl_tmp="$(mktemp)"
+  render_data_path "$tpl" >"$decl_tmp"
+  install_file "$decl_tmp" "$(at "$dest")" 644 "$tpl"
+  rm -f "$decl_tmp"
+done
+
+# 6. unit
 ensure_dir "$(at /etc/systemd/system)" 0755
 unit_tmp="$(mktemp)"
 trap 'rm -f "$unit_tmp"' EXIT
 render_unit >"$unit_tmp"
 install_file "$unit_tmp" "$(at "$UNIT_PATH")" 644 "$UNIT_TEMPLATE (ExecStart=$BIN_PATH, DATA_DIR=$datadir)"
 
-# 6. systemd
+# 7. systemd
 if systemd_running; then
   act "systemctl daemon-reload" -- systemctl daemon-reload
   if systemctl is-active --quiet "$NAME" 2>/dev/null; then

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { redact, type Config } from "./config.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { configuredAdapters } from "./exchanges/index.ts";
 import type { ExchangeAdapter } from "./exchanges/types.ts";
 import type { Logger } from "./log.ts";
@@ -17,7 +17,8 @@ import { LagMonitor } from "./state/lag.ts";
 import { TradeIdGapTracker } from "./state/trade-gaps.ts";
 import { FirstDataTracker } from "./state/first-data.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "./state/state.ts";
-import { startStatusServer, type StatusServer } from "./status/server.ts";
+import { explainBindError, startStatusServer, type StatusServer } from "./status/server.ts";
+import { processFacts } from "./status/process.ts";
 import { createLocalStorage } from "./storage/local.ts";
 import { createS3Store } from "./storage/s3.ts";
 import { createSpoolingStorage } from "./storage/spool.ts";
@@ -150,11 +151,24 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   // --- state ---------------------------------------------------------------------------------
   let state: CollectorState = "OFFLINE";
   let stateSince = startedAt;
+  // ERROR clears as soon as a file is written after the last failed write (local storage): the
+  // writer keeps the failed files and retries them with backoff (up to 30 s apart), but the
+  // storage works again. (With S3 the last-write time is an upload, not the spool's disk.)
+  let seenWriteErrors = 0;
+  let lastWriteErrorMs = 0;
+  const writerFailingNow = (now: number): boolean => {
+    if (metrics.writeErrorsTotal !== seenWriteErrors) {
+      seenWriteErrors = metrics.writeErrorsTotal;
+      lastWriteErrorMs = now;
+    }
+    const wroteSince = config.STORAGE_BACKEND === "local" && metrics.lastWriteTsMs !== null && metrics.lastWriteTsMs > lastWriteErrorMs;
+    return metrics.writerFailing && !wroteSince;
+  };
   const stateInputs = (now: number): StateInputs => {
     const c = metrics.connectionTotals();
     return {
       fatalError: metrics.fatalError,
-      writerFailing: metrics.writerFailing,
+      writerFailing: writerFailingNow(now),
       uploadsFailing: metrics.uploadsFailing,
       spoolFull: metrics.spoolFull,
       connectionsOpen: c.open,
@@ -163,14 +177,24 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       drops15m: metrics.drops.sum(now),
     };
   };
+  // Start-up: the state is OFFLINE until a socket opens. It is logged once settled — a socket
+  // open, or every planned socket failed its first attempt (then OFFLINE is logged as it happens,
+  // not at the first heartbeat). During shutdown the state is frozen: closing sockets on purpose
+  // is not a degradation.
+  let stateLogged = false;
+  let stateFrozen = false;
   function evaluateState(): void {
+    if (stateFrozen) return;
     const now = Date.now();
     const inputs = stateInputs(now);
     const next = deriveState(inputs);
-    if (next !== state) {
-      log.info("state_change", { from: state, to: next, reasons: stateReasons(inputs) });
+    const settled = inputs.connectionsOpen > 0 || Object.values(metrics.reconnectTotal).reduce((a, b) => a + b, 0) >= inputs.connectionsPlanned || next === "ERROR";
+    if (next !== state || (!stateLogged && settled)) {
+      const level = next === "ERROR" ? "error" : next === "READY" ? "info" : "warn";
+      log.log(level, "state_change", { from: stateLogged ? state : "STARTING", to: next, reasons: stateReasons(inputs) });
+      stateLogged = true;
+      if (next !== state) stateSince = now;
       state = next;
-      stateSince = now;
     }
   }
   const snapshot = (): Snapshot => {
@@ -189,6 +213,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
       rssBytes: process.memoryUsage.rss(),
       lag: lag.stats(),
       silentSubscriptions: firstData.silent(),
+      process: { ...processFacts(), lag_histogram: lag.histogram(), build: { version: COLLECTOR_VERSION, commit: BUILD_COMMIT_ID, schema_version: SCHEMA_VERSION } },
     });
   };
 
@@ -241,6 +266,10 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     }
     shutdownPromise = (async () => {
       log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
+      // State and silence tracking stop first: a slow final flush must not raise silences or
+      // state changes about streams the collector itself is closing.
+      stateFrozen = true;
+      for (const t of timers) clearInterval(t);
       for (const s of supervisors) s.stop();
       anchor?.stop();
       // Let the sockets report their close, so the connection stream records the disconnects.
@@ -258,7 +287,6 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
         const left = await storage.close(Math.max(0, shutdownDeadline - Date.now()));
         if (left.pendingFiles > 0) log.warn("spool_pending", { files: left.pendingFiles, bytes: left.pendingBytes, note: "kept in SPOOL_DIR; uploaded first on the next start" });
       }
-      for (const t of timers) clearInterval(t);
       lag.stop();
       const s = snapshot();
       log.info("collector_stop", {
@@ -303,11 +331,12 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
 
   // --- start ---------------------------------------------------------------------------------
   try {
-    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot);
+    status = startStatusServer(config.STATUS_HOST, config.STATUS_PORT, snapshot, log);
   } catch (err) {
     for (const t of timers) clearInterval(t);
     await encoder.close();
-    throw new Error(`status API cannot listen on ${config.STATUS_HOST}:${config.STATUS_PORT}: ${describeError(err)}`);
+    // A configuration problem (exit 2: systemd does not restart-loop on it), named in one line.
+    throw new ConfigError(await explainBindError(config.STATUS_HOST, config.STATUS_PORT, err));
   }
   log.info("status_api_start", { host: config.STATUS_HOST, port: status.port });
   await writer.start();

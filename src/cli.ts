@@ -1,10 +1,10 @@
-/** @module cli — commander front end: `run` (default), `simulate`, --version; one-line errors, exit codes. */
+/** @module cli — commander front end: `run` (default), `check-config`, `simulate`, --version; one-line errors, exit codes. */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { startCollector } from "./app.ts";
-import { loadConfig, readEnvFile, type CliOverrides } from "./config.ts";
+import { configSources, loadConfig, misspelledKeys, readEnvFile, redact, settingDocs, type CliOverrides, type Config } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { adapters } from "./exchanges/index.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, defaultLogFormat, type LogFormat, type Logger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
 import { versionLine } from "./version.ts";
@@ -26,19 +26,79 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
-async function run(flags: RunFlags): Promise<number> {
-  let env: Record<string, string | undefined> = process.env;
+const COMMANDS = ["run", "check-config", "simulate"];
+
+/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/**
+ * The log format for lines written before the configuration is valid (fatal_error): the flag or
+ * LOG_FORMAT when readable, else JSON off a terminal.
+ */
+let fatalFormat: LogFormat = defaultLogFormat();
+
+interface Resolved {
+  config: Readonly<Config>;
+  env: Record<string, string | undefined>;
+  fileEnv: Record<string, string>;
+}
+
+function resolve(flags: RunFlags): Resolved {
   // The compiled binary never autoloads a stray .env; an env file is read only when named.
-  if (flags.envFile) env = { ...readEnvFile(flags.envFile), ...process.env };
+  const fileEnv = flags.envFile ? readEnvFile(flags.envFile) : {};
+  const env: Record<string, string | undefined> = { ...fileEnv, ...process.env };
+  const wanted = flags.logFormat ?? env.LOG_FORMAT;
+  if (wanted === "json" || wanted === "pretty") fatalFormat = wanted;
   const available = EXCHANGES.filter((x) => adapters[x] !== undefined);
-  const config = loadConfig(env, flags, available);
-  const log = createLogger(config.LOG_LEVEL);
+  return { config: loadConfig(env, flags, available), env, fileEnv };
+}
+
+function warnMisspelled(env: Record<string, string | undefined>, log: Logger): void {
+  for (const m of misspelledKeys(env)) {
+    log.warn("config_warning", { key: m.key, likely: m.likely, note: `${m.key} is not a setting and is ignored: did you mean ${m.likely}?` });
+  }
+}
+
+async function run(flags: RunFlags): Promise<number> {
+  const { config, env } = resolve(flags);
+  const log = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT ?? defaultLogFormat(), useColor());
+  warnMisspelled(env, log);
   const collector = await startCollector(config, log, { handleSignals: true });
   return collector.done;
 }
 
+/** `check-config`: the resolved configuration, redacted, with the source of each value; exit 0, or 2 when invalid. */
+function checkConfig(flags: RunFlags & { json?: boolean }): number {
+  const { config, env, fileEnv } = resolve(flags);
+  const sources = configSources(process.env, fileEnv, flags);
+  const shown = redact(config);
+  const warnings = misspelledKeys(env);
+  if (flags.json) {
+    const settings = Object.fromEntries(Object.keys(sources).map((k) => [k, { value: shown[k] ?? null, source: sources[k] }]));
+    process.stdout.write(JSON.stringify({ valid: true, settings, warnings }) + "\n");
+    return EXIT_OK;
+  }
+  const width = Math.max(...Object.keys(sources).map((k) => k.length));
+  const lines = Object.keys(sources).map((k) => {
+    const v = shown[k];
+    const text = v === undefined ? "(unset)" : v === "" ? '""' : Array.isArray(v) ? v.join(",") : String(v);
+    return `${k.padEnd(width)}  ${text}  [${sources[k]}]`;
+  });
+  for (const w of warnings) lines.push(`warning: ${w.key} is not a setting and is ignored: did you mean ${w.likely}?`);
+  lines.push(`configuration valid${flags.envFile ? ` (env file ${flags.envFile})` : ""}`);
+  process.stdout.write(lines.join("\n") + "\n");
+  return EXIT_OK;
+}
+
+/** `run --help`: every setting with its default and meaning, from the schema (one source of truth). */
+function settingsHelp(): string {
+  const docs = settingDocs();
+  const rows = docs.map((d) => `  ${d.key}${d.flag ? `, ${d.flag}` : ""}  (default: ${d.default})\n      ${d.meaning}`);
+  return `\nEnvironment variables (default shown; flags win over the environment, the environment over --env-file):\n${rows.join("\n")}\n\nExit codes: 0 clean stop, 1 runtime failure (unwritten rows at shutdown), 2 invalid configuration or status port unusable.`;
+}
+
 async function simulate(o: { port: number; host: string; rate: number; symbols?: string; exchanges?: string; pingSeconds: number; seed: number; binanceMaxAgeSeconds: number; okxNoticeCloseSeconds: number }): Promise<number> {
-  const log = createLogger("info");
+  const log = createLogger("info", undefined, defaultLogFormat(), useColor());
   const exchanges = o.exchanges ? (o.exchanges.split(",").map((s) => s.trim()) as ExchangeId[]) : undefined;
   const bad = exchanges?.find((x) => !EXCHANGES.includes(x));
   if (bad) throw new ConfigError(`invalid option: --exchanges ${bad} is not one of ${EXCHANGES.join(",")}`);
@@ -91,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Records public WebSocket market data (bbo, trade, mark price, funding, open interest) from Binance, Bybit and OKX into Parquet (schema v1).")
     .version(versionLine(), "-v, --version", "print version, commit and schema version")
     .exitOverride()
-    .addHelpText("after", '\nCollector options (--symbols, --exchanges, --streams, --storage, --data-dir, --status-port, --env-file):\n  quantlab-collector run --help   (they work without "run" too)')
+    .addHelpText("after", '\nCollector options and every environment variable with its default:\n  quantlab-collector run --help   (the options work without "run" too)\nCheck a configuration without starting: quantlab-collector check-config --env-file FILE')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const addRunOptions = (cmd: Command) =>
@@ -100,13 +160,32 @@ export async function main(argv: string[]): Promise<number> {
       .option("--exchanges <list>", "comma-separated subset of binance,bybit,okx (env EXCHANGES)")
       .addOption(new Option("--storage <backend>", "storage backend (env STORAGE_BACKEND)").choices(["local", "s3"]))
       .option("--data-dir <dir>", "root directory for local Parquet files (env DATA_DIR)")
+      .option("--status-host <address>", "status API bind address (env STATUS_HOST)")
       .option("--status-port <port>", "status API port (env STATUS_PORT)")
       .option("--streams <list>", "comma-separated streams to record (env STREAMS); default all but book, e.g. bbo,trade,book")
+      .option("--log-level <level>", "debug, info, warn or error (env LOG_LEVEL)")
+      .option("--log-format <format>", "json or pretty (env LOG_FORMAT; default pretty on a terminal, json otherwise)")
+      .option("--flush-interval <seconds>", "flush a partition whose oldest row is this old (env FLUSH_INTERVAL)")
+      .option("--buffer-size <rows>", "rows per partition that trigger a flush (env BUFFER_SIZE)")
+      .option("--queue-size <events>", "ingest queue capacity (env QUEUE_SIZE)")
+      .option("--max-inflight-uploads <n>", "concurrent storage writes (env MAX_INFLIGHT_UPLOADS)")
+      .option("--shutdown-timeout <seconds>", "bound on the final flush after SIGTERM (env SHUTDOWN_TIMEOUT_SECONDS)")
       .option("--env-file <path>", "read configuration from this env file (values already in the environment win)");
 
-  addRunOptions(program.command("run", { isDefault: true }).description("run the collector (default command)")).action((flags: RunFlags) => {
-    result = run(flags);
-  });
+  addRunOptions(program.command("run", { isDefault: true }).description("run the collector (default command)"))
+    .allowExcessArguments(true)
+    .addHelpText("after", settingsHelp)
+    .action((flags: RunFlags, cmd: Command) => {
+      // `quantlab-collector stats` lands here (run is the default): name it instead of "too many arguments".
+      if (cmd.args.length > 0) throw new ConfigError(`unknown command '${cmd.args[0]}' (commands: ${COMMANDS.join(", ")}; see --help)`);
+      result = run(flags);
+    });
+
+  addRunOptions(program.command("check-config").description("print the resolved configuration (secrets redacted) with the source of each value and validate it; exit 0 if valid, 2 if not"))
+    .option("--json", "one JSON object instead of a table")
+    .action((flags: RunFlags & { json?: boolean }) => {
+      result = Promise.resolve(checkConfig(flags));
+    });
 
   program
     .command("simulate")
@@ -156,13 +235,27 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; usage errors were already printed as one line by commander.
-      return err.exitCode === 0 ? EXIT_OK : EXIT_CONFIG;
+      if (err.exitCode === 0) return EXIT_OK;
+      fatalLine(err.message.replace(/^error: /, ""), EXIT_CONFIG);
+      return EXIT_CONFIG;
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`quantlab-collector: ${err.message}\n`);
+      fatalLine(err.message, EXIT_CONFIG);
       return EXIT_CONFIG;
     }
     process.stderr.write(`quantlab-collector: ${describeError(err)}\n`);
+    fatalLine(describeError(err), EXIT_RUNTIME);
     return EXIT_RUNTIME;
   }
+}
+
+/**
+ * The reason for a failed start also as a `fatal_error` log line on stdout, so journald/jq
+ * pipelines that read the JSON logs see it. In pretty format (a person at a terminal) the stderr
+ * line already says it.
+ */
+function fatalLine(error: string, exitCode: number): void {
+  if (fatalFormat !== "json") return;
+  createLogger("error", undefined, "json").error("fatal_error", { error, exit_code: exitCode });
 }

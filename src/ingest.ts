@@ -81,10 +81,13 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         }
       }
       if (row.stream === "trade" && d.contiguousIds.has(row.exchange)) {
-        const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id);
-        if (gap) {
+        const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id, now);
+        if (gap?.kind === "gap") {
           metrics.recordTradeIdGap(gap.exchange, gap.missing);
           log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
+        } else if (gap?.kind === "jump") {
+          metrics.recordTradeIdJump(gap.exchange);
+          log.warn("trade_id_jump", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, bound: gap.bound, conn_id: row.conn_id, note: "implausible id move: not counted as missing trades; the sequence re-anchors on the new id" });
         }
       }
       // Checked before the queue: a break the venue caused is seen even if the row is then dropped.

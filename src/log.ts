@@ -1,10 +1,11 @@
-/** @module log — JSON lines on stdout: one object per line with ts, level, event. */
+/** @module log — one line per event on stdout: JSON (ts, level, event, …) or, for a person at a terminal, a coloured line. */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogEvent =
   | "collector_start"
   | "collector_stop"
   | "config_loaded"
+  | "config_warning"
   | "ws_connect"
   | "ws_disconnect"
   | "ws_reconnect_scheduled"
@@ -39,6 +40,7 @@ export type LogEvent =
   | "book_rest_error"
   | "book_rest_rate_limited"
   | "book_rest_dropped"
+  | "trade_id_jump"
   | "subscription_silent"
   | "subscription_live"
   | "shutdown_signal"
@@ -65,11 +67,19 @@ const stdoutWriter: LogWriter = (line) => {
   process.stdout.write(line + "\n");
 };
 
-export function createLogger(minLevel: LogLevel = "info", write: LogWriter = stdoutWriter): Logger {
+export type LogFormat = "json" | "pretty";
+
+/** LOG_FORMAT unset: pretty for a person at a terminal, JSON for journald, files and pipes. */
+export function defaultLogFormat(isTTY = process.stdout.isTTY === true): LogFormat {
+  return isTTY ? "pretty" : "json";
+}
+
+export function createLogger(minLevel: LogLevel = "info", write: LogWriter = stdoutWriter, format: LogFormat = "json", color = process.stdout.isTTY === true): Logger {
   const min = LEVEL_RANK[minLevel];
   const log = (level: LogLevel, event: LogEvent, fields?: Record<string, unknown>): void => {
     if (LEVEL_RANK[level] < min) return;
-    write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields }));
+    const ts = new Date().toISOString();
+    write(format === "pretty" ? prettyLine(ts, level, event, fields, color) : JSON.stringify({ ts, level, event, ...fields }));
   };
   return {
     log,
@@ -78,6 +88,20 @@ export function createLogger(minLevel: LogLevel = "info", write: LogWriter = std
     error: (e, f) => log("error", e, f),
     debug: (e, f) => log("debug", e, f),
   };
+}
+
+const LEVEL_COLOR: Record<LogLevel, string> = { debug: "\x1b[90m", info: "\x1b[36m", warn: "\x1b[33m", error: "\x1b[31m" };
+
+/** `12:00:01.234 WARN  ws_disconnect exchange=binance code=1006 reason="closed by peer"` (UTC time). */
+export function prettyLine(ts: string, level: LogLevel, event: string, fields: Record<string, unknown> | undefined, color: boolean): string {
+  const c = (code: string, s: string) => (color ? `${code}${s}\x1b[0m` : s);
+  const parts = [c("\x1b[90m", ts.slice(11, 23)), c(LEVEL_COLOR[level], level.toUpperCase().padEnd(5)), c("\x1b[1m", event)];
+  for (const [k, v] of Object.entries(fields ?? {})) {
+    if (v === undefined) continue;
+    const text = typeof v === "string" ? (/^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)) : JSON.stringify(v);
+    parts.push(`${c("\x1b[90m", k + "=")}${text}`);
+  }
+  return parts.join(" ");
 }
 
 /** A logger that drops everything (unit tests, benchmarks). */

@@ -110,7 +110,8 @@ describe("architecture", () => {
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["books/files.ts", "config.ts", "storage/local.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
+    // status/port-holder and status/process read /proc (who holds a taken status port; open fds).
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["books/files.ts", "config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
     // The product's one kind of HTTP request: the REST order-book snapshot (issue 11).
     expect(where(/(^|[^.\w])fetch\((?!req\b)/m)).toEqual(["books/rest-fetch.ts"]);

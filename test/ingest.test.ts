@@ -13,6 +13,7 @@ import { FirstDataTracker } from "../src/state/first-data.ts";
 import { Metrics } from "../src/state/metrics.ts";
 import { SilenceTracker } from "../src/state/silence.ts";
 import { TradeIdGapTracker } from "../src/state/trade-gaps.ts";
+import { buildSnapshot } from "../src/state/snapshot.ts";
 import type { Connection } from "../src/ws/connection.ts";
 
 function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] } = {}) {
@@ -86,6 +87,22 @@ describe("ingest hooks", () => {
     ]);
   });
 
+  test("an outlier trade id (2^53-1) is one counted trade_id_jump, not 9e15 missing trades; later ids are tracked again", () => {
+    const { hooks, metrics, lines } = setup();
+    for (const id of ["100", "101", "9007199254740991", "102", "103", "106"]) hooks.onRow(trade(id));
+    expect(metrics.tradeIdJumpsTotal).toBe(2); // out to the outlier, back to the real sequence
+    expect(metrics.tradeIdJumpsByExchange).toMatchObject({ binance: 2 });
+    expect(metrics.tradeIdGapsTotal).toBe(2); // 104 and 105, after re-anchoring on 102
+    const jumps = lines.filter((l) => l.event === "trade_id_jump");
+    expect(jumps.map((l) => [l.level, l.after_id, l.next_id])).toEqual([
+      ["warn", 101, 9007199254740991],
+      ["warn", 9007199254740991, 102],
+    ]);
+    const snap = buildSnapshot({ metrics, queueSize: 0, queueCapacity: 100, state: "READY", stateSinceMs: 0, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: Date.now(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] });
+    expect(snap.metrics.effective_data_loss_rate_pct).toBe(25); // 2 missing of 6 received + 2 missing, not 100
+    expect(snap.metrics.trade_id_jumps_total).toBe(2);
+  });
+
   test("connect, first data on every subscription, watchdog disconnect and rotation become connection rows", () => {
     const { hooks, metrics, recorded, conn, changes } = setup();
     hooks.onOpen(conn);
@@ -145,6 +162,9 @@ describe("ingest hooks", () => {
     const silence = new SilenceTracker();
     silence.watch("binance", "liquidation", "BTCUSDT", 60_000, 0);
     silence.watch("binance", "funding", "BTCUSDT", 60_000, 0);
+    // Both delivered once (a stream's silence clock starts at its first event).
+    silence.onEvent("binance", "liquidation", "BTCUSDT", 0);
+    silence.onEvent("binance", "funding", "BTCUSDT", 0);
     expect(silence.check(86_400_000).map((e) => e.stream)).toEqual(["funding"]);
   });
 });

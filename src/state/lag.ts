@@ -7,8 +7,26 @@ export interface LagStats {
   samples: number;
 }
 
+/** Upper bounds (seconds) of the lag histogram's buckets; +Inf is implied. */
+export const LAG_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+/** Lifetime lag histogram in seconds (Prometheus: cumulative `le` buckets, sum, count). */
+export interface LagHistogram {
+  /** Cumulative count of samples ≤ each bound of LAG_BUCKETS_S. */
+  buckets: number[];
+  sumSeconds: number;
+  count: number;
+}
+
+export function emptyLagHistogram(): LagHistogram {
+  return { buckets: LAG_BUCKETS_S.map(() => 0), sumSeconds: 0, count: 0 };
+}
+
 export class LagMonitor {
   private readonly samples: Float64Array;
+  private readonly bucketCounts = new Float64Array(LAG_BUCKETS_S.length);
+  private sumSeconds = 0;
+  private count = 0;
   private n = 0;
   private next = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -37,9 +55,25 @@ export class LagMonitor {
   }
 
   record(lagMs: number): void {
+    const s = lagMs / 1000;
+    this.sumSeconds += s;
+    this.count++;
+    for (let i = 0; i < LAG_BUCKETS_S.length; i++) {
+      if (s <= LAG_BUCKETS_S[i]!) {
+        this.bucketCounts[i]!++;
+        break;
+      }
+    }
     this.samples[this.next] = lagMs;
     this.next = (this.next + 1) % this.samples.length;
     if (this.n < this.samples.length) this.n++;
+  }
+
+  histogram(): LagHistogram {
+    const buckets: number[] = [];
+    let acc = 0;
+    for (let i = 0; i < LAG_BUCKETS_S.length; i++) buckets.push((acc += this.bucketCounts[i]!));
+    return { buckets, sumSeconds: this.sumSeconds, count: this.count };
   }
 
   stats(): LagStats {

@@ -65,6 +65,9 @@ export class Metrics {
   readonly bookGapsByExchange: Record<string, number> = {};
   /** REST order-book snapshots (Binance anchoring): requests sent, snapshots recorded, failures (429/418 among them), budget waits. */
   readonly bookRest = { requests: 0, snapshots: 0, failures: 0, rateLimited: 0, waits: 0, weightUsed1m: 0 };
+  /** Implausible trade-id moves (outliers, venue re-basing) that re-anchored the sequence. */
+  tradeIdJumpsTotal = 0;
+  readonly tradeIdJumpsByExchange: Record<string, number> = {};
   /**
    * Events for instruments not configured, per exchange and stream: not recorded, not errors, not in
    * totalEvents (OKX `liquidation-orders` is one feed for every swap).
@@ -121,7 +124,10 @@ export class Metrics {
   declareExchange(exchange: ExchangeId, streams: readonly Stream[], contiguousTradeIds: boolean): void {
     const by = (this.eventsByExchange[exchange] ??= {});
     for (const st of streams) by[st] ??= 0;
-    if (contiguousTradeIds) this.tradeIdGapsByExchange[exchange] ??= 0;
+    if (contiguousTradeIds) {
+      this.tradeIdGapsByExchange[exchange] ??= 0;
+      this.tradeIdJumpsByExchange[exchange] ??= 0;
+    }
     if (streams.includes("book")) this.bookGapsByExchange[exchange] ??= 0;
     // The liquidation feeds are where unconfigured instruments arrive (OKX: every swap).
     if (streams.includes("liquidation")) (this.filteredByExchange[exchange] ??= {}).liquidation ??= 0;
@@ -153,6 +159,12 @@ export class Metrics {
   recordTradeIdGap(exchange: string, missing: number): void {
     this.tradeIdGapsTotal += missing;
     this.tradeIdGapsByExchange[exchange] = (this.tradeIdGapsByExchange[exchange] ?? 0) + missing;
+  }
+
+  /** An implausible trade-id move (state/trade-gaps.ts): re-anchored, not counted as missing trades. */
+  recordTradeIdJump(exchange: string): void {
+    this.tradeIdJumpsTotal++;
+    this.tradeIdJumpsByExchange[exchange] = (this.tradeIdJumpsByExchange[exchange] ?? 0) + 1;
   }
 
   recordSubscribeError(rejected: RejectedSubscription): void {
@@ -200,6 +212,22 @@ export class Metrics {
     }
     return { open, planned };
   }
+}
+
+/**
+ * Parse-error classes: the bounded label values of `parse_errors_total` in Prometheus (the venue
+ * adapters' reasons carry venue strings, e.g. `unknown_event:<event>` or `<channel>:missing:<field>`;
+ * /metrics keeps them verbatim in `parse_errors_by_reason`). Every class is exported from the start.
+ */
+export const PARSE_ERROR_CLASSES = ["invalid_json", "not_an_object", "bad_envelope", "unknown_message", "unknown_event", "unknown_topic", "empty_event", "parser_exception", "invalid_field", "other"] as const;
+export type ParseErrorClass = (typeof PARSE_ERROR_CLASSES)[number];
+
+export function parseErrorClass(reason: string): ParseErrorClass {
+  const head = reason.split(":")[0]!;
+  if ((PARSE_ERROR_CLASSES as readonly string[]).includes(head) && head !== "invalid_field" && head !== "other") return head as ParseErrorClass;
+  // `<event or channel>:<missing|bad_number|bad_integer|bad_string|bad_id|bad_bool>:<field>` (exchanges/fields.ts)
+  if (/:(missing|bad_[a-z]+):/.test(reason)) return "invalid_field";
+  return "other";
 }
 
 function zeroStreams(): Record<Stream, number> {

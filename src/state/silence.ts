@@ -8,7 +8,8 @@ interface Track {
   stream: Stream;
   symbol: string;
   thresholdMs: number;
-  lastEventMs: number;
+  /** null until the stream's first event: a stream that never delivered is down, not silent. */
+  lastEventMs: number | null;
   silentSinceMs: number | null;
 }
 
@@ -23,10 +24,14 @@ export interface SilenceEvent {
 export class SilenceTracker {
   private readonly tracks = new Map<string, Track>();
 
-  /** Start watching a stream; the clock starts now (a stream that never delivers goes silent too). */
-  watch(exchange: string, stream: Stream, symbol: string, thresholdMs: number, nowMs: number): void {
+  /**
+   * Watch a stream. Its clock starts at its first event: a stream whose connection never
+   * delivered is reported as a connection down (state, ws_disconnect) or a silent subscription
+   * (first-data deadline), never as a silence interval. `_nowMs` is kept for callers' symmetry.
+   */
+  watch(exchange: string, stream: Stream, symbol: string, thresholdMs: number, _nowMs?: number): void {
     if (!SILENCE_MONITORED.has(stream)) return;
-    this.tracks.set(`${exchange}|${stream}|${symbol}`, { exchange, stream, symbol, thresholdMs, lastEventMs: nowMs, silentSinceMs: null });
+    this.tracks.set(`${exchange}|${stream}|${symbol}`, { exchange, stream, symbol, thresholdMs, lastEventMs: null, silentSinceMs: null });
   }
 
   /** Record an event; returns the end of a silence interval when one was open. */
@@ -45,7 +50,7 @@ export class SilenceTracker {
   check(nowMs: number): SilenceEvent[] {
     const opened: SilenceEvent[] = [];
     for (const t of this.tracks.values()) {
-      if (t.silentSinceMs === null && nowMs - t.lastEventMs > t.thresholdMs) {
+      if (t.lastEventMs !== null && t.silentSinceMs === null && nowMs - t.lastEventMs > t.thresholdMs) {
         t.silentSinceMs = t.lastEventMs;
         opened.push({ kind: "start", exchange: t.exchange, stream: t.stream, symbol: t.symbol, silentMs: nowMs - t.lastEventMs });
       }

@@ -1,7 +1,7 @@
 /** @module state/snapshot — the read-only view served by the status API and logged by the heartbeat. */
 import type { Stream } from "../schema/rows.ts";
 import type { CollectorState } from "./state.ts";
-import type { LagStats } from "./lag.ts";
+import { emptyLagHistogram, type LagHistogram, type LagStats } from "./lag.ts";
 import type { SilentSubscription } from "./first-data.ts";
 import { round1, type Metrics, type RejectedSubscription, type WriterCounters } from "./metrics.ts";
 
@@ -55,6 +55,9 @@ export interface MetricsBody {
   book_gaps_total: Record<string, number>;
   /** REST order-book snapshot requests (Binance anchoring): sent, recorded, failed (rate_limited = 429/418), budget waits, weight spent in the last minute. */
   book_rest: { requests: number; snapshots: number; failures: number; rate_limited: number; waits: number; weight_used_1m: number };
+  /** Implausible trade-id moves that re-anchored the sequence instead of counting gaps. */
+  trade_id_jumps_total: number;
+  trade_id_jumps_by_exchange: Record<string, number>;
   /** Subscriptions with no first event by their deadline, now (an unknown symbol, a wrong route). */
   silent_subscriptions: SilentSubscription[];
   silent_subscriptions_total: number;
@@ -74,11 +77,24 @@ export interface StatusBody {
   metrics: { queue_pct: number; silence_15m: number; drops_15m: number; reconnects_15m: number; rss_mb: number };
 }
 
+/** What only the Prometheus text carries (the JSON bodies above are the status API contract). */
+export interface ProcessBody {
+  cpu_seconds: number;
+  rss_bytes: number;
+  /** null where /proc is not readable. */
+  open_fds: number | null;
+  max_fds: number | null;
+  start_time_seconds: number;
+  lag_histogram: LagHistogram;
+  build: { version: string; commit: string; schema_version: string };
+}
+
 export interface Snapshot {
   health: HealthBody;
   streams: StreamsBody;
   metrics: MetricsBody;
   status: StatusBody;
+  process: ProcessBody;
 }
 
 export interface SnapshotInputs {
@@ -94,6 +110,8 @@ export interface SnapshotInputs {
   rssBytes: number;
   lag: LagStats;
   silentSubscriptions: SilentSubscription[];
+  /** Process and build facts for the Prometheus text (tests may leave them out: zeros). */
+  process?: Partial<Omit<ProcessBody, "rss_bytes">>;
 }
 
 export function buildSnapshot(i: SnapshotInputs): Snapshot {
@@ -144,6 +162,8 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
       book_gaps_total: { ...m.bookGapsByExchange },
       book_rest: { requests: m.bookRest.requests, snapshots: m.bookRest.snapshots, failures: m.bookRest.failures, rate_limited: m.bookRest.rateLimited, waits: m.bookRest.waits, weight_used_1m: m.bookRest.weightUsed1m },
+      trade_id_jumps_total: m.tradeIdJumpsTotal,
+      trade_id_jumps_by_exchange: { ...m.tradeIdJumpsByExchange },
       silent_subscriptions: i.silentSubscriptions,
       silent_subscriptions_total: m.silentSubscriptionsTotal,
       write_errors_total: m.writeErrorsTotal,
@@ -158,6 +178,15 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       since: new Date(i.stateSinceMs).toISOString(),
       reasons: i.stateReasons,
       metrics: { queue_pct: queuePct, silence_15m: silence15m, drops_15m: drops15m, reconnects_15m: reconnects15m, rss_mb: rssMb },
+    },
+    process: {
+      cpu_seconds: i.process?.cpu_seconds ?? 0,
+      rss_bytes: i.rssBytes,
+      open_fds: i.process?.open_fds ?? null,
+      max_fds: i.process?.max_fds ?? null,
+      start_time_seconds: i.process?.start_time_seconds ?? m.startedAtMs / 1000,
+      lag_histogram: i.process?.lag_histogram ?? emptyLagHistogram(),
+      build: i.process?.build ?? { version: "", commit: "", schema_version: "" },
     },
   };
 }

@@ -3,9 +3,19 @@
  * (Binance `@trade` `t`, OKX `trades-all` `tradeId`; exchanges.md §5 "General"). A jump of k ids
  * means k-1 trades the venue made and we never received: real, measured loss. Ids at or below the
  * last seen (reconnect overlap, rotation duplicates) are not gaps and do not move the cursor.
+ *
+ * Outliers: one corrupt or re-based id (`t=9007199254740991`) must not count billions of "missing"
+ * trades nor freeze the cursor above every later id. A move (forward or back) larger than
+ * {@link plausibleJump} for the time since the symbol's previous trade is a `jump`: counted apart,
+ * never as gaps, and the sequence re-anchors on the new id (so normal ids after an outlier re-anchor
+ * again and are then tracked as usual). The bound — 10,000 ids plus 10,000 ids per second elapsed —
+ * is far above any real USDT-perpetual trade rate (the busiest, BTCUSDT on Binance, prints a few
+ * hundred to a few thousand trades per second in bursts) so a real outage of any length is still
+ * counted as gaps, yet a 64-bit outlier is recognised after any realistic silence.
  */
 
 export interface TradeGap {
+  kind: "gap";
   exchange: string;
   symbol: string;
   afterId: number;
@@ -13,19 +23,43 @@ export interface TradeGap {
   missing: number;
 }
 
-export class TradeIdGapTracker {
-  private readonly last = new Map<string, number>();
+export interface TradeJump {
+  kind: "jump";
+  exchange: string;
+  symbol: string;
+  afterId: number;
+  nextId: number;
+  /** The largest move accepted as a gap at this point (ids). */
+  bound: number;
+}
 
-  /** Returns the gap this id reveals, or null. Non-numeric ids are ignored. */
-  observe(exchange: string, symbol: string, tradeId: string): TradeGap | null {
+/** Ids a symbol can plausibly advance (or be replayed back) in `elapsedMs` (see the module note). */
+export function plausibleJump(elapsedMs: number): number {
+  return 10_000 + Math.ceil(Math.max(0, elapsedMs) / 1000) * 10_000;
+}
+
+export class TradeIdGapTracker {
+  private readonly last = new Map<string, { id: number; atMs: number }>();
+
+  /** Returns the gap or jump this id reveals, or null. Non-numeric ids are ignored. */
+  observe(exchange: string, symbol: string, tradeId: string, nowMs: number): TradeGap | TradeJump | null {
     if (!/^\d{1,16}$/.test(tradeId)) return null;
     const id = Number(tradeId);
     if (!Number.isSafeInteger(id)) return null;
     const key = `${exchange}|${symbol}`;
     const prev = this.last.get(key);
-    if (prev !== undefined && id <= prev) return null;
-    this.last.set(key, id);
-    if (prev === undefined || id === prev + 1) return null;
-    return { exchange, symbol, afterId: prev, nextId: id, missing: id - prev - 1 };
+    if (prev === undefined) {
+      this.last.set(key, { id, atMs: nowMs });
+      return null;
+    }
+    const bound = plausibleJump(nowMs - prev.atMs);
+    if (Math.abs(id - prev.id) > bound) {
+      this.last.set(key, { id, atMs: nowMs });
+      return { kind: "jump", exchange, symbol, afterId: prev.id, nextId: id, bound };
+    }
+    if (id <= prev.id) return null;
+    this.last.set(key, { id, atMs: nowMs });
+    if (id === prev.id + 1) return null;
+    return { kind: "gap", exchange, symbol, afterId: prev.id, nextId: id, missing: id - prev.id - 1 };
   }
 }

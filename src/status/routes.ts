@@ -5,7 +5,14 @@ import { renderPrometheus } from "./prometheus.ts";
 const JSON_PATHS = ["/health", "/streams", "/metrics", "/status"] as const;
 
 export function handle(req: Request, snapshot: () => Snapshot): Response {
-  const path = new URL(req.url).pathname;
+  // HTTP/1.0 without a Host header, or a Host that is not a host, leaves no parseable URL: the
+  // client's mistake (400), never an internal error.
+  let path: string;
+  try {
+    path = new URL(req.url).pathname;
+  } catch {
+    return Response.json({ error: "bad request: no usable Host header or URL" }, { status: 400 });
+  }
   const known = (JSON_PATHS as readonly string[]).includes(path) || path === "/metrics/prometheus";
   if (req.method !== "GET" && req.method !== "HEAD") {
     return Response.json({ error: "method not allowed", allowed: ["GET"] }, { status: 405, headers: { allow: "GET, HEAD" } });

@@ -1,4 +1,5 @@
 /** @module ws/connection — one venue socket: connect, subscribe pacing, keepalive, watchdog, backoff, recv stamping. */
+import { connectCause } from "./cause.ts";
 import { nowUs } from "../clock.ts";
 import type { Row, Stream } from "../schema/rows.ts";
 import type { ConnectionPlan, ExchangeAdapter, KeepalivePolicy, ParseResult } from "../exchanges/types.ts";
@@ -122,7 +123,12 @@ export class Connection {
       const status = handshakeStatus(error);
       // 418 = IP banned, 429 = too many requests (exchanges.md §1.3): back off hard.
       if (status === 418 || status === 429) this.rateLimitStatus = status;
-      this.log.warn("ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, ...(status !== null ? { http_status: status } : {}) });
+      const code = (ev as ErrorEvent & { error?: { code?: unknown } }).error?.code;
+      const cause = connectCause(error, typeof code === "string" ? code : undefined);
+      const connecting = !this.isOpen && ws === this.ws;
+      if (connecting) this.closeReason ||= `connect failed: ${cause.text}`;
+      // A failed connect is reported once, by its ws_disconnect (reason = the cause): the raw error is debug detail.
+      this.log.log(connecting ? "debug" : "warn", "ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, cause: cause.text, cause_kind: cause.kind, ...(status !== null ? { http_status: status } : {}) });
     };
     ws.onclose = (ev: CloseEvent) => this.handleClose(ws, ev.code, ev.reason);
     const connectTimeoutMs = this.opts.connectTimeoutMs ?? 0;
@@ -131,7 +137,7 @@ export class Connection {
         setTimeout(() => {
           if (ws !== this.ws || this.isOpen) return;
           // A blackholed peer: the handshake would hang for minutes. Give up on this socket now.
-          this.closeReason = `connect timeout: no handshake within ${connectTimeoutMs} ms`;
+          this.closeReason = `connect failed: timeout (no handshake within ${connectTimeoutMs} ms)`;
           ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
           try {
             (ws as unknown as { terminate(): void }).terminate();
@@ -271,7 +277,9 @@ export class Connection {
     this.timers = [];
     const openForMs = wasOpen ? Date.now() - this.openedAtMs : 0;
     const why = this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed");
-    this.log.warn("ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: why, open_for_ms: openForMs, frames: this.recvSeq });
+    // Closes the collector asked for (shutdown, a completed rotation) are routine: info, not warn.
+    const planned = this.stopped && (why === "shutdown" || why === "rotate");
+    this.log.log(planned ? "info" : "warn", "ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: why, open_for_ms: openForMs, frames: this.recvSeq });
     if (wasOpen) this.hooks.onClose(this, code, why);
     if (this.stopped || this.retired) return;
     if (openForMs >= this.opts.stableAfterMs) this.attempt = 0;

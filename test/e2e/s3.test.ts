@@ -322,9 +322,14 @@ describe("S3 storage", () => {
       const env = baseEnv({ STORAGE_BACKEND: "s3", S3_ENDPOINT: "http://127.0.0.1:9", S3_BUCKET: "b", S3_ACCESS_KEY, S3_SECRET_KEY, ...patch });
       const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "bin", "quantlab-collector.ts")], { env, stdout: "pipe", stderr: "pipe" });
       const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-      expect({ patch, code, lines: err.trim().split("\n").length, out }).toEqual({ patch, code: 2, lines: 1, out: "" });
+      expect({ patch, code, lines: err.trim().split("\n").length }).toEqual({ patch, code: 2, lines: 1 });
       expect(err).toContain(msg);
       expect(err.includes(S3_SECRET_KEY)).toBe(false);
+      // stdout: only the same reason as a JSON fatal_error line (log pipelines see it), no secret.
+      const fatal = out.trim().split("\n").map((l) => JSON.parse(l));
+      expect(fatal.map((l) => [l.event, l.exit_code])).toEqual([["fatal_error", 2]]);
+      expect(fatal[0].error).toContain(msg);
+      expect(out.includes(S3_SECRET_KEY)).toBe(false);
     }
   });
 });

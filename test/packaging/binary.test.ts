@@ -109,7 +109,7 @@ describe("compiled binary alone in an empty directory", () => {
     expect(events).toBe(Object.values(sim.stats().rows).reduce((a, b) => a + b, 0));
     expect(exp.value("quantlab_collector_ws_connections_open", { exchange: "binance" })).toBeGreaterThanOrEqual(1);
     expect(exp.value("quantlab_collector_dropped_events_total")).toBe(0);
-    expect(exp.value("quantlab_collector_rss_bytes")).toBeGreaterThan(10 * 1048576);
+    expect(exp.value("process_resident_memory_bytes")).toBeGreaterThan(10 * 1048576);
   });
 });
 
@@ -154,9 +154,13 @@ describe("compiled binary configuration sources", () => {
     delete env.STATUS_PORT; // values in the environment win over the file
     const r = await run([exe, "--env-file", file], { cwd: work.path, env });
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain('STATUS_PORT must be a whole number from 0 to 65535 (got "notaport")');
+    // The same reason as one JSON fatal_error line on stdout, for journald | jq.
+    const fatal = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ level: "error", event: "fatal_error", exit_code: 2 });
+    expect(fatal[0].error).toContain("STATUS_PORT");
     const missing = await run([exe, "--env-file", join(work.path, "absent.env")], { cwd: work.path, env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("absent.env: ENOENT");

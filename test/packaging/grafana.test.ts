@@ -55,12 +55,14 @@ describe("docs/grafana-dashboard.json", () => {
     for (const { panel, expr } of [...exprs, ...variableQueries]) {
       // Brackets balance (a cheap syntax check; the names are what can drift).
       for (const [open, close] of ["()", "{}", "[]"]) expect({ panel, n: expr.split(open!).length }).toEqual({ panel, n: expr.split(close!).length });
-      const names = [...expr.matchAll(/\bquantlab_collector_[a-z0-9_]+\b/g)].map((m) => m[0]);
+      // Histogram series (_bucket/_sum/_count) belong to their family; process_* are the standard unprefixed ones.
+      const names = [...expr.matchAll(/\b(?:quantlab_collector|process)_[a-z0-9_]+\b/g)].map((m) => (exposition.families.get(m[0]) ? m[0] : m[0].replace(/_(bucket|sum|count)$/, "")));
       expect({ panel, names: names.length > 0 }).toEqual({ panel, names: true });
       const allowed = new Set([...TARGET_LABELS]);
       for (const n of names) {
         if (!exposition.families.has(n)) unknown.push(`${panel}: ${n}`);
         for (const l of labelsOf.get(n) ?? []) allowed.add(l);
+        if (exposition.families.get(n)?.type === "HISTOGRAM") allowed.add("le");
       }
       const used = [
         ...[...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(",").map((s) => s.trim()).filter(Boolean)),
@@ -73,9 +75,10 @@ describe("docs/grafana-dashboard.json", () => {
 
   test("covers state, events/s per stream, queue %, drops, reconnects, watchdog closes, rotations, silence, upload failures, spool depth, pending rows, RSS", () => {
     const all = exprs.map((e) => e.expr).join("\n");
-    for (const m of ["state", "events_total", "queue_utilization_percent", "dropped_events_total", "ws_reconnect_total", "silence_intervals_total", "upload_failures_total", "pending_events", "rss_bytes", "spool_files", "spool_bytes", "spool_oldest_age_seconds", "ws_watchdog_total", "ws_rotations_total"]) {
+    for (const m of ["state", "events_total", "queue_utilization_ratio", "dropped_events_total", "ws_reconnect_total", "silence_intervals_total", "upload_failures_total", "pending_events", "spool_files", "spool_bytes", "spool_oldest_age_seconds", "ws_watchdog_total", "ws_rotations_total", "event_loop_lag_seconds_bucket"]) {
       expect(all).toContain(`quantlab_collector_${m}`);
     }
+    expect(all).toContain("process_resident_memory_bytes");
     expect(all).toContain("sum by (stream) (rate(quantlab_collector_events_total");
     expect(all).toContain("sum by (exchange) (increase(quantlab_collector_ws_reconnect_total");
   });

@@ -93,7 +93,19 @@ describe("install.sh --destdir", () => {
       "ProtectHome=yes",
       "PrivateTmp=yes",
       "User=quantlab",
+      "StateDirectory=quantlab-collector",
+      "SystemCallFilter=@system-service",
+      "ProcSubset=pid",
+      "PrivateMounts=yes",
+      "RemoveIPC=yes",
     ]) expect(unit.split("\n")).toContain(line);
+    // A persistent failure stops restarting instead of looping every RestartSec forever.
+    expect(Number(unit.match(/^StartLimitBurst=(\d+)$/m)?.[1])).toBeGreaterThan(1);
+    expect(unit).toMatch(/^StartLimitIntervalSec=[1-9]\d*(min|s)$/m);
+    expect(unit).toMatch(/^LimitNOFILE=\d+$/m);
+    // The user and the data directory declared for systemd-sysusers / systemd-tmpfiles.
+    expect(readFileSync(join(root, "etc/sysusers.d/quantlab-collector.conf"), "utf8")).toMatch(/^u quantlab - "QuantLab Collector" \/var\/lib\/quantlab-collector \/usr\/sbin\/nologin$/m);
+    expect(readFileSync(join(root, "etc/tmpfiles.d/quantlab-collector.conf"), "utf8")).toMatch(/^d \/var\/lib\/quantlab-collector 0750 quantlab quantlab -$/m);
     expect(unit).toMatch(/^MemoryMax=\S+$/m);
     expect(Number(unit.match(/^RestartSec=(\d+)s$/m)?.[1])).toBeWithin(1, 31);
     // TimeoutStopSec must exceed the collector's own shutdown bound (SHUTDOWN_TIMEOUT_SECONDS).
@@ -166,6 +178,8 @@ describe("install.sh --destdir", () => {
     const unit = readFileSync(join(r2, UNIT), "utf8").split("\n");
     for (const line of ["ExecStart=/opt/qlc/bin/quantlab-collector run", "ReadWritePaths=/srv/qlc", "WorkingDirectory=/srv/qlc", "Environment=DATA_DIR=/srv/qlc"]) expect(unit).toContain(line);
     expect(unit.join("\n")).not.toContain("/var/lib/quantlab-collector");
+    expect(unit.join("\n")).not.toMatch(/^StateDirectory/m); // only for a data dir under /var/lib
+    expect(readFileSync(join(r2, "etc/tmpfiles.d/quantlab-collector.conf"), "utf8")).toContain("d /srv/qlc 0750 quantlab quantlab -");
     const u = await install(["--prefix", "/opt/qlc", "--data-dir", "/srv/qlc", "--uninstall"], { DESTDIR: r2 });
     expect(u.code).toBe(0);
     expect(existsSync(join(r2, ENVF))).toBe(false);
@@ -174,7 +188,61 @@ describe("install.sh --destdir", () => {
   });
 });
 
+describe("install.sh --uninstall finds what was installed", () => {
+  test("after a --prefix install, --uninstall without --prefix removes the binary the unit runs", async () => {
+    const r3 = join(work.path, "root-prefix");
+    expect((await install(["--destdir", r3, "--binary", binary, "--prefix", "/opt/qlc"])).code).toBe(0);
+    const u = await install(["--destdir", r3, "--uninstall"]);
+    expect(u.code).toBe(0);
+    expect(u.stdout).toContain(`remove ${join(r3, "opt/qlc/bin/quantlab-collector")}`);
+    expect(existsSync(join(r3, "opt/qlc/bin/quantlab-collector"))).toBe(false);
+    expect(existsSync(join(r3, UNIT))).toBe(false);
+    expect(existsSync(join(r3, "etc/sysusers.d/quantlab-collector.conf"))).toBe(false);
+    expect(u.stdout.trim().split("\n").at(-1)).toBe("uninstalled quantlab-collector");
+  });
+
+  test("a unit whose ExecStart= names no quantlab-collector binary: one line, exit 1, nothing removed", async () => {
+    const r4 = join(work.path, "root-broken");
+    expect((await install(["--destdir", r4, "--binary", binary])).code).toBe(0);
+    writeFileSync(join(r4, UNIT), readFileSync(join(r4, UNIT), "utf8").replace(/^ExecStart=.*$/m, "ExecStart=/bin/true"));
+    const u = await install(["--destdir", r4, "--uninstall"]);
+    expect(u.code).toBe(1);
+    expect(u.stderr.trim().split("\n")).toHaveLength(1);
+    expect(u.stderr).toContain("cannot find the installed binary");
+    expect(u.stdout).not.toContain("uninstalled");
+    expect(existsSync(join(r4, BIN))).toBe(true);
+    expect(existsSync(join(r4, UNIT))).toBe(true);
+  });
+
+  test("the sysusers.d and tmpfiles.d files are what systemd-sysusers / systemd-tmpfiles accept", async () => {
+    const sysusers = (await run(["sh", "-c", "command -v systemd-sysusers"], { env: { PATH } })).stdout.trim();
+    const tmpfiles = (await run(["sh", "-c", "command -v systemd-tmpfiles"], { env: { PATH } })).stdout.trim();
+    if (!sysusers || !tmpfiles) return void console.warn("SKIP sysusers/tmpfiles check: systemd-sysusers or systemd-tmpfiles not installed");
+    const r5 = join(work.path, "root-image");
+    expect((await install(["--destdir", r5, "--binary", binary])).code).toBe(0);
+    writeFileSync(join(r5, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    writeFileSync(join(r5, "etc/group"), "root:x:0:\n");
+    // What an image's first boot does: the user from sysusers.d, then the data dir from tmpfiles.d.
+    const su = await run([sysusers, `--root=${r5}`], { env: { PATH } });
+    expect(su.code).toBe(0);
+    expect(readFileSync(join(r5, "etc/passwd"), "utf8")).toMatch(/^quantlab:x:\d+:\d+:QuantLab Collector:\/var\/lib\/quantlab-collector:\/usr\/sbin\/nologin$/m);
+    const tf = await run([tmpfiles, `--root=${r5}`, "--create"], { env: { PATH } });
+    expect({ code: tf.code, err: tf.stderr }).toEqual({ code: 0, err: "" });
+    expect(mode(join(r5, DATA))).toBe("750");
+  });
+});
+
 describe("install.sh refuses clearly", () => {
+  test("--help is the usage text only, exit 0", async () => {
+    const r = await install(["--help"]);
+    expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+    expect(r.stdout.split("\n")[0]).toBe("install.sh — install (or --uninstall) quantlab-collector as a systemd service.");
+    expect(r.stdout).not.toContain("set -euo");
+    expect(r.stdout).not.toMatch(/^#/m);
+    for (const o of ["--prefix", "--destdir", "--binary", "--data-dir", "--uninstall", "--dry-run"]) expect(r.stdout).toContain(o);
+  });
+
+
   test("a system install without root: one line, exit 1, nothing touched", async () => {
     let r;
     if (process.getuid?.() === 0) {

@@ -12,6 +12,8 @@ import { buildSnapshot, type Snapshot } from "../../src/state/snapshot.ts";
 import { REPO } from "../helpers/collector.ts";
 
 export const PREFIX = "quantlab_collector_";
+/** The standard process metrics (process_cpu_seconds_total, …) are exported without the prefix. */
+export const PROCESS_PREFIX = "process_";
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\n"])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Inf)|\+Inf|NaN)( -?\d+)?$/;
 
@@ -38,7 +40,7 @@ export function parseExposition(text: string): Exposition {
         d.help = true;
       } else {
         if (d.type) problems.push(`TYPE twice for ${name}`);
-        if (rest !== "counter" && rest !== "gauge") problems.push(`TYPE of ${name} is ${rest}, expected counter or gauge`);
+        if (rest !== "counter" && rest !== "gauge" && rest !== "histogram") problems.push(`TYPE of ${name} is ${rest}, expected counter, gauge or histogram`);
         d.type = rest ?? null;
       }
       declared.set(name, d);
@@ -48,7 +50,8 @@ export function parseExposition(text: string): Exposition {
     const m = line.match(SAMPLE);
     if (!m) { problems.push(`malformed sample line: ${line}`); continue; }
     sampleLines++;
-    if (!declared.get(m[1]!)?.type) problems.push(`sample before its # TYPE: ${line}`);
+    const base = m[1]!.replace(/_(bucket|sum|count)$/, "");
+    if (!declared.get(m[1]!)?.type && declared.get(base)?.type !== "histogram") problems.push(`sample before its # TYPE: ${line}`);
   }
   const parsed = parsePrometheusTextFormat(text);
   const families = new Map<string, PromFamily>();
@@ -56,13 +59,13 @@ export function parseExposition(text: string): Exposition {
   for (const f of parsed) {
     if (families.has(f.name)) problems.push(`family ${f.name} appears twice`);
     families.set(f.name, f);
-    parsedSamples += f.metrics.length;
-    if (!f.name.startsWith(PREFIX)) problems.push(`${f.name} lacks the ${PREFIX} prefix`);
-    if (f.type !== "COUNTER" && f.type !== "GAUGE") problems.push(`${f.name} parsed as ${f.type}`);
+    parsedSamples += f.type === "HISTOGRAM" ? f.metrics.reduce((a, x) => a + Object.keys((x as { buckets?: object }).buckets ?? {}).length + 2, 0) : f.metrics.length;
+    if (!f.name.startsWith(PREFIX) && !f.name.startsWith(PROCESS_PREFIX)) problems.push(`${f.name} lacks the ${PREFIX} prefix`);
+    if (f.type !== "COUNTER" && f.type !== "GAUGE" && f.type !== "HISTOGRAM") problems.push(`${f.name} parsed as ${f.type}`);
     if (!f.help) problems.push(`${f.name} has no HELP`);
     if (f.type === "COUNTER" && !f.name.endsWith("_total")) problems.push(`counter ${f.name} must end in _total`);
     if (f.type === "GAUGE" && f.name.endsWith("_total")) problems.push(`gauge ${f.name} must not end in _total`);
-    for (const s of f.metrics) if (!Number.isFinite(Number(s.value))) problems.push(`${f.name} has non-numeric value ${s.value}`);
+    if (f.type !== "HISTOGRAM") for (const s of f.metrics) if (!Number.isFinite(Number(s.value))) problems.push(`${f.name} has non-numeric value ${s.value}`);
   }
   if (parsedSamples !== sampleLines) problems.push(`parser read ${parsedSamples} samples from ${sampleLines} sample lines`);
   if (problems.length > 0) throw new Error(`invalid Prometheus exposition:\n  ${problems.join("\n  ")}`);
@@ -80,7 +83,7 @@ export function parseExposition(text: string): Exposition {
 /** Metric names documented in the table of docs/operations.md ("| `quantlab_collector_…` | type | …"). */
 export function documentedMetrics(): string[] {
   const doc = readFileSync(join(REPO, "docs", "operations.md"), "utf8");
-  return [...doc.matchAll(/^\| `(quantlab_collector_[a-z0-9_]+)`/gm)].map((m) => m[1]!);
+  return [...doc.matchAll(/^\| `((?:quantlab_collector|process)_[a-z0-9_]+)`/gm)].map((m) => m[1]!);
 }
 
 /** A snapshot with every counter non-zero and every label present (parse reasons, exchanges, streams). */
@@ -104,12 +107,17 @@ export function richSnapshot(): Snapshot {
   m.silentSubscriptionsTotal = 3;
   m.tradeIdGapsTotal = 9;
   m.tradeIdGapsByExchange.binance = 9;
+  m.recordTradeIdJump("okx");
   m.writeErrorsTotal = 6;
   m.lastWriteTsMs = now - 2000;
   m.connections.binance = { open: 2, planned: 2 };
   m.connections.okx = { open: 1, planned: 2 };
   Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
-  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 }, silentSubscriptions: [
+  m.recordParseError("unknown_event:fooUpdate");
+  m.recordParseError("bookTicker:missing:b");
+  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 },
+    process: { cpu_seconds: 12.5, open_fds: 42, max_fds: 65536, start_time_seconds: (now - 65_000) / 1000, lag_histogram: { buckets: [300, 500, 590, 598, 599, 600, 600, 600, 600, 600, 600], sumSeconds: 0.6, count: 600 }, build: { version: "0.1.0", commit: "abc123", schema_version: "v1" } },
+    silentSubscriptions: [
     { exchange: "binance", conn_id: "binance-public-x-1", stream: "bbo", symbol: "FAKEUSDT", since_ms: now - 90_000 },
     { exchange: "binance", conn_id: "binance-public-x-1", stream: "trade", symbol: "FAKEUSDT", since_ms: now - 90_000 },
   ] });

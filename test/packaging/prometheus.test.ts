@@ -7,10 +7,10 @@ import { describe, expect, test } from "bun:test";
 import { handle } from "../../src/status/routes.ts";
 import { adapters } from "../../src/exchanges/index.ts";
 import { EXCHANGES } from "../../src/schema/rows.ts";
-import { Metrics } from "../../src/state/metrics.ts";
+import { Metrics, PARSE_ERROR_CLASSES, parseErrorClass } from "../../src/state/metrics.ts";
 import { buildSnapshot } from "../../src/state/snapshot.ts";
 import { renderPrometheus } from "../../src/status/prometheus.ts";
-import { documentedMetrics, parseExposition, PREFIX, richSnapshot } from "./prom.ts";
+import { documentedMetrics, parseExposition, PREFIX, PROCESS_PREFIX, richSnapshot } from "./prom.ts";
 
 /** Fields of /metrics that are deliberately not exported, and why. */
 const NOT_EXPORTED: Record<string, string> = {
@@ -18,6 +18,7 @@ const NOT_EXPORTED: Record<string, string> = {
   snapshot_events_seen: "always 0, as above",
   gap_alignment_corrections: "always 0, as above",
   "event_loop_lag_ms.samples": "size of the lag sample window, not a measurement",
+  ...Object.fromEntries(["p50", "p99", "max"].map((q) => [`event_loop_lag_ms.${q}`, "percentiles of the last minute; Prometheus gets the lifetime histogram event_loop_lag_seconds (histogram_quantile over any range)"])),
   "silent_subscriptions.0.since_ms": "a timestamp per listed subscription; exported as a count per exchange (silent_subscriptions)",
   "silent_subscriptions.1.since_ms": "as above",
   ...Object.fromEntries([0, 1, 2, 3].map((i) => [`rejected_subscriptions.${i}.ts_ms`, "a timestamp per rejected subscription; the count is subscribe_errors_total"])),
@@ -31,7 +32,7 @@ describe("GET /metrics/prometheus", () => {
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const exp = parseExposition(await res.clone().text()); // throws listing every violation
     expect(exp.families.size).toBeGreaterThan(25);
-    for (const name of exp.families.keys()) expect(name.startsWith(PREFIX)).toBe(true);
+    for (const name of exp.families.keys()) expect(name.startsWith(PREFIX) || name.startsWith(PROCESS_PREFIX)).toBe(true);
   });
 
   test("every numeric field of /metrics is exported with the same value", async () => {
@@ -51,13 +52,11 @@ describe("GET /metrics/prometheus", () => {
     const scalar: Record<string, string> = {
       queue_size: "queue_size",
       queue_maxsize: "queue_capacity",
-      queue_utilization_pct: "queue_utilization_percent",
       dropped_events_total: "dropped_events_total",
       drops_15m: "dropped_events_window",
       silence_intervals_15m: "silence_intervals_window",
       silence_intervals_total: "silence_intervals_total",
       reconnects_15m: "ws_reconnects_window",
-      effective_data_loss_rate_pct: "effective_data_loss_rate_percent",
       subscribe_errors_total: "subscribe_errors_total",
       write_errors_total: "write_errors_total",
       "writer.total_written": "written_events_total",
@@ -87,19 +86,28 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "ws_watchdog_total") got = v("ws_watchdog_total", { exchange: key! });
       else if (head === "ws_rotations_total") got = v("ws_rotations_total", { exchange: key! });
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
-      else if (head === "events_total_by_stream") got = v("events_total", { stream: key! });
-      else if (head === "events_total_by_exchange") got = v("exchange_events_total", { exchange: key!, stream: sub! });
+      else if (head === "events_total_by_stream") got = exp.families.get(PREFIX + "events_total")!.metrics.filter((x) => x.labels?.stream === key).reduce((a, x) => a + Number(x.value), 0);
+      else if (head === "events_total_by_exchange") got = v("events_total", { exchange: key!, stream: sub! });
       else if (head === "filtered_events_total") got = v("filtered_events_total", { exchange: key!, stream: sub! });
+      else if (path === "queue_utilization_pct") got = Math.round(v("queue_utilization_ratio")! * 10000) / 100;
+      else if (path === "effective_data_loss_rate_pct") got = Math.round(v("effective_data_loss_ratio")! * 1_000_000) / 10000;
       else if (head === "events_per_sec") got = v("events_per_second", { stream: key! });
-      else if (head === "parse_errors_by_reason") got = v("parse_errors_total", { reason: key! });
-      else if (head === "event_loop_lag_ms") got = v("event_loop_lag_milliseconds", { quantile: { p50: "0.5", p99: "0.99", max: "1" }[key!]! });
+      else if (head === "parse_errors_by_reason") {
+        // Reasons are grouped into bounded classes: the class series is the sum of its reasons.
+        const cls = parseErrorClass(key!);
+        got = Object.entries(snap.metrics.parse_errors_by_reason).filter(([r]) => parseErrorClass(r) === cls).reduce((a, [, n]) => a + n, 0);
+        expect({ path, cls, value: v("parse_errors_total", { reason: cls }) }).toEqual({ path, cls, value: got });
+        continue;
+      }
       else if (path === "total_events") got = sum("events_total");
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
       else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
       else if (head === "book_gaps_total") got = v("book_gaps_total", { exchange: key! });
       else if (path === "trade_id_gaps_total") got = sum("trade_id_gaps_total");
+      else if (head === "trade_id_jumps_by_exchange") got = v("trade_id_jumps_total", { exchange: key! });
+      else if (path === "trade_id_jumps_total") got = sum("trade_id_jumps_total");
       else if (path === "silent_subscriptions_total") got = v("silent_subscriptions_total");
-      else if (path === "rss_mb") got = Math.round((v("rss_bytes")! / 1048576) * 10) / 10;
+      else if (path === "rss_mb") got = Math.round((exp.value("process_resident_memory_bytes")! / 1048576) * 10) / 10;
       else {
         unmapped.push(path);
         continue;
@@ -113,6 +121,11 @@ describe("GET /metrics/prometheus", () => {
     expect(["READY", "DEGRADED", "OFFLINE", "ERROR"].map((s) => v("state", { state: s }))).toEqual([0, 1, 0, 0]);
     expect(v("last_write_timestamp_seconds")).toBe(snap.health.last_write_ts! / 1000);
     expect(v("up")).toBe(1);
+    expect(v("build_info", { version: "0.1.0", commit: "abc123", schema_version: "v1" })).toBe(1);
+    for (const f of ["process_cpu_seconds_total", "process_open_fds", "process_max_fds", "process_start_time_seconds"]) expect(exp.value(f)).toBeGreaterThan(0);
+    const lag = exp.families.get(PREFIX + "event_loop_lag_seconds")!.metrics[0] as unknown as { buckets: Record<string, string>; count: string; sum: string };
+    expect(lag.buckets["+Inf"]).toBe(lag.count);
+    expect(Number(lag.buckets["0.001"])).toBe(300);
     expect(v("silent_subscriptions", { exchange: "binance" })).toBe(snap.metrics.silent_subscriptions.length);
   });
 
@@ -131,7 +144,7 @@ describe("GET /metrics/prometheus", () => {
     for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
     const exp = parseExposition(renderPrometheus(buildSnapshot({ metrics: m, queueSize: 0, queueCapacity: 10, state: "OFFLINE", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: now, rssBytes: 1, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] })));
     for (const ex of EXCHANGES) {
-      for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}exchange_events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
+      for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}filtered_events_total`, { exchange: ex, stream: "liquidation" }) }).toEqual({ ex, v: 0 });
       for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"]) expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
@@ -139,6 +152,27 @@ describe("GET /metrics/prometheus", () => {
       expect({ ex, v: exp.value(`${PREFIX}trade_id_gaps_total`, { exchange: ex }) }).toEqual({ ex, v: adapters[ex].contiguousTradeIds ? 0 : undefined });
     }
     // Binance has no open-interest stream: no series claims one.
-    expect(exp.value(`${PREFIX}exchange_events_total`, { exchange: "binance", stream: "open_interest" })).toBeUndefined();
+    expect(exp.value(`${PREFIX}events_total`, { exchange: "binance", stream: "open_interest" })).toBeUndefined();
+    // Every parse-error class is there at 0 before the first error.
+    for (const c of PARSE_ERROR_CLASSES) expect({ c, v: exp.value(`${PREFIX}parse_errors_total`, { reason: c }) }).toEqual({ c, v: 0 });
+  });
+
+  test("promtool check metrics accepts it (Debian package prometheus; skipped where not installed)", async () => {
+    const promtool = Bun.which("promtool");
+    if (!promtool) {
+      console.log("SKIP promtool check metrics: promtool not installed (apt-get install prometheus)");
+      return;
+    }
+    for (const text of [await res.clone().text(), renderPrometheus(freshSnapshot())]) {
+      const p = Bun.spawnSync([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+      expect({ code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() }).toEqual({ code: 0, out: "" });
+    }
   });
 });
+
+function freshSnapshot() {
+  const now = Date.now();
+  const m = new Metrics([...EXCHANGES], 900_000, now);
+  for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
+  return buildSnapshot({ metrics: m, queueSize: 0, queueCapacity: 10, state: "OFFLINE", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: now, rssBytes: 1, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] });
+}

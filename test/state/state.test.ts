@@ -46,6 +46,7 @@ describe("SilenceTracker", () => {
     const s = new SilenceTracker();
     s.watch("okx", "funding", "BTCUSDT", 1000, 0);
     s.watch("okx", "bbo", "BTCUSDT", 1000, 0); // bbo is never monitored
+    expect(s.onEvent("okx", "funding", "BTCUSDT", 0)).toBeNull();
     expect(s.check(500)).toEqual([]);
     const opened = s.check(1500);
     expect(opened.map((e) => [e.kind, e.stream])).toEqual([["start", "funding"]]);
@@ -56,6 +57,16 @@ describe("SilenceTracker", () => {
     expect(ended?.silentMs).toBe(6000);
     expect(s.check(6500)).toEqual([]);
     expect(s.check(7100).length).toBe(1);
+  });
+
+  test("a stream that never delivered (its connection never came up) is not silent", () => {
+    const s = new SilenceTracker();
+    s.watch("bybit", "open_interest", "BTCUSDT", 1000, 0);
+    expect(s.check(60_000)).toEqual([]);
+    expect(s.openIntervals()).toBe(0);
+    s.onEvent("bybit", "open_interest", "BTCUSDT", 61_000); // first event: the clock starts
+    expect(s.check(61_500)).toEqual([]);
+    expect(s.check(62_100).map((e) => e.silentMs)).toEqual([1100]);
   });
 });
 
@@ -77,16 +88,41 @@ describe("TradeIdGapTracker", () => {
   test("counts missing ids per symbol; duplicates and overlaps are not gaps", async () => {
     const { TradeIdGapTracker } = await import("../../src/state/trade-gaps.ts");
     const t = new TradeIdGapTracker();
-    expect(t.observe("binance", "BTCUSDT", "100")).toBeNull(); // first id: no reference yet
-    expect(t.observe("binance", "BTCUSDT", "101")).toBeNull();
-    expect(t.observe("binance", "ETHUSDT", "5")).toBeNull(); // per symbol
-    expect(t.observe("binance", "BTCUSDT", "105")).toEqual({ exchange: "binance", symbol: "BTCUSDT", afterId: 101, nextId: 105, missing: 3 });
-    expect(t.observe("binance", "BTCUSDT", "103")).toBeNull(); // late duplicate from an overlapping connection
-    expect(t.observe("binance", "BTCUSDT", "105")).toBeNull();
-    expect(t.observe("binance", "BTCUSDT", "106")).toBeNull();
-    expect(t.observe("okx", "BTCUSDT", "x-1")).toBeNull(); // not numeric: not tracked
-    expect(t.observe("okx", "BTCUSDT", "7")).toBeNull();
-    expect(t.observe("okx", "BTCUSDT", "9")?.missing).toBe(1);
+    expect(t.observe("binance", "BTCUSDT", "100", 0)).toBeNull(); // first id: no reference yet
+    expect(t.observe("binance", "BTCUSDT", "101", 0)).toBeNull();
+    expect(t.observe("binance", "ETHUSDT", "5", 0)).toBeNull(); // per symbol
+    expect(t.observe("binance", "BTCUSDT", "105", 0)).toEqual({ kind: "gap", exchange: "binance", symbol: "BTCUSDT", afterId: 101, nextId: 105, missing: 3 });
+    expect(t.observe("binance", "BTCUSDT", "103", 0)).toBeNull(); // late duplicate from an overlapping connection
+    expect(t.observe("binance", "BTCUSDT", "105", 0)).toBeNull();
+    expect(t.observe("binance", "BTCUSDT", "106", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "x-1", 0)).toBeNull(); // not numeric: not tracked
+    expect(t.observe("okx", "BTCUSDT", "7", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "9", 0)).toMatchObject({ kind: "gap", missing: 1 });
+  });
+
+  test("an outlier id is a jump that re-anchors, not billions of gaps; normal ids after it are tracked again", async () => {
+    const { TradeIdGapTracker, plausibleJump } = await import("../../src/state/trade-gaps.ts");
+    const t = new TradeIdGapTracker();
+    let now = 1_000_000;
+    expect(t.observe("binance", "BTCUSDT", "1000", now)).toBeNull();
+    now += 50;
+    expect(t.observe("binance", "BTCUSDT", "9007199254740991", now)).toEqual({ kind: "jump", exchange: "binance", symbol: "BTCUSDT", afterId: 1000, nextId: 9007199254740991, bound: plausibleJump(50) });
+    now += 50;
+    // Back to the real sequence: another jump (re-anchor), still no gap counted.
+    expect(t.observe("binance", "BTCUSDT", "1001", now)).toMatchObject({ kind: "jump", afterId: 9007199254740991, nextId: 1001 });
+    expect(t.observe("binance", "BTCUSDT", "1002", now)).toBeNull();
+    expect(t.observe("binance", "BTCUSDT", "1005", now)).toMatchObject({ kind: "gap", missing: 2 });
+  });
+
+  test("a real outage of any length is still counted as gaps: the bound grows with the time since the last trade", async () => {
+    const { TradeIdGapTracker, plausibleJump } = await import("../../src/state/trade-gaps.ts");
+    const t = new TradeIdGapTracker();
+    expect(t.observe("okx", "BTCUSDT", "5000000", 0)).toBeNull();
+    // One hour without trades (a network outage) at 500 trades/s = 1.8 M missing ids: a gap.
+    expect(t.observe("okx", "BTCUSDT", String(5_000_000 + 1_800_001), 3_600_000)).toMatchObject({ kind: "gap", missing: 1_800_000 });
+    // The same move within one second is implausible (> 20,000 ids/s): a jump.
+    expect(t.observe("okx", "BTCUSDT", String(6_800_001 + plausibleJump(1000) + 1), 3_601_000)).toMatchObject({ kind: "jump" });
+    expect(plausibleJump(0)).toBe(10_000);
   });
 });
 

@@ -119,11 +119,53 @@ describe("handshake that never completes", () => {
     await waitFor("two abandoned handshakes", () => logs.filter((l) => l.event === "ws_disconnect").length >= 2, 5000);
     const took = Date.now() - t0;
     const disc = logs.filter((l) => l.event === "ws_disconnect");
-    expect(disc[0]).toMatchObject({ exchange: "binance", code: 1006, reason: "connect timeout: no handshake within 500 ms", open_for_ms: 0, frames: 0 });
+    expect(disc[0]).toMatchObject({ exchange: "binance", code: 1006, reason: "connect failed: timeout (no handshake within 500 ms)", open_for_ms: 0, frames: 0 });
     expect(disc[0]!.conn_id).not.toBe(disc[1]!.conn_id);
     expect(reconnects).toBeGreaterThanOrEqual(2);
     expect(held.length).toBeGreaterThanOrEqual(2); // each attempt really reached the peer
     expect(took).toBeGreaterThanOrEqual(1000); // two 500 ms timeouts (+ backoff), not an instant failure
     expect(conn.open).toBe(false);
+  });
+});
+
+describe("a failed connect names its cause", () => {
+  /** One failed attempt of a real Connection to `baseUrl`: the ws_error and ws_disconnect lines it logs. */
+  async function failOnce(baseUrl: string) {
+    const logs: Array<Record<string, unknown>> = [];
+    const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const [plan] = binance.connections(baseUrl, ["BTCUSDT"], ["bbo"]);
+    const conn = new Connection(binance, plan!, hooks, log, { instanceId: "t", backoff: { baseMs: 60_000, maxMs: 60_000 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, connectTimeoutMs: 20_000 });
+    cleanups.push(() => conn.stop());
+    conn.start();
+    const disc = await waitFor("the failed attempt's ws_disconnect", () => logs.find((l) => l.event === "ws_disconnect"), 15_000);
+    return { err: logs.find((l) => l.event === "ws_error")!, disc };
+  }
+
+  test.each([
+    ["refused", () => "ws://127.0.0.1:1", "refused", /^connect failed: refused/],
+    ["DNS", () => "ws://no-such-host.invalid", "dns", /^connect failed: dns: host not found \(ENOTFOUND|EAI_AGAIN\)/],
+  ] as Array<[string, () => string, string, RegExp]>)("%s", async (_, url, kind, reason) => {
+    const { err, disc } = await failOnce(url());
+    expect(err).toMatchObject({ level: "debug", cause_kind: kind }); // the disconnect line carries the cause
+    expect(String(disc.reason)).toMatch(reason);
+    expect(disc.level).toBe("warn");
+  });
+
+  test("TLS to a plain-HTTP port, and an HTTP status instead of 101", async () => {
+    const plain = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("not a websocket", { status: 404 }) });
+    cleanups.push(() => plain.stop(true));
+    const tls = await failOnce(`wss://127.0.0.1:${plain.port}`);
+    expect(tls.err).toMatchObject({ cause_kind: "tls" });
+    expect(String(tls.disc.reason)).toStartWith("connect failed: tls: ");
+    const http = await failOnce(`ws://127.0.0.1:${plain.port}`);
+    expect(http.err).toMatchObject({ cause_kind: "http", http_status: 404 });
+    expect(http.disc.reason).toBe("connect failed: http 404");
+  });
+
+  test("classifier: timeouts, rate limits and unknown errors stay one line", async () => {
+    const { connectCause } = await import("../../src/ws/cause.ts");
+    expect(connectCause("WebSocket connection to 'ws://x/' failed: Expected 101 status code: 429", undefined)).toEqual({ kind: "http", text: "http 429 (rate limited)" });
+    expect(connectCause("connect ETIMEDOUT", "ETIMEDOUT").kind).toBe("timeout");
+    expect(connectCause("WebSocket connection to 'ws://x/' failed: something\nodd", "EWHAT").text).toBe("EWHAT: something odd");
   });
 });
