@@ -31,8 +31,6 @@ export interface IngestDeps {
    * `filtered_events_total` (OKX `liquidation-orders` is one feed for every swap). Absent = all.
    */
   symbols?: ReadonlySet<string>;
-  /** Open sockets of a venue, as its supervisor counts them. */
-  openSlots(exchange: ExchangeId): number;
   findConnection(connId: string): Connection | undefined;
   /** A socket opened or closed: re-derive the collector state. */
   onConnectivityChange(): void;
@@ -77,7 +75,11 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
         if (live.complete) {
           const conn = d.findConnection(row.conn_id);
-          if (conn) d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
+          if (conn) {
+            d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
+            // The one first-data tracker tells the socket (a make-before-break replacement may now finish).
+            conn.markLive();
+          }
         }
       }
       if (row.stream === "trade" && d.contiguousIds.has(row.exchange)) {
@@ -105,7 +107,6 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       }
     },
     onOpen(conn) {
-      metrics.connections[conn.adapter.id]!.open = d.openSlots(conn.adapter.id);
       d.record(connectionEvent(conn, "connect", null, null));
       // A rarely pushed stream gets at least its normal silence bound (OKX funding-rate: 30–90 s).
       const deadlineFor = (stream: Stream) => Math.max(d.subscriptionDeadlineMs, SILENCE_MONITORED.has(stream) ? conn.adapter.silenceThresholdMs(stream) : 0);
@@ -116,7 +117,6 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       d.onConnectivityChange();
     },
     onClose(conn, code, reason) {
-      metrics.connections[conn.adapter.id]!.open = d.openSlots(conn.adapter.id);
       if (reason.startsWith("watchdog")) metrics.watchdogTotal[conn.adapter.id] = (metrics.watchdogTotal[conn.adapter.id] ?? 0) + 1;
       firstData.close(conn.connId);
       d.books?.onClose(conn.connId);

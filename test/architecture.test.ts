@@ -30,7 +30,9 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   ingest: { value: ["state", "schema"], type: ["pipeline", "ws"] },
   // Order books: continuity, resync, REST anchoring (venue rules come from adapters, by type only).
   books: { value: ["books", "schema", "pipeline/wasm-init"], type: ["exchanges", "ws", "state"] },
-  app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "ingest", "books"] },
+  // The collector's named parts (storage, pipeline, venues, health, monitors, shutdown, signals…), wired by app.
+  run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books"] },
+  app: { value: ["run", "exchanges", "state", "config", "ingest"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim", "books"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),
@@ -70,7 +72,8 @@ describe("architecture", () => {
     expect(files.length).toBeGreaterThan(40);
     expect(edges.length).toBeGreaterThan(80);
     expect(edges).toContainEqual({ from: "pipeline/writer.ts", to: "storage/types.ts", typeOnly: true });
-    expect(edges).toContainEqual({ from: "app.ts", to: "pipeline/writer.ts", typeOnly: false });
+    expect(edges).toContainEqual({ from: "run/pipeline.ts", to: "pipeline/writer.ts", typeOnly: false });
+    expect(edges).toContainEqual({ from: "app.ts", to: "run/venues.ts", typeOnly: false });
   });
 
   test("every import follows the allowed dependency direction", () => {

@@ -22,7 +22,9 @@ function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] 
   const metrics = new Metrics(["binance"], 900_000);
   const queue = new BoundedQueue<RecordRow>(queueCapacity);
   let changes = 0;
+  let lives = 0;
   const conn = {
+    markLive: () => lives++,
     connId: "binance-public-abcd-1",
     adapter: adapters.binance,
     plan: { route: "public", url: "ws://127.0.0.1:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade", subscribeMessages: [], streams: o.streams ?? ["bbo", "trade"], symbols: ["BTCUSDT"] },
@@ -39,11 +41,10 @@ function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] 
     contiguousIds: new Set(["binance"] as const),
     subscriptionDeadlineMs: 10_000,
     ...(o.symbols ? { symbols: new Set(o.symbols) } : {}),
-    openSlots: () => 1,
     findConnection: (id) => (id === conn.connId ? conn : undefined),
     onConnectivityChange: () => changes++,
   });
-  return { lines, recorded, metrics, queue, conn, hooks, firstData, changes: () => changes };
+  return { lines, recorded, metrics, queue, conn, hooks, firstData, changes: () => changes, lives: () => lives };
 }
 
 const common = { exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: 1, ts_recv_us: 1_000, conn_id: "binance-public-abcd-1", recv_seq: 1 } as const;
@@ -98,19 +99,22 @@ describe("ingest hooks", () => {
       ["warn", 101, 9007199254740991],
       ["warn", 9007199254740991, 102],
     ]);
-    const snap = buildSnapshot({ metrics, queueSize: 0, queueCapacity: 100, state: "READY", stateSinceMs: 0, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: Date.now(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] });
+    const snap = buildSnapshot({ metrics, queueSize: 0, queueCapacity: 100, state: "READY", stateSinceMs: 0, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: Date.now(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [], connections: {} });
     expect(snap.metrics.effective_data_loss_rate_pct).toBe(25); // 2 missing of 6 received + 2 missing, not 100
     expect(snap.metrics.trade_id_jumps_total).toBe(2);
   });
 
   test("connect, first data on every subscription, watchdog disconnect and rotation become connection rows", () => {
-    const { hooks, metrics, recorded, conn, changes } = setup();
+    const { hooks, metrics, recorded, conn, changes, lives } = setup();
     hooks.onOpen(conn);
-    expect(metrics.connections.binance!.open).toBe(1);
     hooks.onRow(bbo);
     expect(recorded.map((r) => r.event)).toEqual(["connect"]);
+    expect(lives()).toBe(0);
     hooks.onRow(trade("1"));
+    // The first-data tracker tells the socket once: a make-before-break replacement may finish.
+    expect(lives()).toBe(1);
     hooks.onRow(trade("2"));
+    expect(lives()).toBe(1);
     hooks.onRotate(conn, "max age");
     hooks.onClose(conn, 1006, "watchdog: no frame for 10000 ms");
     expect(recorded.map((r) => [r.event, r.reason, r.close_code])).toEqual([

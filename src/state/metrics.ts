@@ -93,10 +93,6 @@ export class Metrics {
   uploadsFailing = false;
   /** The spool refused a file: over SPOOL_MAX_BYTES or the disk is full (ERROR). */
   spoolFull = false;
-  fatalError: string | null = null;
-
-  /** Per exchange: open sockets and sockets planned. */
-  readonly connections: Record<string, { open: number; planned: number }> = {};
 
   // events_per_sec: per-stream lifetime counts sampled once a second over a 10 s window.
   private readonly epsSamples: Array<Record<Stream, number>> = [];
@@ -113,7 +109,6 @@ export class Metrics {
       this.reconnectTotal[ex] = 0;
       this.watchdogTotal[ex] = 0;
       this.rotationsTotal[ex] = 0;
-      this.connections[ex] = { open: 0, planned: 0 };
     }
   }
 
@@ -201,16 +196,6 @@ export class Metrics {
 
   eventsPerSec(): Record<Stream, number> {
     return { ...this.eps };
-  }
-
-  connectionTotals(): { open: number; planned: number } {
-    let open = 0;
-    let planned = 0;
-    for (const c of Object.values(this.connections)) {
-      open += c.open;
-      planned += c.planned;
-    }
-    return { open, planned };
   }
 }
 

@@ -110,6 +110,8 @@ export interface SnapshotInputs {
   rssBytes: number;
   lag: LagStats;
   silentSubscriptions: SilentSubscription[];
+  /** Per exchange: open sockets (plans with one open) and sockets planned, as the venues count them. */
+  connections: Record<string, { open: number; planned: number }>;
   /** Process and build facts for the Prometheus text (tests may leave them out: zeros). */
   process?: Partial<Omit<ProcessBody, "rss_bytes">>;
 }
@@ -167,7 +169,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       silent_subscriptions: i.silentSubscriptions,
       silent_subscriptions_total: m.silentSubscriptionsTotal,
       write_errors_total: m.writeErrorsTotal,
-      connections: structuredClone(m.connections),
+      connections: structuredClone(i.connections),
       state: i.state,
       rss_mb: rssMb,
       event_loop_lag_ms: i.lag,

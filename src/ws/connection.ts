@@ -17,7 +17,10 @@ export interface ConnectionHooks {
   onSubscribeError(conn: Connection, detail: string, topics: string[]): void;
   /** Items of a frame for instruments the collector never records (ParseResult `filtered`): counted, not errors. */
   onFiltered?(conn: Connection, stream: Stream, count: number): void;
-  /** First data arrived on every subscription of the plan (the socket is proven live). */
+  /**
+   * First data arrived on every subscription of the plan (the socket is proven live): signalled by
+   * whoever tracks first data (state/first-data via ingest) through `markLive()`.
+   */
   onLive?(conn: Connection): void;
   /**
    * The connection should be replaced: it reached its maximum age or the venue announced a drop.
@@ -71,8 +74,6 @@ export class Connection {
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
   private pingSentMs: number | null = null;
-  /** Subscriptions (stream|symbol) with no row yet on this socket. */
-  private pending = new Set<string>();
   /** A 418/429 handshake status seen since the last reconnect was scheduled. */
   private rateLimitStatus: number | null = null;
   /** Replaced by a newer connection: no reconnect after this socket closes. */
@@ -140,7 +141,7 @@ export class Connection {
           this.closeReason = `connect failed: timeout (no handshake within ${connectTimeoutMs} ms)`;
           ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
           try {
-            (ws as unknown as { terminate(): void }).terminate();
+            ws.terminate();
           } catch {
             // not yet a socket to terminate
           }
@@ -159,9 +160,6 @@ export class Connection {
     this.isOpen = true;
     this.openedAtMs = Date.now();
     this.lastFrameMs = this.openedAtMs;
-    // Liquidations may not come for hours: a replacement is live once every cadenced stream delivered.
-    const sporadic = new Set<Stream>(this.plan.sporadicStreams ?? []);
-    this.pending = new Set(this.plan.symbols.flatMap((sym) => this.plan.streams.filter((st) => !sporadic.has(st)).map((st) => `${st}|${sym}`)));
     this.log.info("ws_connect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, url: this.plan.url, streams: this.plan.streams, symbols: this.plan.symbols.length, idle_timeout_ms: this.idleTimeoutMs });
     this.plan.subscribeMessages.forEach((msg, i) => {
       this.timers.push(
@@ -199,13 +197,13 @@ export class Connection {
     const pongTimeoutMs = this.pongTimeoutMs;
     if (pongTimeoutMs > 0 && this.pingSentMs !== null && now - this.pingSentMs > pongTimeoutMs) {
       this.closeReason = `watchdog: no pong within ${pongTimeoutMs} ms`;
-      (ws as unknown as { terminate(): void }).terminate();
+      ws.terminate();
       return;
     }
     if (idleMs > this.idleTimeoutMs) {
       // Bun's client never notices a dead peer by itself (bun-notes §0 pitfall 6).
       this.closeReason = `watchdog: no frame for ${idleMs} ms`;
-      (ws as unknown as { terminate(): void }).terminate();
+      ws.terminate();
       return;
     }
     if (ka.pingMode === "idle" && ka.pingIntervalMs > 0 && idleMs >= ka.pingIntervalMs && this.pingSentMs === null) this.sendPing(ws);
@@ -226,7 +224,7 @@ export class Connection {
     try {
       ws.close(1000, "reconnect");
     } catch {
-      (ws as unknown as { terminate(): void }).terminate();
+      ws.terminate();
     }
   }
 
@@ -244,10 +242,7 @@ export class Connection {
     switch (res.kind) {
       case "rows":
         if (res.filtered) this.hooks.onFiltered?.(this, res.filtered.stream, res.filtered.count);
-        for (const row of res.rows) {
-          this.hooks.onRow(row);
-          if (this.pending.size > 0 && this.pending.delete(`${row.stream}|${row.symbol}`) && this.pending.size === 0) this.hooks.onLive?.(this);
-        }
+        for (const row of res.rows) this.hooks.onRow(row);
         break;
       case "skip":
         this.hooks.onSkip(this, res.reason, res.detail ?? text.slice(0, 200));
@@ -313,6 +308,14 @@ export class Connection {
   /** Close now and reconnect after the shortest backoff (order-book resync past the venue's request budget). */
   reconnect(reason: string): void {
     if (this.ws && this.isOpen) this.reconnectNow(this.ws, reason);
+  }
+
+  /**
+   * Every subscription of this socket delivered its first row (tracked once, in state/first-data,
+   * which exempts sporadic streams such as liquidations): lets a make-before-break replacement finish.
+   */
+  markLive(): void {
+    if (this.isOpen) this.hooks.onLive?.(this);
   }
 
   /** Replaced by a newer connection: keep reading until stopped, but never reconnect. */

@@ -110,12 +110,10 @@ export function richSnapshot(): Snapshot {
   m.recordTradeIdJump("okx");
   m.writeErrorsTotal = 6;
   m.lastWriteTsMs = now - 2000;
-  m.connections.binance = { open: 2, planned: 2 };
-  m.connections.okx = { open: 1, planned: 2 };
   Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
   m.recordParseError("unknown_event:fooUpdate");
   m.recordParseError("bookTicker:missing:b");
-  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 },
+  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, connections: { binance: { open: 2, planned: 2 }, bybit: { open: 0, planned: 0 }, okx: { open: 1, planned: 2 } }, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 },
     process: { cpu_seconds: 12.5, open_fds: 42, max_fds: 65536, start_time_seconds: (now - 65_000) / 1000, lag_histogram: { buckets: [300, 500, 590, 598, 599, 600, 600, 600, 600, 600, 600], sumSeconds: 0.6, count: 600 }, build: { version: "0.1.0", commit: "abc123", schema_version: "v1" } },
     silentSubscriptions: [
     { exchange: "binance", conn_id: "binance-public-x-1", stream: "bbo", symbol: "FAKEUSDT", since_ms: now - 90_000 },

@@ -10,8 +10,7 @@ function snapshot() {
   m.recordEvent("binance", "bbo", now - 10);
   m.recordDrop(now);
   m.recordReconnect("okx", now);
-  m.connections.binance = { open: 2, planned: 2 };
-  return buildSnapshot({ metrics: m, queueSize: 25, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["1 drops in window"], symbols: ["BTCUSDT"], streams: { binance: ["bbo", "trade", "mark_price", "funding"] }, nowMs: now, rssBytes: 100 * 1048576, lag: { p50: 0.5, p99: 3, max: 4, samples: 10 }, silentSubscriptions: [] });
+  return buildSnapshot({ metrics: m, queueSize: 25, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["1 drops in window"], symbols: ["BTCUSDT"], streams: { binance: ["bbo", "trade", "mark_price", "funding"] }, nowMs: now, rssBytes: 100 * 1048576, lag: { p50: 0.5, p99: 3, max: 4, samples: 10 }, silentSubscriptions: [], connections: { binance: { open: 2, planned: 2 }, okx: { open: 0, planned: 0 } } });
 }
 
 const get = async (path: string, method = "GET") => handle(new Request(`http://x${path}`, { method }), snapshot);
