@@ -4,7 +4,6 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogEvent =
   | "collector_start"
   | "collector_stop"
-  | "config_loaded"
   | "config_warning"
   | "ws_connect"
   | "ws_disconnect"

@@ -162,7 +162,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       }
       if (dead.has(venue.id)) return new Response("dead peer (simulated)", { status: 503 });
       const now = Date.now();
-      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], cursor: 0, state: {}, lastRecvMs: now, lastSentMs: now };
+      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], state: {}, lastRecvMs: now, lastSentMs: now };
       if (srv.upgrade(req, { data })) return undefined;
       return new Response("expected a websocket upgrade", { status: 400 });
     },

@@ -32,7 +32,6 @@ export interface SimSocketData {
   query: string;
   id: number;
   subs: SimSubscription[];
-  cursor: number;
   /** Venue-specific per-connection state. */
   state: Record<string, unknown>;
   /** Last frame received from the client / last data frame sent to it (ms), kept by the server. */

@@ -13,8 +13,8 @@ interface Track {
   silentSinceMs: number | null;
 }
 
+/** A silence interval that opened (`check`) or ended (`onEvent`). */
 export interface SilenceEvent {
-  kind: "start" | "end";
   exchange: string;
   stream: Stream;
   symbol: string;
@@ -41,7 +41,7 @@ export class SilenceTracker {
     if (!t) return null;
     t.lastEventMs = nowMs;
     if (t.silentSinceMs === null) return null;
-    const ev: SilenceEvent = { kind: "end", exchange, stream, symbol, silentMs: nowMs - t.silentSinceMs };
+    const ev: SilenceEvent = { exchange, stream, symbol, silentMs: nowMs - t.silentSinceMs };
     t.silentSinceMs = null;
     return ev;
   }
@@ -52,7 +52,7 @@ export class SilenceTracker {
     for (const t of this.tracks.values()) {
       if (t.lastEventMs !== null && t.silentSinceMs === null && nowMs - t.lastEventMs > t.thresholdMs) {
         t.silentSinceMs = t.lastEventMs;
-        opened.push({ kind: "start", exchange: t.exchange, stream: t.stream, symbol: t.symbol, silentMs: nowMs - t.lastEventMs });
+        opened.push({ exchange: t.exchange, stream: t.stream, symbol: t.symbol, silentMs: nowMs - t.lastEventMs });
       }
     }
     return opened;

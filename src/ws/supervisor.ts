@@ -38,8 +38,11 @@ export class Supervisor {
     /** Longest wait for first data on every subscription of the replacement before the old one closes. */
     private readonly replaceDeadlineMs: number,
   ) {
-    this.slots = plans.map((plan) => ({ plan, current: null as unknown as Connection, retiring: null, reason: "", startedMs: 0, timer: null }));
-    for (const slot of this.slots) slot.current = this.make(slot);
+    this.slots = plans.map((plan) => {
+      // The hooks of `current` refer to its slot only when they fire, after the slot exists.
+      const slot: Slot = { plan, current: this.make(plan, () => slot), retiring: null, reason: "", startedMs: 0, timer: null };
+      return slot;
+    });
   }
 
   start(): void {
@@ -65,16 +68,18 @@ export class Supervisor {
     return this.slots.filter((s) => s.current.open || s.retiring?.open === true).length;
   }
 
-  private make(slot: Slot): Connection {
+  private make(plan: ConnectionPlan, slotOf: () => Slot): Connection {
     const hooks: ConnectionHooks = {
       ...this.hooks,
       onLive: (conn) => {
         this.hooks.onLive?.(conn);
+        const slot = slotOf();
         if (slot.current === conn && slot.retiring) this.finish(slot, "first data on every subscription");
       },
-      onReplaceWanted: (conn, reason) => this.rotate(slot, conn, reason),
+      onReplaceWanted: (conn, reason) => this.rotate(slotOf(), conn, reason),
       onClose: (conn, code, reason) => {
         this.hooks.onClose(conn, code, reason);
+        const slot = slotOf();
         // The old socket went away by itself (venue cut) before the replacement was live.
         if (conn === slot.retiring) {
           slot.retiring = null;
@@ -83,7 +88,7 @@ export class Supervisor {
         }
       },
     };
-    return new Connection(this.adapter, slot.plan, hooks, this.log, this.opts);
+    return new Connection(this.adapter, plan, hooks, this.log, this.opts);
   }
 
   private rotate(slot: Slot, old: Connection, reason: string): void {
@@ -94,7 +99,7 @@ export class Supervisor {
     slot.retiring = old;
     slot.reason = reason;
     slot.startedMs = Date.now();
-    slot.current = this.make(slot);
+    slot.current = this.make(slot.plan, () => slot);
     this.log.info("ws_rotate", { exchange: this.adapter.id, route: slot.plan.route, old_conn_id: old.connId, reason, phase: "start", deadline_ms: this.replaceDeadlineMs });
     this.armDeadline(slot);
     slot.current.start();

@@ -49,11 +49,11 @@ describe("SilenceTracker", () => {
     expect(s.onEvent("okx", "funding", "BTCUSDT", 0)).toBeNull();
     expect(s.check(500)).toEqual([]);
     const opened = s.check(1500);
-    expect(opened.map((e) => [e.kind, e.stream])).toEqual([["start", "funding"]]);
+    expect(opened.map((e) => e.stream)).toEqual(["funding"]);
     expect(s.check(5000)).toEqual([]); // counted once per interval
     expect(s.openIntervals()).toBe(1);
     const ended = s.onEvent("okx", "funding", "BTCUSDT", 6000);
-    expect(ended?.kind).toBe("end");
+    expect(ended?.stream).toBe("funding");
     expect(ended?.silentMs).toBe(6000);
     expect(s.check(6500)).toEqual([]);
     expect(s.check(7100).length).toBe(1);
