@@ -5,6 +5,7 @@ import { redact, type Config } from "./config.ts";
 import { configuredAdapters } from "./exchanges/index.ts";
 import { createIngestHooks } from "./ingest.ts";
 import type { Logger } from "./log.ts";
+import type { ConnectionRow } from "./schema/rows.ts";
 import { Metrics } from "./state/metrics.ts";
 import type { Snapshot } from "./state/snapshot.ts";
 import { BUILD_COMMIT_ID, COLLECTOR_VERSION, SCHEMA_VERSION } from "./version.ts";
@@ -34,52 +35,36 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const instanceId = randomBytes(4).toString("hex");
   const metrics = new Metrics(config.EXCHANGES, config.STATE_WINDOW_SECONDS * 1000, clock.nowMs());
   const storage = createStorage(config, metrics, log);
-  const { queue, writer, encoder } = createPipeline(config, storage, metrics, log, instanceId);
+  const pipeline = createPipeline(config, storage, metrics, log, instanceId);
+  const { queue, writer } = pipeline;
+  const record = (row: ConnectionRow) => writer.record(row);
   const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM, bookDepth: config.BOOK_DEPTH as 50 | 200 | 1000 });
   const venues = new Venues(config, adapters, instanceId);
+  const { findConnection } = venues;
   const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
   const health = new Health({ metrics, connections: () => venues.totals(), queueUtilizationPct: () => queue.utilizationPct(), localStorage: config.STORAGE_BACKEND === "local" }, log, clock);
-  const findConnection = (connId: string) => venues.findConnection(connId);
-  const record = (row: Parameters<typeof writer.record>[0]) => writer.record(row);
-  // REST book snapshots are recorded like socket rows: through the ingest hooks below (called once rows flow).
+  // REST book snapshots are recorded like socket rows: through the ingest hooks below (once rows flow).
   const books = createBooks(config, { log, metrics, adapters, record, findConnection, onRow: (row) => hooks.onRow(row) });
-  const hooks = createIngestHooks({
-    ...trackers,
-    metrics,
-    queue,
-    record,
-    log,
-    subscriptionDeadlineMs: config.SUBSCRIPTION_DEADLINE_SECONDS * 1000,
-    symbols: new Set(config.SYMBOLS),
-    findConnection,
-    onConnectivityChange: () => health.evaluate(),
-    ...(books ? { books: books.tracker } : {}),
-  });
+  const subscriptionDeadlineMs = config.SUBSCRIPTION_DEADLINE_SECONDS * 1000;
+  const hooks = createIngestHooks({ ...trackers, metrics, queue, record, log, subscriptionDeadlineMs, symbols: new Set(config.SYMBOLS), findConnection, onConnectivityChange: () => health.evaluate(), ...(books ? { books: books.tracker } : {}) });
   log.info("collector_start", { version: COLLECTOR_VERSION, commit: BUILD_COMMIT_ID, schema_version: SCHEMA_VERSION, instance_id: instanceId, pid: process.pid, storage: storage.describe, config: redact(config) });
 
   const snapshot = snapshotOf({ clock, metrics, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
   const status = await openStatus(config, snapshot, log).catch(async (err: unknown) => {
-    await encoder.close();
+    await pipeline.encoder.close();
     throw err;
   });
   const restWeightUsed = books ? (now: number) => books.anchor.weightUsed(now) : undefined;
-  const stopMonitors = startMonitors({ clock, log, metrics, ...trackers, ...(restWeightUsed ? { restWeightUsed } : {}), evaluateState: () => health.evaluate(), snapshot, heartbeatMs: config.HEARTBEAT_INTERVAL * 1000 });
+  const heartbeatMs = config.HEARTBEAT_INTERVAL * 1000;
+  const stopMonitors = startMonitors({ clock, log, metrics, ...trackers, ...(restWeightUsed ? { restWeightUsed } : {}), evaluateState: () => health.evaluate(), snapshot, heartbeatMs });
   const shutdown = new Shutdown({
-    clock,
-    log,
-    metrics,
+    clock, log, metrics, pipeline, storage, status, snapshot,
     timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    booksOn: books !== null,
     stopMonitoring: () => (health.freeze(), stopMonitors()),
     stopReading: () => (venues.stop(), books?.anchor.stop()),
     openSockets: () => venues.totals().open,
-    queueSize: () => queue.size,
-    writer,
-    storage,
-    encoder,
-    status,
     stopLag: () => trackers.lag.stop(),
-    snapshot,
-    booksOn: books !== null,
   });
   if (opts.handleSignals) handleSignals((signal) => void shutdown.run(signal), (error) => health.fatal(error));
 

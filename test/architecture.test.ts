@@ -32,7 +32,7 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   books: { value: ["books", "schema", "pipeline/wasm-init"], type: ["exchanges", "ws", "state"] },
   // The collector's named parts (storage, pipeline, venues, health, monitors, shutdown, signals…), wired by app.
   run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books"] },
-  app: { value: ["run", "exchanges", "state", "config", "ingest"] },
+  app: { value: ["run", "exchanges", "schema", "state", "config", "ingest"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim", "books"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),

@@ -5,12 +5,11 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Encoder } from "../pipeline/encoder.ts";
-import type { Writer } from "../pipeline/writer.ts";
 import type { Metrics } from "../state/metrics.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { StatusServer } from "../status/server.ts";
 import type { Storage } from "../storage/types.ts";
+import type { Pipeline } from "./pipeline.ts";
 
 /** Longest wait for closing sockets to report their close (so the connection stream records the disconnects). */
 const CLOSE_WAIT_MS = 2000;
@@ -25,10 +24,8 @@ export interface DrainParts {
   /** Stops every socket and REST fetch. */
   stopReading(): void;
   openSockets(): number;
-  queueSize(): number;
-  writer: Writer;
+  pipeline: Pipeline;
   storage: Storage;
-  encoder: Encoder;
   status: StatusServer;
   /** Stops the event-loop lag sampler. */
   stopLag(): void;
@@ -63,7 +60,8 @@ export class Shutdown {
 
 async function drain(p: DrainParts, signal: string): Promise<number> {
   const { clock, log } = p;
-  log.info("shutdown_signal", { signal, queue_size: p.queueSize(), pending_events: p.writer.pendingEvents() });
+  const { queue, writer, encoder } = p.pipeline;
+  log.info("shutdown_signal", { signal, queue_size: queue.size, pending_events: writer.pendingEvents() });
   // State and silence tracking stop first: a slow final flush must not raise silences or
   // state changes about streams the collector itself is closing.
   p.stopMonitoring();
@@ -72,7 +70,7 @@ async function drain(p: DrainParts, signal: string): Promise<number> {
   while (p.openSockets() > 0 && clock.nowMs() < closeDeadline) await Bun.sleep(20);
   const timeoutMs = p.timeoutSeconds * 1000;
   const shutdownDeadline = clock.nowMs() + timeoutMs;
-  const res = await p.writer.close(timeoutMs);
+  const res = await writer.close(timeoutMs);
   if (!res.complete) {
     // Every event is written or counted as dropped: rows the storage did not take in time are lost.
     p.metrics.recordDrop(clock.nowMs(), res.unwrittenRows);
@@ -101,6 +99,6 @@ async function drain(p: DrainParts, signal: string): Promise<number> {
     unwritten_rows: res.unwrittenRows,
   });
   await p.status.stop();
-  await p.encoder.close();
+  await encoder.close();
   return res.complete ? 0 : 1;
 }

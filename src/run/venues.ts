@@ -68,13 +68,13 @@ export class Venues {
   }
 
   /** A connection alive now (during a rotation, either of a slot), by conn_id. */
-  findConnection(connId: string): Connection | undefined {
+  readonly findConnection = (connId: string): Connection | undefined => {
     for (const sup of this.supervisors.values()) {
       const conn = sup.connections().find((c) => c.connId === connId);
       if (conn) return conn;
     }
     return undefined;
-  }
+  };
 
   /** Per exchange: plans with an open socket (an overlap counts once) and sockets planned. */
   stats(): Record<string, ConnectionCounts> {
