@@ -7,7 +7,8 @@ import type { Config } from "../config.ts";
 import type { ConnectionPlan, ExchangeAdapter } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import type { ExchangeId, Stream } from "../schema/rows.ts";
-import type { Connection, ConnectionOptions } from "../ws/connection.ts";
+import type { Connection } from "../ws/connection.ts";
+import type { ConnectionOptions } from "../ws/types.ts";
 import { Supervisor, type SupervisorHooks } from "../ws/supervisor.ts";
 
 /** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008). */

@@ -29,3 +29,9 @@ export function connectCause(message: string, code: string | undefined): Connect
   if (code && NETWORK.has(code)) return { kind: "network", text: `network: ${code}` };
   return { kind: "unknown", text: ((code ? `${code}: ` : "") + message.replace(/^WebSocket connection to '[^']*' failed: /, "")).replace(/\s+/g, " ").slice(0, 200) };
 }
+
+/** Bun's failed-handshake message: "WebSocket connection to '…' failed: Expected 101 status code: 429". */
+export function handshakeStatus(message: string): number | null {
+  const m = /Expected 101 status code: (\d{3})/.exec(message);
+  return m ? Number(m[1]) : null;
+}

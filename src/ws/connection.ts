@@ -1,61 +1,11 @@
 /** @module ws/connection — one venue socket: connect, subscribe pacing, keepalive, watchdog, backoff, recv stamping. */
-import { connectCause } from "./cause.ts";
+import { connectCause, handshakeStatus } from "./cause.ts";
+import type { ConnectionHooks, ConnectionOptions } from "./types.ts";
 import { nowUs } from "../clock.ts";
-import type { Row, Stream } from "../schema/rows.ts";
-import type { ConnectionPlan, ExchangeAdapter, KeepalivePolicy, ParseResult } from "../exchanges/types.ts";
+import type { ConnectionPlan, ExchangeAdapter, ParseResult } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
-import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
+import { backoffDelayMs } from "../backoff.ts";
 
-export interface ConnectionHooks {
-  /** Every row parsed from a frame, in frame order. */
-  onRow(row: Row): void;
-  onOpen(conn: Connection): void;
-  /** After an open socket closed: the close code and the reason logged in ws_disconnect. */
-  onClose(conn: Connection, code: number, reason: string): void;
-  onReconnectScheduled(conn: Connection): void;
-  onSkip(conn: Connection, reason: string, detail?: string): void;
-  onSubscribeError(conn: Connection, detail: string, topics: string[]): void;
-  /** Items of a frame for instruments the collector never records (ParseResult `filtered`): counted, not errors. */
-  onFiltered?(conn: Connection, stream: Stream, count: number): void;
-  /**
-   * First data arrived on every subscription of the plan (the socket is proven live): signalled by
-   * whoever tracks first data (state/first-data via ingest) through `markLive()`.
-   */
-  onLive?(conn: Connection): void;
-  /**
-   * The connection should be replaced: it reached its maximum age or the venue announced a drop.
-   * Without this hook the transport falls back to a plain reconnect.
-   */
-  onReplaceWanted?(conn: Connection, reason: string): void;
-}
-
-export interface ConnectionOptions {
-  instanceId: string;
-  backoff: BackoffPolicy;
-  /** A connection that stayed open this long resets the backoff (spec §6: a stable minute). */
-  stableAfterMs: number;
-  /** Gap between control messages (Binance ≤ ~4/s per connection). */
-  controlGapMs: number;
-  /** The venue's keepalive, possibly with a shortened ping interval (WS_PING_INTERVAL_MS). */
-  keepalive: KeepalivePolicy;
-  /** Caps the data-silence and pong deadlines (WS_WATCHDOG_MAX_MS); undefined = none. */
-  watchdogCapMs?: number;
-  /** Ask for a replacement this long after open (Binance 24 h cut); 0 = never. */
-  maxAgeMs?: number;
-  /** A handshake still pending after this long is abandoned and retried (0/absent = Bun's own ~124 s). */
-  connectTimeoutMs?: number;
-  /**
-   * HTTP 418/429 on the handshake: the next reconnect waits at least this long. Bun's client
-   * exposes only the status (in the error message), not Retry-After (bun-notes §1).
-   */
-  rateLimitFloorMs?: number;
-}
-
-/** Bun's failed-handshake message: "WebSocket connection to '…' failed: Expected 101 status code: 429". */
-export function handshakeStatus(message: string): number | null {
-  const m = /Expected 101 status code: (\d{3})/.exec(message);
-  return m ? Number(m[1]) : null;
-}
 
 const decoder = new TextDecoder();
 let connCounter = 0;

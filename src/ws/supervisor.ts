@@ -8,7 +8,8 @@
  */
 import type { ConnectionPlan, ExchangeAdapter } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
-import { Connection, type ConnectionHooks, type ConnectionOptions } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import type { ConnectionHooks, ConnectionOptions } from "./types.ts";
 
 export interface SupervisorHooks extends ConnectionHooks {
   /** `old` is being replaced (reason: max age / venue notice); its disconnect follows with reason "rotate". */

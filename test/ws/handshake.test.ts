@@ -12,7 +12,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { binance } from "../../src/exchanges/binance.ts";
 import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/sim/server.ts";
-import { Connection, handshakeStatus } from "../../src/ws/connection.ts";
+import { handshakeStatus } from "../../src/ws/cause.ts";
+import { Connection } from "../../src/ws/connection.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const cleanups: Array<() => unknown> = [];
