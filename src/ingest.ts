@@ -75,11 +75,9 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
         if (live.complete) {
           const conn = d.findConnection(row.conn_id);
-          if (conn) {
-            d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
-            // The one first-data tracker tells the socket (a make-before-break replacement may now finish).
-            conn.markLive();
-          }
+          if (conn) d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
+          // First data is tracked here only: the socket learns it is live (a make-before-break replacement may finish).
+          conn?.markLive();
         }
       }
       if (row.stream === "trade" && d.contiguousIds.has(row.exchange)) {
