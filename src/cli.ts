@@ -4,6 +4,7 @@ import { startCollector } from "./app.ts";
 import { loadConfig, readEnvFile, type CliOverrides } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { adapters } from "./exchanges/index.ts";
+import { DEFAULT_GRACE_MINUTES, runCompact, type CompactFlags } from "./compact/command.ts";
 import { createLogger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
@@ -104,6 +105,27 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     )
     .action((o) => {
       result = simulate(o);
+    });
+
+  program
+    .command("compact")
+    .description("merge each closed UTC day (or hour) of every exchange/stream/symbol into one sorted, verified file (docs/compact.md)")
+    .option("--granularity <day|hour>", "period merged into one file", "day")
+    .option("--date <YYYY-MM-DD>", "only this UTC day (default: every closed period)")
+    .option("--exchange <name>", "only this exchange")
+    .option("--stream <name>", "only this stream")
+    .option("--symbol <SYM>", "only this symbol")
+    .option("--grace-minutes <n>", "leave a period alone until this long after its end", intArg("--grace-minutes", 0, 100_000), DEFAULT_GRACE_MINUTES)
+    .option("--dry-run", "list what would be compacted, change nothing")
+    .addOption(new Option("--storage <backend>", "storage backend (env STORAGE_BACKEND)").choices(["local", "s3"]))
+    .option("--data-dir <dir>", "root directory of local Parquet files (env DATA_DIR)")
+    .option("--env-file <path>", "read configuration from this env file (values already in the environment win)")
+    .action((o: CompactFlags & { storage?: string; dataDir?: string; envFile?: string }) => {
+      result = (async () => {
+        const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
+        const config = loadConfig(env, { storage: o.storage, dataDir: o.dataDir });
+        return runCompact(config, o, createLogger(config.LOG_LEVEL), env);
+      })();
     });
 
   try {
