@@ -10,6 +10,7 @@
 # Installs:
 #   <prefix>/bin/quantlab-collector                       (default prefix /usr/local)
 #   /etc/systemd/system/quantlab-collector.service        (rendered from deploy/)
+#   /etc/systemd/system/quantlab-collector-compact.{service,timer}  (installed disabled)
 #   /etc/quantlab-collector/collector.env                 (mode 0600, only if absent)
 #   /var/lib/quantlab-collector                           (DATA_DIR, owned by quantlab, 0750)
 #   system user and group quantlab                        (not in a --destdir install)
@@ -139,9 +140,11 @@ remove_file() {
   if [ -e "$f" ] || [ -L "$f" ]; then act "remove $f" -- rm -f "$f"; else say "absent: $f"; fi
 }
 
-render_unit() { # the template with this install's binary and data paths
-  sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" "$UNIT_TEMPLATE"
+render_unit() { # render_unit [TEMPLATE]: the template with this install's binary and data paths
+  sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" "${1:-$UNIT_TEMPLATE}"
 }
+# The daily compaction (docs/compact.md): installed, never enabled by this script.
+readonly COMPACT_UNITS="$NAME-compact.service $NAME-compact.timer"
 
 # --- uninstall ------------------------------------------------------------------------------
 if [ "$uninstall" -eq 1 ]; then
@@ -151,6 +154,10 @@ if [ "$uninstall" -eq 1 ]; then
   elif [ "$real" -eq 0 ]; then
     say "skip: systemctl stop/disable (--destdir install)"
   fi
+  for u in $COMPACT_UNITS; do
+    if systemd_running && systemctl is-enabled --quiet "$u" 2>/dev/null; then act "disable $u" -- systemctl disable --now --quiet "$u"; fi
+    remove_file "$(at "/etc/systemd/system/$u")"
+  done
   remove_file "$(at "$UNIT_PATH")"
   remove_file "$(at "$BIN_PATH")"
   envf="$(at "$ENV_PATH")"
@@ -225,6 +232,10 @@ unit_tmp="$(mktemp)"
 trap 'rm -f "$unit_tmp"' EXIT
 render_unit >"$unit_tmp"
 install_file "$unit_tmp" "$(at "$UNIT_PATH")" 644 "$UNIT_TEMPLATE (ExecStart=$BIN_PATH, DATA_DIR=$datadir)"
+for u in $COMPACT_UNITS; do
+  render_unit "$SCRIPT_DIR/deploy/$u" >"$unit_tmp"
+  install_file "$unit_tmp" "$(at "/etc/systemd/system/$u")" 644 "deploy/$u (disabled; enable: systemctl enable --now $NAME-compact.timer)"
+done
 
 # 6. systemd
 if systemd_running; then
