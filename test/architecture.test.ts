@@ -29,9 +29,10 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   // What each row and connection event does on the socket thread: state trackers, the queue (by type).
   ingest: { value: ["state", "schema"], type: ["pipeline", "ws"] },
   app: { value: ["exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "ingest"] },
-  cli: { value: ["app", "config", "exchanges", "schema", "sim", "compact"] },
+  cli: { value: ["app", "config", "exchanges", "schema", "sim", "compact", "inspect"] },
   // Offline tools over the written files: read/encode Parquet with the product's own code, list/get/put/delete objects.
   compact: { value: ["compact", "schema", "pipeline", "storage"], type: ["config"] },
+  inspect: { value: ["inspect", "compact", "config", "schema", "pipeline", "storage"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),
 };
