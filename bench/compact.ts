@@ -80,15 +80,20 @@ const sim = startSimulator({ rate, symbols });
 const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir }));
 await col.waitForLog("status_api_start");
 console.log(`bench: collector with production defaults, ${symbols.length} symbols × 3 venues, ${rate} frames/s per venue, ${seconds} s`);
-await Bun.sleep(seconds * 1000);
+// Steady-state file rate: files written between t = 60 s (first flushes done) and the end.
+await Bun.sleep(60_000);
+const f60 = (await col.get("/metrics")).writer.files_written as number;
+const t60 = performance.now();
+await Bun.sleep(Math.max(0, seconds - 60) * 1000);
+const fEnd = (await col.get("/metrics")).writer.files_written as number;
+const perHour = ((fEnd - f60) * 3_600_000) / (performance.now() - t60);
 sim.pause();
 await col.stop("SIGTERM");
 await sim.stop();
 const before = await census(runDir);
 const c1 = await compactCli(runDir);
 const after = await census(runDir);
-const perHour = (before.files * 3600) / seconds;
-console.log(`run: ${before.rows} rows in ${before.files} files (${Math.round(perHour)} files/hour → ~${Math.round(perHour * 24)} files/day at this rate), ${(before.bytes / before.rows).toFixed(2)} bytes/row`);
+console.log(`run: ${before.rows} rows in ${before.files} files; steady state ${Math.round(perHour)} files/hour → ~${Math.round(perHour * 24)} files/day; ${(before.bytes / before.rows).toFixed(2)} bytes/row`);
 console.log(`after compact (${c1.seconds.toFixed(1)} s): ${after.rows} rows in ${after.files} files (1 per exchange/stream/symbol and day), ${(after.bytes / after.rows).toFixed(2)} bytes/row`);
 for (const s of Object.keys(before.perStream).sort()) {
   const b = before.perStream[s]!;

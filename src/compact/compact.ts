@@ -188,6 +188,12 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
     return { files: files.length, bytes: files.reduce((a, f) => a + f.size, 0) };
   };
 
+  // Already one compacted file and nothing else: done, without reading it (daily runs list all history).
+  if (g.files.length === 1 && g.files[0]!.compacted) {
+    report.alreadyCompact++;
+    return remaining();
+  }
+
   // 1. Finish what an interrupted run left: a compacted file whose sources are still (partly) there.
   for (const c of g.files.filter((f) => f.compacted)) {
     if (!present.has(c.name)) continue;
