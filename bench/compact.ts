@@ -22,7 +22,7 @@ import { initParquetWasm } from "../src/pipeline/wasm-init.ts";
 import { fileMetadata } from "../src/schema/v1.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
 import { objectKey } from "../src/storage/paths.ts";
-import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
+import { baseEnv, ENTRY, spawnCollector } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -66,13 +66,14 @@ async function census(dir: string): Promise<Census> {
   return c;
 }
 const compactCli = async (dir: string) => {
-  const p = spawnCollector(["compact"], baseEnv({ DATA_DIR: dir, QLC_COMPACT_NOW_MS: String(Date.now() + 3 * 86_400_000) }));
+  const p = spawnCollector(["compact"], baseEnv({ DATA_DIR: dir, QLC_COMPACT_NOW_MS: String(Date.now() + 3 * 86_400_000) }), ["/usr/bin/time", "-f", "QLC_MAXRSS_KB=%M", process.execPath, ENTRY]);
   const t0 = performance.now();
   const code = await p.proc.exited;
   await Bun.sleep(50);
   const done = p.logs.find((l) => l.event === "compact_done");
   if (code !== 0 || !done || done.errors !== 0) throw new Error(`compact failed (${code}): ${p.stderr()} ${JSON.stringify(p.logs.slice(-3))}`);
-  return { seconds: (performance.now() - t0) / 1000, done };
+  const rss = /QLC_MAXRSS_KB=(\d+)/.exec(p.stderr());
+  return { seconds: (performance.now() - t0) / 1000, done, maxRssMb: rss ? Math.round(Number(rss[1]) / 1024) : null };
 };
 
 // --- 1. a real run -------------------------------------------------------------------------
@@ -94,7 +95,7 @@ const before = await census(runDir);
 const c1 = await compactCli(runDir);
 const after = await census(runDir);
 console.log(`run: ${before.rows} rows in ${before.files} files; steady state ${Math.round(perHour)} files/hour → ~${Math.round(perHour * 24)} files/day; ${(before.bytes / before.rows).toFixed(2)} bytes/row`);
-console.log(`after compact (${c1.seconds.toFixed(1)} s): ${after.rows} rows in ${after.files} files (1 per exchange/stream/symbol and day), ${(after.bytes / after.rows).toFixed(2)} bytes/row`);
+console.log(`after compact (${c1.seconds.toFixed(1)} s, max RSS ${c1.maxRssMb} MB): ${after.rows} rows in ${after.files} files (1 per exchange/stream/symbol and day), ${(after.bytes / after.rows).toFixed(2)} bytes/row`);
 for (const s of Object.keys(before.perStream).sort()) {
   const b = before.perStream[s]!;
   const a = after.perStream[s]!;
@@ -105,40 +106,49 @@ for (const s of Object.keys(before.perStream).sort()) {
 await initParquetWasm();
 const DAY_US = Date.parse("2026-01-01T00:00:00Z") * 1000;
 let dayRows = 0;
+const perVenue: number[] = [];
 for (const ex of ["binance", "bybit", "okx"]) {
   const dir = join(runDir, "v1", ex, "trade", "BTCUSDT");
   const parts: Decoded[] = [];
-  for (const d of readdirSync(dir)) for (const f of readdirSync(join(dir, d))) parts.push(decode(new Uint8Array(await Bun.file(join(dir, d, f)).arrayBuffer()), "trade", f));
+  for (const d of readdirSync(dir)) for (const f of readdirSync(join(dir, d))) parts.push(await decode(new Uint8Array(await Bun.file(join(dir, d, f)).arrayBuffer()), "trade", f));
   const t = concat(parts, "trade");
   const ts = t.columns.find((c) => c.def.name === "ts_recv_us")!.numbers!;
   const t0 = Math.min(...ts);
   const minutes = Math.max(1, Math.floor((Math.max(...ts) - t0) / 60e6));
+  let venueRows = 0;
   const shiftCols = ["ts_recv_us", "ts_event_ms", "ts_trade_ms"].map((n) => t.columns.find((c) => c.def.name === n)!);
+  const byMinute: number[][] = Array.from({ length: minutes }, () => []);
+  for (let i = 0; i < t.length; i++) {
+    const mi = Math.floor((ts[i]! - t0) / 60e6);
+    if (mi < minutes) byMinute[mi]!.push(i);
+  }
   for (let m = 0; m < 1440; m++) {
     const src = m % minutes;
-    const idx: number[] = [];
-    for (let i = 0; i < t.length; i++) if (Math.floor((ts[i]! - t0) / 60e6) === src) idx.push(i);
+    const idx = byMinute[src]!;
     if (idx.length === 0) continue;
-    const order = Uint32Array.from(idx);
-    const shifted: Decoded = {
-      length: t.length,
+    // Only this minute's rows, times moved to minute m of 2026-01-01.
+    const sub: Decoded = {
+      length: idx.length,
       metadata: t.metadata,
       columns: t.columns.map((c) => {
         const k = shiftCols.indexOf(c);
-        if (k < 0) return c;
+        const valid = c.valid ? Uint8Array.from(idx, (i) => c.valid![i]!) : undefined;
+        if (c.strings) return { ...c, strings: idx.map((i) => c.strings![i]!), valid };
         const unit = k === 0 ? 1 : 1000;
-        const numbers = Float64Array.from(c.numbers!, (v) => Math.round(v + (DAY_US - t0 + (m - src) * 60e6) / unit));
-        return { ...c, numbers };
+        const shift = k < 0 ? 0 : (DAY_US - t0 + (m - src) * 60e6) / unit;
+        return { ...c, numbers: Float64Array.from(idx, (i) => (k < 0 ? c.numbers![i]! : Math.round(c.numbers![i]! + shift))), valid };
       }),
     };
-    const sub = { ...shifted, length: order.length };
-    const first = shifted.columns[4]!.numbers![order[0]!]!;
-    const key = objectKey({ exchange: ex, stream: "trade", symbol: "BTCUSDT", firstTsRecvUs: Math.round(first), instanceId: "bench000", seq: m });
-    const bytes = encode({ ...sub, columns: shifted.columns }, order, "trade", fileMetadata({ exchange: ex, stream: "trade", symbol: "BTCUSDT", instanceId: "bench000", collectorVersion: "bench" }), "bench", 50_000);
+    const order = Uint32Array.from(idx, (_, j) => j);
+    const first = sub.columns[4]!.numbers![0]!;
+    const key = objectKey({ exchange: ex, stream: "trade", symbol: "BTCUSDT", firstTsRecvUs: first, instanceId: "bench000", seq: m });
+    const bytes = await encode(sub, order, "trade", fileMetadata({ exchange: ex, stream: "trade", symbol: "BTCUSDT", instanceId: "bench000", collectorVersion: "bench" }), "bench", 50_000);
     mkdirSync(join(dayDir, key, ".."), { recursive: true });
     await Bun.write(join(dayDir, key), bytes);
-    dayRows += order.length;
+    dayRows += idx.length;
+    venueRows += idx.length;
   }
+  perVenue.push(venueRows);
 }
 const QUERY = `SELECT exchange, date_trunc('minute', make_timestamp(ts_recv_us)) AS minute, count(*) AS trades, sum(price * qty) / sum(qty) AS vwap
 FROM read_parquet('${dayDir}/v1/*/trade/BTCUSDT/date=2026-01-01/*.parquet') GROUP BY ALL ORDER BY minute, exchange`;
@@ -161,7 +171,7 @@ const qBefore = await timeQuery();
 const c2 = await compactCli(dayDir);
 const dayAfter = await census(dayDir);
 const qAfter = await timeQuery();
-console.log(`one symbol-day (BTCUSDT trades, 3 venues, ${dayRows} rows): ${dayBefore.files} files, ${(dayBefore.bytes / dayBefore.rows).toFixed(2)} bytes/row → ${dayAfter.files} files, ${(dayAfter.bytes / dayAfter.rows).toFixed(2)} bytes/row (compact ${c2.seconds.toFixed(1)} s)`);
+console.log(`one symbol-day (BTCUSDT trades, 3 venues, ${dayRows} rows): ${dayBefore.files} files, ${(dayBefore.bytes / dayBefore.rows).toFixed(2)} bytes/row → ${dayAfter.files} files, ${(dayAfter.bytes / dayAfter.rows).toFixed(2)} bytes/row (compact ${c2.seconds.toFixed(1)} s, max RSS ${c2.maxRssMb} MB, largest partition ${Math.max(...perVenue)} rows)`);
 console.log(`DuckDB per-minute VWAP query, median of 5 fresh instances: ${qBefore.ms.toFixed(0)} ms before, ${qAfter.ms.toFixed(0)} ms after (rows ${qBefore.rows} = ${qAfter.rows})`);
 if (qBefore.rows !== qAfter.rows || qBefore.rows !== dayRows) throw new Error("row counts differ");
 rmSync(root, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { fileMetadata } from "../schema/v1.ts";
 import { initParquetWasm } from "../pipeline/wasm-init.ts";
 import { parseObjectKey, partitionDir } from "../storage/paths.ts";
 import type { ObjectInfo, Objects } from "../storage/objects.ts";
-import { checksum, CompactError, concat, decode, encode, isSorted, readMetadata, sortOrder, type Decoded } from "./table.ts";
+import { Checksum, checksum, CompactError, concat, decode, encode, sortOrder, verifyFile, type Decoded } from "./table.ts";
 
 export type Granularity = "day" | "hour";
 export type Step = "read" | "put" | "verify" | "delete";
@@ -160,6 +160,23 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
   return report;
 }
 
+/** Read every input, merge, sort and encode; only the encoded bytes outlive this call. */
+async function merge(g: Group, inputs: FileRef[], read: (f: FileRef) => Promise<{ t: Decoded }>, o: CompactOptions): Promise<{ bytes: Uint8Array; rows: number; sum: string }> {
+  const parts: Decoded[] = [];
+  for (const f of inputs) parts.push((await read(f)).t);
+  const all = concat(parts, g.stream);
+  parts.length = 0; // the per-file copies can go before sorting and encoding
+  const sum = checksum(all);
+  const order = sortOrder(all, g.stream);
+  const meta = fileMetadata({ exchange: g.exchange, stream: g.stream, symbol: g.symbol, instanceId: "compact", collectorVersion: o.collectorVersion });
+  meta.set("compacted_from", JSON.stringify(inputs.map((f) => f.name)));
+  meta.set("compacted_rows", String(all.length));
+  meta.set("compacted_checksum", sum);
+  meta.set("compacted_period", g.period);
+  const bytes = await encode(all, order, g.stream, meta, `quantlab-collector ${o.collectorVersion} compact`, o.maxRowGroupRows ?? COMPACT_ROW_GROUP_ROWS);
+  return { bytes, rows: all.length, sum };
+}
+
 function sourcesOf(meta: Map<string, string>, what: string): string[] {
   try {
     const v = JSON.parse(meta.get("compacted_from") ?? "");
@@ -176,7 +193,7 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   const step = (s: Step) => o.afterStep?.(s, where);
   const read = async (f: FileRef): Promise<{ bytes: Uint8Array; t: Decoded }> => {
     const bytes = await o.objects.get(f.key);
-    const t = decode(bytes, g.stream, f.key);
+    const t = await decode(bytes, g.stream, f.key);
     const m = t.metadata;
     if (m.get("exchange") !== g.exchange || m.get("stream") !== g.stream || m.get("symbol") !== g.symbol) {
       throw new CompactError(`${f.key}: metadata says ${m.get("exchange")}/${m.get("stream")}/${m.get("symbol")}, not its folder`);
@@ -197,17 +214,17 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   // 1. Finish what an interrupted run left: a compacted file whose sources are still (partly) there.
   for (const c of g.files.filter((f) => f.compacted)) {
     if (!present.has(c.name)) continue;
-    const { t: ct } = await read(c);
-    const listed = sourcesOf(ct.metadata, c.key);
+    const cv = await verifyFile(await o.objects.get(c.key), g.stream, c.key);
+    const listed = sourcesOf(cv.metadata, c.key);
     const still = listed.filter((n) => present.has(n) && n !== c.name);
     if (still.length === 0) continue;
-    const sum = checksum(ct);
-    const selfOk = String(ct.length) === ct.metadata.get("compacted_rows") && sum === ct.metadata.get("compacted_checksum") && isSorted(ct, g.stream);
+    const selfOk = String(cv.rows) === cv.metadata.get("compacted_rows") && cv.checksum === cv.metadata.get("compacted_checksum") && cv.sorted;
     let ok = selfOk;
     if (selfOk && still.length === listed.length) {
       // Never verified (a crash between put and verify is possible): compare with every source.
-      const src = concat(await Promise.all(still.map(async (n) => (await read(present.get(n)!)).t)), g.stream);
-      ok = src.length === ct.length && checksum(src) === sum;
+      const src = new Checksum();
+      for (const n of still) src.add((await read(present.get(n)!)).t);
+      ok = src.rows === cv.rows && src.hex() === cv.checksum;
     }
     // Fewer sources than listed: deletes had begun, which happens only after a successful verify.
     if (!ok) {
@@ -236,17 +253,7 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
     o.log.info("compact_partition", { partition: where, files_in: inputs.length, bytes_in: inputs.reduce((a, f) => a + f.size, 0), dry_run: true });
     return remaining();
   }
-  const parts: Decoded[] = [];
-  for (const f of inputs) parts.push((await read(f)).t);
-  const all = concat(parts, g.stream);
-  const sum = checksum(all);
-  const order = sortOrder(all, g.stream);
-  const meta = fileMetadata({ exchange: g.exchange, stream: g.stream, symbol: g.symbol, instanceId: "compact", collectorVersion: o.collectorVersion });
-  meta.set("compacted_from", JSON.stringify(inputs.map((f) => f.name)));
-  meta.set("compacted_rows", String(all.length));
-  meta.set("compacted_checksum", sum);
-  meta.set("compacted_period", g.period);
-  const bytes = encode(all, order, g.stream, meta, `quantlab-collector ${o.collectorVersion} compact`, o.maxRowGroupRows ?? COMPACT_ROW_GROUP_ROWS);
+  const { bytes, rows, sum } = await merge(g, inputs, read, o);
   const name = `compacted-${g.period}-${sum}.parquet`;
   const key = `${dir}/${name}`;
   step("read");
@@ -254,9 +261,10 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   await o.objects.put(key, bytes);
   step("put");
 
-  const back = decode(await o.objects.get(key), g.stream, key);
-  if (back.length !== all.length || checksum(back) !== sum || !isSorted(back, g.stream) || readMetadata(bytes).get("compacted_checksum") !== sum) {
-    throw new CompactError(`${key}: read back ${back.length} rows, not the ${all.length} rows of its sources (or checksum/order differ); sources kept`);
+  // Read back from the storage, streamed (the merged rows are no longer in memory).
+  const back = await verifyFile(await o.objects.get(key), g.stream, key);
+  if (back.rows !== rows || back.checksum !== sum || !back.sorted || back.metadata.get("compacted_checksum") !== sum) {
+    throw new CompactError(`${key}: read back ${back.rows} rows (checksum ${back.checksum}, sorted ${back.sorted}), not the ${rows} rows of its sources (checksum ${sum}); sources kept`);
   }
   step("verify");
 
@@ -270,7 +278,7 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   }
   present.set(name, { key, name, size: bytes.length, compacted: true });
   report.compacted++;
-  report.rows += all.length;
-  o.log.info("compact_partition", { partition: where, key, files_in: inputs.length, rows: all.length, bytes_in: inputs.reduce((a, f) => a + f.size, 0), bytes_out: bytes.length, checksum: sum });
+  report.rows += rows;
+  o.log.info("compact_partition", { partition: where, key, files_in: inputs.length, rows, bytes_in: inputs.reduce((a, f) => a + f.size, 0), bytes_out: bytes.length, checksum: sum });
   return remaining();
 }

@@ -3,11 +3,11 @@
  * apache-arrow), check against schema v1, concatenate, sort, checksum, encode with the product's
  * own encoder (same columns, types, encodings; larger row groups).
  */
-import { tableFromIPC, type Vector } from "apache-arrow";
-import { readParquet, readSchema } from "parquet-wasm/esm";
-import { encodeParquet } from "../pipeline/encode.ts";
+import { tableFromIPC, tableToIPC, type Table, type Vector } from "apache-arrow";
+import { ParquetFile, readParquet, readSchema, Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from "parquet-wasm/esm";
+import { batchToArrow, writerProperties } from "../pipeline/encode.ts";
 import type { ColumnBatch, ColumnData } from "../pipeline/columns.ts";
-import { columnsFor, type ColumnDef } from "../schema/v1.ts";
+import { columnsFor, DICTIONARY_COLUMNS, type ColumnDef } from "../schema/v1.ts";
 import type { FileStream } from "../schema/rows.ts";
 
 export class CompactError extends Error {
@@ -45,17 +45,83 @@ export function readMetadata(bytes: Uint8Array): Map<string, string> {
 const typeName = (t: unknown): string => String(t);
 const EXPECTED_ARROW: Record<ColumnDef["type"], string> = { utf8: "Utf8", int64: "Int64", float64: "Float64" };
 
-/** Decode a file and check it has exactly the v1 columns of `stream` (names, order, types, nullability). */
-export function decode(bytes: Uint8Array, stream: FileStream, what: string): Decoded {
+/**
+ * JavaScriptCore collects the short-lived Arrow/IPC buffers of a multi-million-row stream too
+ * late (measured: RSS 5.7 GB for a 4 M-row verify); a full collection every ~1 M rows bounds it.
+ */
+let sinceGc = 0;
+function collectEvery(rows: number): void {
+  sinceGc += rows;
+  if (sinceGc >= 1_000_000) {
+    sinceGc = 0;
+    Bun.gc(true);
+  }
+}
+
+/** Rows per decoded batch: a large file is converted batch by batch, never whole in wasm memory. */
+const READ_BATCH_ROWS = 65_536;
+
+/**
+ * Stream a file's rows batch by batch (a large file is never whole in wasm memory), checking it has
+ * exactly the v1 columns of `stream` (names, order, types, nullability). Returns its metadata.
+ */
+export async function forEachBatch(bytes: Uint8Array, stream: FileStream, what: string, fn: (batch: Decoded) => void): Promise<Map<string, string>> {
   const metadata = readMetadata(bytes);
-  const table = tableFromIPC(readParquet(bytes).intoIPCStream());
   const defs = columnsFor(stream);
-  const got = table.schema.fields.map((f) => `${f.name}:${typeName(f.type)}:${f.nullable}`);
   const want = defs.map((d) => `${d.name}:${EXPECTED_ARROW[d.type]}:${d.nullable}`);
-  if (got.join(",") !== want.join(",")) throw new CompactError(`${what}: columns ${got.join(",")} are not schema v1 ${stream} (${want.join(",")})`);
-  const n = table.numRows;
-  const columns = defs.map((def) => decodeColumn(table.getChild(def.name)!, def, n, what));
-  return { length: n, columns, metadata };
+  const check = (t: Table) => {
+    const got = t.schema.fields.map((f) => `${f.name}:${typeName(f.type)}:${f.nullable}`);
+    if (got.join(",") !== want.join(",")) throw new CompactError(`${what}: columns ${got.join(",")} are not schema v1 ${stream} (${want.join(",")})`);
+  };
+  let batches = 0;
+  const file = await ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  try {
+    const stream_ = (await file.stream({ batchSize: READ_BATCH_ROWS })) as unknown as AsyncIterable<WasmRecordBatch>;
+    for await (const rb of stream_) {
+      const t = tableFromIPC(rb.intoIPCStream());
+      check(t);
+      batches++;
+      collectEvery(t.numRows);
+      fn({ length: t.numRows, columns: defs.map((def) => decodeColumn(t.getChild(def.name)!, def, t.numRows, what)), metadata });
+    }
+  } finally {
+    file.free();
+  }
+  if (batches === 0) check(tableFromIPC(readParquet(bytes).intoIPCStream()));
+  return metadata;
+}
+
+/** Decode a whole file (sources are small: one flush each). */
+export async function decode(bytes: Uint8Array, stream: FileStream, what: string): Promise<Decoded> {
+  const parts: Decoded[] = [];
+  const metadata = await forEachBatch(bytes, stream, what, (b) => parts.push(b));
+  return parts.length === 1 ? parts[0]! : concat(parts, stream, metadata);
+}
+
+/** Row count, checksum and order of a (large) file, streamed: nothing but one batch held. */
+export async function verifyFile(bytes: Uint8Array, stream: FileStream, what: string): Promise<{ rows: number; checksum: string; sorted: boolean; metadata: Map<string, string> }> {
+  const sum = new Checksum();
+  let sorted = true;
+  let last: SortKey | null = null;
+  const metadata = await forEachBatch(bytes, stream, what, (b) => {
+    sum.add(b);
+    if (b.length === 0) return;
+    if (sorted && last && compareKeys(last, keyAt(b, stream, 0)) > 0) sorted = false;
+    if (sorted && !isSorted(b, stream)) sorted = false;
+    last = keyAt(b, stream, b.length - 1);
+  });
+  return { rows: sum.rows, checksum: sum.hex(), sorted, metadata };
+}
+
+type SortKey = [number, string, number];
+function keyAt(t: Decoded, stream: FileStream, i: number): SortKey {
+  const k = sortKeys(t, stream);
+  return [k.ts[i]!, k.conn[i]!, k.seq ? k.seq[i]! : 0];
+}
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a[0] !== b[0]) return a[0] - b[0];
+  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
+  return a[2] - b[2];
 }
 
 function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Column {
@@ -66,7 +132,22 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
   }
   if (def.type === "utf8") {
     const strings = new Array<string | null>(n);
-    for (let i = 0; i < n; i++) strings[i] = valid && !valid[i] ? null : (v.get(i) as string);
+    if (DICTIONARY_COLUMNS.has(def.name)) {
+      // Few distinct values: one string instance each (memory: 8 bytes per row instead of a string per row).
+      const seen = new Map<string, string>();
+      for (let i = 0; i < n; i++) {
+        if (valid && !valid[i]) {
+          strings[i] = null;
+          continue;
+        }
+        const s = v.get(i) as string;
+        let one = seen.get(s);
+        if (one === undefined) seen.set(s, (one = s));
+        strings[i] = one;
+      }
+    } else {
+      for (let i = 0; i < n; i++) strings[i] = valid && !valid[i] ? null : (v.get(i) as string);
+    }
     return { def, strings, valid };
   }
   const numbers = new Float64Array(n);
@@ -92,7 +173,7 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
 }
 
 /** Concatenate decoded files (same stream) into one. */
-export function concat(parts: Decoded[], stream: FileStream): Decoded {
+export function concat(parts: Decoded[], stream: FileStream, metadata: Map<string, string> = new Map()): Decoded {
   const defs = columnsFor(stream);
   const length = parts.reduce((a, p) => a + p.length, 0);
   const columns = defs.map((def, c): Column => {
@@ -118,7 +199,7 @@ export function concat(parts: Decoded[], stream: FileStream): Decoded {
     }
     return { def, numbers, valid };
   });
-  return { length, columns, metadata: new Map() };
+  return { length, columns, metadata };
 }
 
 /** Sort key of a stream: (ts_recv_us, conn_id, recv_seq) for market data; (ts_us, conn_id) for `connection`. */
@@ -157,39 +238,114 @@ export function isSorted(t: Decoded, stream: FileStream): boolean {
   return true;
 }
 
-const MASK = (1n << 64n) - 1n;
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+const SEED_A = 0x2545f491;
+const SEED_B = 0x9e3779b9 | 0;
+const NULL_MARK = 0x6b43a9b5;
+const TWO32 = 4294967296;
 
-/**
- * Order-independent checksum of the rows: the sum mod 2^64 of a 64-bit hash (wyhash) of each row's
- * canonical text (every column, nulls marked). Same rows in any order → same checksum; a lost,
- * duplicated or altered row changes it.
- */
-export function checksum(t: Decoded): string {
-  let sum = 0n;
-  const cols = t.columns;
-  const parts = new Array<string>(cols.length);
-  for (let i = 0; i < t.length; i++) {
-    for (let c = 0; c < cols.length; c++) {
-      const col = cols[c]!;
-      if (col.valid && !col.valid[i]) parts[c] = "\u0000";
-      else parts[c] = col.strings ? col.strings[i]! : String(col.numbers![i]!);
-    }
-    sum = (sum + BigInt(Bun.hash.wyhash(parts.join("\u001f")))) & MASK;
-  }
-  return sum.toString(16).padStart(16, "0");
+/** murmur3 32-bit body step and finaliser. */
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
-/** Encode rows (in `order`) with the product's encoder: same columns, types and encodings as the writer. */
-export function encode(t: Decoded, order: Uint32Array, stream: FileStream, metadata: Map<string, string>, createdBy: string, maxRowGroupRows: number): Uint8Array {
-  const n = t.length;
+/**
+ * Order-independent checksum of the rows: the sum mod 2^64 of a 64-bit hash of each row (two
+ * 32-bit murmur3 lanes over every column's value in schema order: float64 bits of numbers,
+ * xxHash32 of strings, a marker for nulls). Same rows in any order → same checksum; a lost,
+ * duplicated or altered row changes it. Allocates nothing per row.
+ */
+export class Checksum {
+  private lo = 0;
+  private hi = 0;
+  rows = 0;
+
+  add(t: Decoded): void {
+    const cols = t.columns.map((col) => {
+      if (!col.strings) return { col, a: null, b: null };
+      // Per-row string hashes, computed once per distinct value for the low-cardinality columns.
+      const a = new Int32Array(t.length);
+      const b = new Int32Array(t.length);
+      const cache = DICTIONARY_COLUMNS.has(col.def.name) ? new Map<string, [number, number]>() : null;
+      for (let i = 0; i < t.length; i++) {
+        const s = col.strings[i];
+        if (s === null || s === undefined) continue;
+        let h = cache?.get(s);
+        if (!h) {
+          h = [Bun.hash.xxHash32(s, SEED_A) | 0, Bun.hash.xxHash32(s, SEED_B >>> 0) | 0];
+          cache?.set(s, h);
+        }
+        a[i] = h[0];
+        b[i] = h[1];
+      }
+      return { col, a, b };
+    });
+    let lo = this.lo;
+    let hi = this.hi;
+    for (let i = 0; i < t.length; i++) {
+      let ha = SEED_A;
+      let hb = SEED_B;
+      for (const { col, a, b } of cols) {
+        if (col.valid && !col.valid[i]) {
+          ha = mix(ha, NULL_MARK);
+          hb = mix(hb, ~NULL_MARK);
+        } else if (a) {
+          ha = mix(ha, a[i]!);
+          hb = mix(hb, b![i]!);
+        } else {
+          F64[0] = col.numbers![i]!;
+          ha = mix(mix(ha, U32[0]!), U32[1]!);
+          hb = mix(mix(hb, U32[1]!), U32[0]!);
+        }
+      }
+      lo += fmix(ha ^ cols.length);
+      if (lo >= TWO32) {
+        lo -= TWO32;
+        hi += 1;
+      }
+      hi = (hi + fmix(hb ^ cols.length)) % TWO32;
+    }
+    this.lo = lo;
+    this.hi = hi;
+    this.rows += t.length;
+  }
+
+  hex(): string {
+    return this.hi.toString(16).padStart(8, "0") + this.lo.toString(16).padStart(8, "0");
+  }
+}
+
+export function checksum(t: Decoded): string {
+  const c = new Checksum();
+  c.add(t);
+  return c.hex();
+}
+
+/** Rows [from, to) of `order` as the writer's column batch. */
+function sliceBatch(t: Decoded, order: Uint32Array, from: number, to: number, stream: FileStream): ColumnBatch {
+  const n = to - from;
   const columns: ColumnData[] = t.columns.map((col) => {
-    const valid = col.valid ? Uint8Array.from(order, (i) => col.valid![i]!) : undefined;
+    const valid = col.valid ? Uint8Array.from({ length: n }, (_, k) => col.valid![order[from + k]!]!) : undefined;
     if (col.strings) {
       const dictIndex = new Map<string, number>();
       const dict: string[] = [];
       const codes = new Int32Array(n);
       for (let k = 0; k < n; k++) {
-        const s = col.strings[order[k]!] ?? "";
+        const s = col.strings[order[from + k]!] ?? "";
         let code = dictIndex.get(s);
         if (code === undefined) {
           code = dict.length;
@@ -201,9 +357,49 @@ export function encode(t: Decoded, order: Uint32Array, stream: FileStream, metad
       return { name: col.def.name, type: col.def.type, nullable: col.def.nullable, utf8: { dict, codes }, valid };
     }
     const numbers = new Float64Array(n);
-    for (let k = 0; k < n; k++) numbers[k] = col.numbers![order[k]!]!;
+    for (let k = 0; k < n; k++) numbers[k] = col.numbers![order[from + k]!]!;
     return { name: col.def.name, type: col.def.type, nullable: col.def.nullable, numbers, valid };
   });
-  const batch: ColumnBatch = { stream, length: n, columns };
-  return encodeParquet(batch, { metadata, createdBy, maxRowGroupRows });
+  return { stream, length: n, columns };
+}
+
+/** Rows converted to Arrow per slice, so memory holds one slice (plus the open row group), not the whole file twice. */
+const SLICE_ROWS = 65_536;
+
+/**
+ * Encode rows (in `order`) with the product's own encoder settings (same columns, types and
+ * encodings as the writer), streamed slice by slice through parquet-wasm's transformParquetStream.
+ */
+export async function encode(t: Decoded, order: Uint32Array, stream: FileStream, metadata: Map<string, string>, createdBy: string, maxRowGroupRows: number): Promise<Uint8Array> {
+  const n = t.length;
+  let next = 0;
+  const first = sliceBatch(t, order, 0, Math.min(n, 1), stream);
+  const input = new ReadableStream<WasmRecordBatch>({
+    pull(controller) {
+      if (next >= n) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(n, next + SLICE_ROWS);
+      const ipc = tableToIPC(batchToArrow(sliceBatch(t, order, next, end, stream)), "stream");
+      next = end;
+      collectEvery(SLICE_ROWS);
+      const table = WasmTable.fromIPCStream(ipc);
+      for (const rb of table.recordBatches()) controller.enqueue(rb);
+    },
+  });
+  const out = await transformParquetStream(input, writerProperties(first, { metadata, createdBy, maxRowGroupRows }));
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of out as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(c);
+    size += c.length;
+  }
+  const bytes = new Uint8Array(size);
+  let pos = 0;
+  for (const c of chunks) {
+    bytes.set(c, pos);
+    pos += c.length;
+  }
+  return bytes;
 }

@@ -125,7 +125,7 @@ export interface EncodeOptions {
 }
 
 /** A NEW WriterProperties for every file: writeParquet consumes it (bun-notes §3 pitfall 3). */
-function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
+export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
   let b = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setDictionaryEnabled(false)
