@@ -175,7 +175,7 @@ describe("compact (local)", () => {
 });
 
 describe("compact on S3 (s3rver)", () => {
-  test("list/get/put/delete: one file per partition, same rows; kill -9 after put then rerun", async () => {
+  test("list/get/put/delete: one file per partition, same rows; kill -9 after put, then mid-delete, then rerun", async () => {
     using s3dir = tmpDir("qlc-compact-s3-");
     const s3 = await startS3(s3dir.path);
     try {
@@ -187,6 +187,10 @@ describe("compact on S3 (s3rver)", () => {
       const env = { STORAGE_BACKEND: "s3", S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_ACCESS_KEY, S3_SECRET_KEY, S3_PREFIX: PREFIX };
       const crashed = await compactCli({ ...env, QLC_COMPACT_CRASH_AFTER: "put" });
       expect(crashed.signal).toBe("SIGKILL");
+      // A second crash mid-delete (the rerun first finishes the partition the first crash left).
+      const crashed2 = await compactCli({ ...env, QLC_COMPACT_CRASH_AFTER: "delete" });
+      expect(crashed2.signal).toBe("SIGKILL");
+      expect(crashed2.logs.filter((l) => l.event === "compact_recovered").length).toBe(1);
       const r = await compactCli(env);
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
       const after = await s3.listKeys(`${PREFIX}/`);
