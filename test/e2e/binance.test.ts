@@ -47,7 +47,7 @@ describe("binance end to end", () => {
       const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
       expect(got).toEqual(want);
     }
-    const oi = await query(`select count(*) as n from glob(${sqlString(`${dir.path}/v1/binance/open_interest/**`)})`);
+    const oi = await query(`select count(*) as n from glob(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "open_interest" }))})`);
     expect(oi[0]!.n).toBe(0); // Binance has no OI WebSocket stream and REST is never used for rows
   });
 
