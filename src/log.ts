@@ -48,6 +48,12 @@ export type LogEvent =
   | "status_api_start"
   | "status_api_error"
   | "fatal_error"
+  | "compact_start"
+  | "compact_partition"
+  | "compact_recovered"
+  | "compact_skip"
+  | "compact_error"
+  | "compact_done"
   | "sim_start"
   | "sim_stop";
 

@@ -123,14 +123,16 @@ export function batchToArrow(batch: ColumnBatch): Table {
 export interface EncodeOptions {
   metadata: Map<string, string>;
   createdBy: string;
+  /** Rows per row group (default 50,000); `compact` writes larger ones. */
+  maxRowGroupRows?: number;
 }
 
 /** A NEW WriterProperties for every file: writeParquet consumes it (bun-notes §3 pitfall 3). */
-function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
+export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
   let b = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setDictionaryEnabled(false)
-    .setMaxRowGroupSize(MAX_ROW_GROUP_ROWS)
+    .setMaxRowGroupSize(opts.maxRowGroupRows ?? MAX_ROW_GROUP_ROWS)
     .setCreatedBy(opts.createdBy)
     .setKeyValueMetadata(opts.metadata);
   for (const c of batch.columns) {
