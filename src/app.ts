@@ -24,7 +24,7 @@ import { createSpoolingStorage } from "./storage/spool.ts";
 import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
 import { Supervisor } from "./ws/supervisor.ts";
-import { createIngestHooks } from "./ingest.ts";
+import { createIngestHooks, subscribedSymbols } from "./ingest.ts";
 
 /** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
 const ROTATE_DEADLINE_MS = 30_000;
@@ -94,6 +94,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     openSlots: (ex) => supervisorOf[ex]?.openSlots() ?? 0,
     findConnection: (connId) => supervisors.flatMap((s) => s.connections()).find((c) => c.connId === connId),
     onConnectivityChange: () => evaluateState(),
+    subscribed: subscribedSymbols(config.EXCHANGES, config.SYMBOLS, (ex, sym) => adapters[ex].venueSymbol(sym)),
   });
 
   const streamsByExchange: Record<string, Stream[]> = {};
