@@ -60,6 +60,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     // pipeline has in flight: every upload slot with a hard-capped buffer); past that the queue fills
     // and drops are counted.
     maxBacklogRows: Math.max(config.QUEUE_SIZE, 4 * config.BUFFER_SIZE * config.MAX_INFLIGHT_UPLOADS),
+    // Only what was subscribed becomes a partition (ingest refuses anything else first).
+    symbols: Object.fromEntries(config.EXCHANGES.map((ex) => [ex, config.SYMBOLS])),
   });
   const silence = new SilenceTracker();
   const lag = new LagMonitor();

@@ -19,3 +19,10 @@ export function nowUs(): number {
 export function nowMs(): number {
   return Date.now();
 }
+
+/** Wall-clock milliseconds, injectable: the writer's flush deadlines and ages read time only from here. */
+export interface Clock {
+  nowMs(): number;
+}
+
+export const systemClock: Clock = { nowMs };

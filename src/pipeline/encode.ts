@@ -89,6 +89,8 @@ function utf8Data(strings: (string | null)[], valid: Uint8Array | undefined): { 
 
 function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataType> } {
   const { bitmap, nullCount } = validityBitmap(c.valid, n);
+  // The builder hands its buffers over untrimmed (no copy on the ingest thread): read `n` rows.
+  const numbers = c.numbers?.subarray(0, n);
   if (c.type === "utf8") {
     const { offsets, bytes } = utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
     const type = new Utf8();
@@ -97,11 +99,11 @@ function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataTy
   }
   if (c.type === "int64") {
     const type = new Int64();
-    const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: int64Values(c.numbers!) });
+    const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: int64Values(numbers!) });
     return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };
   }
   const type = new Float64();
-  const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: c.numbers! });
+  const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, data: numbers! });
   return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };
 }
 

@@ -287,7 +287,7 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       await local.probe();
       await ensureRecovered();
     },
-    async put(key, bytes) {
+    async put(key, bytes, signal) {
       if (bytesTotal + reserved + bytes.length > o.maxBytes) {
         const msg = `spool holds ${bytesTotal} B in ${entries.size} files; SPOOL_MAX_BYTES=${o.maxBytes}: file refused (the writer keeps its rows and retries)`;
         markFull("SPOOL_MAX_BYTES", msg);
@@ -295,7 +295,7 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       }
       reserved += bytes.length;
       try {
-        await local.put(key, bytes);
+        await local.put(key, bytes, signal);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === "ENOSPC" || code === "EDQUOT") markFull("disk full", describeError(err));
