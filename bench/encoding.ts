@@ -58,9 +58,14 @@ const variants: Record<string, Variant> = {
   "+ BYTE_STREAM_SPLIT float64": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
   "+ dictionary float64": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true), b),
   "+ dictionary all": (b) => b.setDictionaryEnabled(true),
+  "+ dictionary float64, BSS fallback": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true).setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
+  "+ dictionary float64, DELTA_BYTE_ARRAY ids": (b, batch) =>
+    batch.columns.reduce((x, c) => (c.type === "float64" ? x.setColumnDictionaryEnabled(c.name, true) : c.type === "utf8" && !DICTIONARY_COLUMNS.has(c.name) ? x.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY) : x), b),
 };
 
-function encodeWith(batch: ColumnBatch, v: Variant): number {
+const encodeMs: Record<string, number[]> = {};
+function encodeWith(batch: ColumnBatch, v: Variant, name = ""): number {
+  const t = performance.now();
   let b = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).setDictionaryEnabled(false).setMaxRowGroupSize(50_000);
   for (const c of batch.columns) {
     if (c.type === "utf8" && DICTIONARY_COLUMNS.has(c.name)) b = b.setColumnDictionaryEnabled(c.name, true);
@@ -68,7 +73,9 @@ function encodeWith(batch: ColumnBatch, v: Variant): number {
   }
   b = v(b, batch);
   const ipc = tableToIPC(batchToArrow(batch), "stream");
-  return writeParquet(WasmTable.fromIPCStream(ipc), b.build()).length;
+  const n = writeParquet(WasmTable.fromIPCStream(ipc), b.build()).length;
+  (encodeMs[name] ??= []).push(performance.now() - t);
+  return n;
 }
 
 const gz = (texts: string[]) => Bun.gzipSync(new TextEncoder().encode(texts.join("\n") + "\n")).length;
@@ -87,7 +94,10 @@ for (const [label, streams, fkey] of cases) {
   const product = streams.reduce((a, s) => a + encodeParquet(batchOf(s), { metadata: new Map(), createdBy: "bench" }).length, 0);
   console.log(`  ${"encodeParquet (as shipped)".padEnd(44)} ${fmt(perFrame(product))} B/frame  ratio to gzip ${(product / raw).toFixed(2)}`);
   for (const [name, v] of Object.entries(variants)) {
-    const bytes = streams.reduce((a, s) => a + encodeWith(batchOf(s), v), 0);
+    const bytes = streams.reduce((a, s) => a + encodeWith(batchOf(s), v, name), 0);
     console.log(`  ${name.padEnd(44)} ${fmt(perFrame(bytes))} B/frame  ratio to gzip ${(bytes / raw).toFixed(2)}`);
   }
 }
+
+console.log("\nencode time per file (ms, median over the files above, this thread):");
+for (const [name, ms] of Object.entries(encodeMs)) console.log(`  ${name.padEnd(44)} ${ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!.toFixed(1)}`);
