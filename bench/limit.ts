@@ -50,9 +50,10 @@ function cpuSeconds(pid: number): number {
 }
 
 // --- 1. bare client ------------------------------------------------------------------------------
-async function bareLimit(): Promise<number> {
+/** As fast as it reads (`"max"`), or paced (its event-loop lag then is the floor for the collector's). */
+async function bareRun(rate: number | "max", secs: number): Promise<{ fps: number; lagP99: number; lagMax: number; cpuPct: number }> {
   const child = Bun.spawn([process.execPath, join(import.meta.dir, "bare-client.ts"), publicUrl, marketUrl], { stdout: "pipe", stderr: "inherit" });
-  let last = { frames: 0, t_ms: 0 };
+  let last = { frames: 0, t_ms: 0, lag_p99_ms: 0, lag_max_ms: 0 };
   void (async () => {
     const dec = new TextDecoder();
     let buf = "";
@@ -68,20 +69,20 @@ async function bareLimit(): Promise<number> {
     }
   })();
   while (last.t_ms === 0) await Bun.sleep(50);
-  sender.setRate("max");
+  sender.setRate(rate);
   sender.resume();
   await Bun.sleep(2000); // warm-up
   const a = last;
   const cpu0 = cpuSeconds(child.pid);
-  await Bun.sleep(bareSeconds * 1000);
+  await Bun.sleep(secs * 1000);
   const b = last;
   const cpu1 = cpuSeconds(child.pid);
   sender.pause();
   child.kill();
   await child.exited;
-  const fps = ((b.frames - a.frames) * 1000) / (b.t_ms - a.t_ms);
-  console.log(`bare client:  ${Math.round(fps)} frames/s (JSON.parse only, ${bareSeconds} s, CPU ${(((cpu1 - cpu0) / bareSeconds) * 100).toFixed(0)} %)`);
-  return fps;
+  const r = { fps: ((b.frames - a.frames) * 1000) / (b.t_ms - a.t_ms), lagP99: b.lag_p99_ms, lagMax: b.lag_max_ms, cpuPct: ((cpu1 - cpu0) / secs) * 100 };
+  console.log(`bare client @ ${rate}: ${Math.round(r.fps)} frames/s (JSON.parse only, ${secs} s, CPU ${r.cpuPct.toFixed(0)} %, lag p99/max ${r.lagP99}/${r.lagMax} ms)`);
+  return r;
 }
 
 // --- 2. collector at a paced rate -----------------------------------------------------------------
@@ -154,7 +155,8 @@ async function collectorRun(rate: number): Promise<RunResult> {
 }
 
 console.log(`limit bench: 10 symbols Binance, replay ring ${ring.length} frames, ${seconds} s per rate, ${navigator.hardwareConcurrency} CPUs`);
-const bare = await bareLimit();
+const bare = (await bareRun("max", bareSeconds)).fps;
+const bareAt50k = await bareRun(50_000, bareSeconds);
 const results: RunResult[] = [];
 for (const rate of rates) {
   const r = await collectorRun(rate);
@@ -170,4 +172,4 @@ console.log("---");
 console.log(`bare client limit:            ${Math.round(bare)} frames/s`);
 console.log(best ? `collector highest 0-drop:     ${Math.round(best.sentFps)} frames/s (paced ${best.rate}/s), RSS max ${best.rssMax} MB, CPU ${best.cpuPct.toFixed(0)} %` : "collector highest 0-drop:     none of the rates tried");
 if (best) console.log(`ratio collector / bare:       ${(best.sentFps / bare).toFixed(2)}`);
-if (at50k) console.log(`lag p99 at 50k frames/s:      ${at50k.lagP99} ms (max ${at50k.lagMax} ms)`);
+if (at50k) console.log(`lag p99 at 50k frames/s:      ${at50k.lagP99} ms (max ${at50k.lagMax} ms); bare client at 50k: ${bareAt50k.lagP99} ms (max ${bareAt50k.lagMax} ms)`);
