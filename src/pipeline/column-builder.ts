@@ -5,7 +5,7 @@
  *
  * One column class per column type behind `Column` (COLUMN_CLASSES): a new type is one class and
  * one entry. Buffers are sized by the caller (from the partition's last flush, capped at
- * BUFFER_SIZE) and grow by doubling only past that; `build()` hands the buffers themselves to the
+ * 4 × BUFFER_SIZE) and grow by doubling only past that; `build()` hands the buffers themselves to the
  * encoder worker (transferred with the row count, never sliced), so a flush copies no column.
  */
 import type { FileStream, RecordRow } from "../schema/rows.ts";

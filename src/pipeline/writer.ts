@@ -53,7 +53,7 @@ interface Partition {
   dayEndUs: number;
   oldestMs: number;
   lastFlushMs: number;
-  /** Rows in the last file: sizes the next buffer (capped at BUFFER_SIZE). */
+  /** Rows in the last file: sizes the next buffer (capped at the hard cap, 4 × BUFFER_SIZE). */
   lastRows: number;
   /** Fixed per-partition offset taken off FLUSH_INTERVAL so time flushes do not all land in one tick. */
   staggerMs: number;
@@ -355,7 +355,9 @@ export class Writer {
       rows = null;
     }
     if (rows === null) {
-      rows = new ColumnBuilder(p.stream, Math.min(this.opts.bufferSize, Math.max(MIN_CAPACITY, Math.ceil(p.lastRows * 1.25))));
+      // Sized from the last file (a hot partition held by MIN_FLUSH_GAP fills up to the hard cap):
+      // no doubling-and-copying on the ingest thread in the steady state.
+      rows = new ColumnBuilder(p.stream, Math.min(this.opts.bufferSize * HARD_CAP_FACTOR, Math.max(MIN_CAPACITY, Math.ceil(p.lastRows * 1.25))));
       p.rows = rows;
       p.dayStartUs = Math.floor(tsUs / DAY_US) * DAY_US;
       p.dayEndUs = p.dayStartUs + DAY_US;
