@@ -21,6 +21,7 @@ import { createLocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const encoder = createWorkerEncoder();
 afterAll(() => encoder.close());
@@ -166,6 +167,7 @@ describe("Writer at scale", () => {
   });
 
   test("a shutdown that times out counts as dropped exactly the rows in no completed file", async () => {
+    // (3 s: the shutdown waits its whole timeout, since one storage write never answers.)
     using dir = tmpDir();
     const real = createLocalStorage(dir.path);
     const hang: Storage = {
@@ -192,13 +194,17 @@ describe("Writer at scale", () => {
     };
     const queue = new BoundedQueue<RecordRow>(10_000);
     const metrics = new Metrics(["binance"], 60_000);
-    const writer = new Writer(queue, hang, encoder, metrics, silentLogger, opts({ bufferSize: 1000, maxInflightUploads: 8 }));
+    const writer = new Writer(queue, hang, encoder, metrics, silentLogger, opts({ bufferSize: 40, maxInflightUploads: 8 }));
     await writer.start();
     const t = Date.now() * 1000;
-    const counts: Record<string, number> = { BTCUSDT: 40, ETHUSDT: 30, SOLUSDT: 20, XRPUSDT: 10 };
     let i = 0;
+    // BTCUSDT fills its buffer (40) and is written before the shutdown starts…
+    for (let k = 0; k < 40; k++) queue.offer(trade(++i, t + i, "BTCUSDT"));
+    await waitFor("BTCUSDT written", () => metrics.writer.files_written === 1, 30_000);
+    // …the others are flushed by the shutdown itself.
+    const counts: Record<string, number> = { ETHUSDT: 30, SOLUSDT: 20, XRPUSDT: 10 };
     for (const [sym, n] of Object.entries(counts)) for (let k = 0; k < n; k++) queue.offer(trade(++i, t + i, sym));
-    const res = await writer.close(500);
+    const res = await writer.close(3000);
     expect(res).toEqual({ complete: false, unwrittenRows: 30 + 20 });
     const inFiles = await query(`select symbol, count(*) n from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}) group by symbol order by symbol`);
     expect(inFiles).toEqual([{ symbol: "BTCUSDT", n: 40 }, { symbol: "XRPUSDT", n: 10 }]);
@@ -207,7 +213,7 @@ describe("Writer at scale", () => {
     expect(metrics.writer.total_written + res.unwrittenRows).toBe(i);
     await Bun.sleep(100);
     expect(parquetFiles(dir.path).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-  });
+  }, 60_000);
 
   test("temp files a killed process left under DATA_DIR are removed at start (logged with the count); live ones and data are kept", async () => {
     using dir = tmpDir();
