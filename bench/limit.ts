@@ -112,10 +112,14 @@ async function collectorRun(rate: number): Promise<RunResult> {
   sender.setRate(rate);
   sender.resume();
   let rssMax = 0;
+  let pendingMax = 0;
+  let queueMax = 0;
   for (let s = 1; s <= seconds; s++) {
     await Bun.sleep(1000);
     const m = await metrics();
     rssMax = Math.max(rssMax, m.rss_mb);
+    pendingMax = Math.max(pendingMax, m.writer.pending_events);
+    queueMax = Math.max(queueMax, m.queue_size);
   }
   sender.pause();
   const elapsed = (performance.now() - t0) / 1000;
@@ -149,7 +153,7 @@ async function collectorRun(rate: number): Promise<RunResult> {
     cpuPct: ((cpu1 - cpu0) / elapsed) * 100,
   };
   console.log(
-    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB; lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} %`,
+    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB (writer pending max ${pendingMax} rows, queue max ${queueMax}); lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} %`,
   );
   return r;
 }
