@@ -10,6 +10,7 @@
 # Installs:
 #   <prefix>/bin/quantlab-collector                       (default prefix /usr/local)
 #   /etc/systemd/system/quantlab-collector.service        (rendered from deploy/)
+#   /etc/systemd/system/quantlab-collector-compact.{service,timer}  (installed disabled)
 #   /etc/quantlab-collector/collector.env                 (mode 0600, only if absent)
 #   /etc/sysusers.d/quantlab-collector.conf, /etc/tmpfiles.d/quantlab-collector.conf
 #   /var/lib/quantlab-collector                           (DATA_DIR, owned by quantlab, 0750)
@@ -148,20 +149,22 @@ remove_file() {
   if [ -e "$f" ] || [ -L "$f" ]; then act "remove $f" -- rm -f "$f"; else say "absent: $f"; fi
 }
 
-render_unit() { # the template with this install's binary and data paths
+render_unit() { # render_unit [TEMPLATE]: the template with this install's binary and data paths
   # StateDirectory= names a directory under /var/lib: kept (relative) for a data dir there, dropped elsewhere.
-  local state=""
+  local template="${1:-$UNIT_TEMPLATE}" state=""
   case "$datadir" in /var/lib/?*) state="${datadir#/var/lib/}" ;; esac
   if [ -n "$state" ]; then
-    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e "s#^StateDirectory=.*#StateDirectory=$state#" "$UNIT_TEMPLATE"
+    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e "s#^StateDirectory=.*#StateDirectory=$state#" "$template"
   else
-    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e '/^StateDirectory=/d' -e '/^StateDirectoryMode=/d' "$UNIT_TEMPLATE"
+    sed -e "s#/usr/local/bin/$NAME#$BIN_PATH#g" -e "s#/var/lib/$NAME#$datadir#g" -e '/^StateDirectory=/d' -e '/^StateDirectoryMode=/d' "$template"
   fi
 }
 
 render_data_path() { # render_data_path TEMPLATE: the sysusers/tmpfiles line with this install's data dir
   sed -e "s#/var/lib/$NAME#$datadir#g" "$1"
 }
+# The daily compaction (docs/compact.md): installed, never enabled by this script.
+readonly COMPACT_UNITS="$NAME-compact.service $NAME-compact.timer"
 
 # --- uninstall ------------------------------------------------------------------------------
 if [ "$uninstall" -eq 1 ]; then
@@ -197,6 +200,10 @@ if [ "$uninstall" -eq 1 ]; then
   remove_file "$(at "$bin_path")"
   remove_file "$(at "$SYSUSERS_PATH")"
   remove_file "$(at "$TMPFILES_PATH")"
+  for u in $COMPACT_UNITS; do
+    if systemd_running && systemctl is-enabled --quiet "$u" 2>/dev/null; then act "disable $u" -- systemctl disable --now --quiet "$u"; fi
+    remove_file "$(at "/etc/systemd/system/$u")"
+  done
   envf="$(at "$ENV_PATH")"
   if [ -f "$envf" ] && [ -f "$ENV_TEMPLATE" ] && cmp -s "$envf" "$ENV_TEMPLATE"; then
     remove_file "$envf"
@@ -281,6 +288,10 @@ unit_tmp="$(mktemp)"
 trap 'rm -f "$unit_tmp"' EXIT
 render_unit >"$unit_tmp"
 install_file "$unit_tmp" "$(at "$UNIT_PATH")" 644 "$UNIT_TEMPLATE (ExecStart=$BIN_PATH, DATA_DIR=$datadir)"
+for u in $COMPACT_UNITS; do
+  render_unit "$SCRIPT_DIR/deploy/$u" >"$unit_tmp"
+  install_file "$unit_tmp" "$(at "/etc/systemd/system/$u")" 644 "deploy/$u (disabled; enable: systemctl enable --now $NAME-compact.timer)"
+done
 
 # 7. systemd
 if systemd_running; then

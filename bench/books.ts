@@ -94,7 +94,7 @@ async function throughput(): Promise<void> {
   const [all] = await q(`select count(*) n from read_parquet(${glob("all")}, union_by_name = true) where conn_id like 'binance-%' and (event is null)`);
   const files = await q(`select file from glob('${dataDir}/**/*.parquet')`);
   let bookBytes = 0;
-  for (const f of files) if (String(f.file).includes("stream=book")) bookBytes += Bun.file(String(f.file)).size;
+  for (const f of files) if (String(f.file).includes("/book/")) bookBytes += Bun.file(String(f.file)).size;
   const n = Number(books!.n);
   const rows = Number(all!.n);
   const secs = seconds;

@@ -67,7 +67,7 @@ proc.kill("SIGTERM");
 const code = await proc.exited;
 
 const conn = await (await DuckDBInstance.create(":memory:")).connect();
-const res = await conn.runAndReadAll(`select count(*) n from read_parquet('${dataDir}/v1/*/stream=[!c]*/**/*.parquet', hive_partitioning=false)`);
+const res = await conn.runAndReadAll(`select count(*) n from read_parquet('${dataDir}/v1/*/[!c]*/*/date=*/*.parquet', hive_partitioning=false)`);
 const rowsInFiles = Number(res.getRowObjects()[0]!.n);
 rmSync(dataDir, { recursive: true, force: true });
 await sim.stop();

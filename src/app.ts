@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { systemClock } from "./clock.ts";
 import { redact, type Config } from "./config.ts";
 import { configuredAdapters } from "./exchanges/index.ts";
-import { createIngestHooks } from "./ingest.ts";
+import { createIngestHooks, subscribedSymbols } from "./ingest.ts";
 import type { Logger } from "./log.ts";
 import type { ConnectionRow } from "./schema/rows.ts";
 import { Metrics } from "./state/metrics.ts";
@@ -46,7 +46,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   // REST book snapshots are recorded like socket rows: through the ingest hooks below (once rows flow).
   const books = createBooks(config, { log, metrics, adapters, record, findConnection, onRow: (row) => hooks.onRow(row) });
   const subscriptionDeadlineMs = config.SUBSCRIPTION_DEADLINE_SECONDS * 1000;
-  const hooks = createIngestHooks({ ...trackers, metrics, queue, record, log, subscriptionDeadlineMs, symbols: new Set(config.SYMBOLS), findConnection, onConnectivityChange: () => health.evaluate(), ...(books ? { books: books.tracker } : {}) });
+  const subscribed = subscribedSymbols(config.EXCHANGES, config.SYMBOLS, (ex, sym) => adapters[ex].venueSymbol(sym));
+  const hooks = createIngestHooks({ ...trackers, metrics, queue, record, log, subscriptionDeadlineMs, subscribed, findConnection, onConnectivityChange: () => health.evaluate(), ...(books ? { books: books.tracker } : {}) });
   log.info("collector_start", { version: COLLECTOR_VERSION, commit: BUILD_COMMIT_ID, schema_version: SCHEMA_VERSION, instance_id: instanceId, pid: process.pid, storage: storage.describe, config: redact(config) });
 
   const snapshot = snapshotOf({ clock, metrics, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });

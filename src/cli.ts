@@ -4,6 +4,8 @@ import { startCollector } from "./app.ts";
 import { configSources, loadConfig, misspelledKeys, readEnvFile, redact, settingDocs, type CliOverrides, type Config } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { adapters } from "./exchanges/index.ts";
+import { DEFAULT_GRACE_MINUTES, runCompact, type CompactFlags } from "./compact/command.ts";
+import { runInspect, type InspectFlags } from "./inspect/command.ts";
 import { createLogger, defaultLogFormat, type LogFormat, type Logger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
@@ -227,6 +229,44 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--json", "print one JSON object (with the rebuilt books) instead of text")
     .action((dir: string, o) => {
       result = bookCheck(dir, o);
+    });
+
+  program
+    .command("compact")
+    .description("merge each closed UTC day (or hour) of every exchange/stream/symbol into one sorted, verified file (docs/compact.md)")
+    .option("--granularity <day|hour>", "period merged into one file", "day")
+    .option("--date <YYYY-MM-DD>", "only this UTC day (default: every closed period)")
+    .option("--exchange <name>", "only this exchange")
+    .option("--stream <name>", "only this stream")
+    .option("--symbol <SYM>", "only this symbol")
+    .option("--grace-minutes <n>", "leave a period alone until this long after its end", intArg("--grace-minutes", 0, 100_000), DEFAULT_GRACE_MINUTES)
+    .option("--dry-run", "list what would be compacted, change nothing")
+    .addOption(new Option("--storage <backend>", "storage backend (env STORAGE_BACKEND)").choices(["local", "s3"]))
+    .option("--data-dir <dir>", "root directory of local Parquet files (env DATA_DIR)")
+    .option("--env-file <path>", "read configuration from this env file (values already in the environment win)")
+    .action((o: CompactFlags & { storage?: string; dataDir?: string; envFile?: string }) => {
+      result = (async () => {
+        const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
+        const config = loadConfig(env, { storage: o.storage, dataDir: o.dataDir });
+        return runCompact(config, o, createLogger(config.LOG_LEVEL), env);
+      })();
+    });
+
+  program
+    .command("inspect")
+    .description("what a day of data holds: rows, files, gaps and the disconnects that explain them, trade-id gaps (table, --json or --html)")
+    .argument("<source>", "a DATA_DIR, or s3://bucket/prefix (endpoint and keys from S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION)")
+    .option("--date <YYYY-MM-DD>", "UTC day (default: the latest day present)")
+    .option("--exchange <name>", "only this exchange")
+    .option("--stream <name>", "only this stream")
+    .option("--symbol <SYM>", "only this symbol")
+    .option("--top <n>", "largest gaps listed per partition", intArg("--top", 1, 100), 5)
+    .option("--json", "print the report as JSON")
+    .option("--html <file>", "also write a self-contained HTML page with a coverage timeline per partition")
+    .option("--env-file <path>", "read S3 settings from this env file (values already in the environment win)")
+    .action((source: string, o: InspectFlags & { envFile?: string }) => {
+      const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
+      result = runInspect(source, o, env, (s) => process.stdout.write(s), (path, text) => Bun.write(path, text));
     });
 
   try {

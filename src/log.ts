@@ -23,6 +23,7 @@ export type LogEvent =
   | "write_error"
   | "write_recovered"
   | "writer_backpressure"
+  | "tmp_cleanup"
   | "upload_error"
   | "upload_recovered"
   | "spool_recovered"
@@ -47,6 +48,12 @@ export type LogEvent =
   | "status_api_start"
   | "status_api_error"
   | "fatal_error"
+  | "compact_start"
+  | "compact_partition"
+  | "compact_recovered"
+  | "compact_skip"
+  | "compact_error"
+  | "compact_done"
   | "sim_start"
   | "sim_stop";
 

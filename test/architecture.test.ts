@@ -33,7 +33,10 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   // The collector's named parts (storage, pipeline, venues, health, monitors, shutdown, signals…), wired by app.
   run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books"] },
   app: { value: ["run", "exchanges", "schema", "state", "config", "ingest"] },
-  cli: { value: ["app", "config", "exchanges", "schema", "sim", "books"] },
+  cli: { value: ["app", "config", "exchanges", "schema", "sim", "books", "compact", "inspect"] },
+  // Offline tools over the written files: read/encode Parquet with the product's own code, list/get/put/delete objects.
+  compact: { value: ["compact", "schema", "pipeline", "storage"], type: ["config"] },
+  inspect: { value: ["inspect", "compact", "config", "schema", "pipeline", "storage"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),
 };
@@ -112,9 +115,9 @@ describe("architecture", () => {
     const where = (re: RegExp) => files.filter((f) => re.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f)).sort();
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
-    expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
+    expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/objects.ts", "storage/s3.ts"]);
     // status/port-holder and status/process read /proc (who holds a taken status port; open fds).
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["books/files.ts", "config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["books/files.ts", "config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/objects.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
     // The product's one kind of HTTP request: the REST order-book snapshot (issue 11).
     expect(where(/(^|[^.\w])fetch\((?!req\b)/m)).toEqual(["books/rest-fetch.ts"]);

@@ -31,6 +31,8 @@ export function createPipeline(config: Readonly<Config>, storage: Storage, metri
     // pipeline has in flight: every upload slot with a hard-capped buffer); past that the queue fills
     // and drops are counted.
     maxBacklogRows: Math.max(config.QUEUE_SIZE, 4 * config.BUFFER_SIZE * config.MAX_INFLIGHT_UPLOADS),
+    // Only what was subscribed becomes a partition (ingest refuses anything else first).
+    symbols: Object.fromEntries(config.EXCHANGES.map((ex) => [ex, config.SYMBOLS])),
   });
   return { queue, writer, encoder };
 }

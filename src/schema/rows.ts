@@ -119,7 +119,7 @@ export type Row = BboRow | TradeRow | MarkPriceRow | FundingRow | OpenInterestRo
 
 /**
  * The `connection` stream: one row per connection lifecycle event, so every gap in the data
- * files can be explained from the data itself (written under symbol=ALL).
+ * files can be explained from the data itself (written under the symbol folder ALL).
  */
 export type ConnectionEventKind = "connect" | "subscribed" | "disconnect" | "rotate" | "book_gap";
 

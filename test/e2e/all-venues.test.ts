@@ -10,7 +10,7 @@ import { SPORADIC_STREAMS, STREAMS as ALL_STREAMS } from "../../src/schema/rows.
 import { DEFAULT_STREAMS as STREAMS } from "../../src/config.ts";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
-import { query, sqlString } from "../helpers/duck.ts";
+import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -53,7 +53,7 @@ describe("all venues at once, default symbols", () => {
       expect(await col.stop("SIGTERM")).toBe(0);
 
       // Every (exchange, stream, symbol) has exactly the rows sent.
-      const got = await query(`select exchange, stream, symbol, count(*) n from read_parquet(${sqlString(`${dir.path}/v1/*/*/*/*/*.parquet`)}, hive_partitioning = true, union_by_name = true) where stream in (${STREAMS.map(sqlString).join(", ")}) group by all`);
+      const got = await query(`select exchange, stream, symbol, count(*) n from ${streamsRead(dir.path)} where stream in (${STREAMS.map(sqlString).join(", ")}) group by all`);
       expect(Object.fromEntries(got.map((r) => [`${r.exchange}|${r.stream}|${r.symbol}`, r.n]))).toEqual(want);
     } finally {
       if (col.proc.exitCode === null) await col.stop("SIGKILL");

@@ -10,6 +10,7 @@ import type { Simulator } from "../../src/sim/server.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
+import { parquetGlob } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -46,7 +47,7 @@ describe("binance end to end", () => {
       const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
       expect(got).toEqual(want);
     }
-    const oi = await query(`select count(*) as n from glob(${sqlString(`${dir.path}/v1/exchange=binance/stream=open_interest/**`)})`);
+    const oi = await query(`select count(*) as n from glob(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "open_interest" }))})`);
     expect(oi[0]!.n).toBe(0); // Binance has no OI WebSocket stream and REST is never used for rows
   });
 
@@ -81,7 +82,7 @@ describe("binance end to end", () => {
 
   test("every file has exactly the v1 schema, nullability and key-value metadata", async () => {
     for (const stream of ["bbo", "trade", "mark_price", "funding"] as Stream[]) {
-      const files = await query(`select file from glob(${sqlString(`${dir.path}/v1/exchange=binance/stream=${stream}/*/*/*.parquet`)})`);
+      const files = await query(`select file from glob(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream }))})`);
       expect(files.length).toBeGreaterThan(0);
       const f = sqlString(files[0]!.file as string);
       const described = await query(`describe select * from read_parquet(${f}, hive_partitioning = false)`);
@@ -92,7 +93,7 @@ describe("binance end to end", () => {
       const meta = Object.fromEntries(kv.map((x) => [x.k, x.v]));
       expect(meta).toMatchObject({ schema_version: "v1", exchange: "binance", stream, collector_version: expect.any(String), instance_id: expect.stringMatching(/^[0-9a-f]{8}$/) });
       expect(SYMBOLS).toContain(meta.symbol);
-      expect((files[0]!.file as string)).toContain(`/symbol=${meta.symbol}/date=`);
+      expect((files[0]!.file as string)).toContain(`/${meta.symbol}/date=`);
     }
   });
 });

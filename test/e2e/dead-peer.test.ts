@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector, type CollectorProcess, type LogLine } from "../helpers/collector.ts";
-import { query, sqlString } from "../helpers/duck.ts";
+import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -94,7 +94,7 @@ describe("dead peer", () => {
     expect(await col.stop("SIGTERM")).toBe(0);
 
     // The files explain the gap: one watchdog disconnect per dead socket, rows again after healing.
-    const glob = (stream: string) => `read_parquet(${sqlString(`${dir.path}/v1/*/stream=${stream}/*/*/*.parquet`)}, hive_partitioning = true, union_by_name = true)`;
+    const glob = (stream: string) => streamsRead(dir.path, { stream });
     const drops = await query(`select exchange, count(*) n from ${glob("connection")} where event = 'disconnect' and reason like 'watchdog%' group by all order by 1`);
     expect(drops).toEqual([{ exchange: "binance", n: 2 }, { exchange: "bybit", n: 2 }, { exchange: "okx", n: 2 }]);
     const after = await query(`select exchange, count(*) n from ${glob("bbo")} where ts_recv_us > ${t3 * 1000} group by all order by 1`);

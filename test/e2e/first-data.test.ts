@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
+import { parquetGlob } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -34,7 +35,7 @@ describe("first-data verification", () => {
 
     const btc = await query(`select count(*) n from ${streamGlob(dir.path, "binance", "bbo")} where symbol = 'BTCUSDT'`);
     expect(btc[0]!.n as number).toBeGreaterThan(0);
-    const events = await query(`select event from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/*/*/*.parquet`)})`);
+    const events = await query(`select event from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "connection" }))})`);
     expect(events.filter((e) => e.event === "subscribed")).toHaveLength(0); // never fully live
   }, 40_000);
 
@@ -45,7 +46,7 @@ describe("first-data verification", () => {
     await waitFor("data on all streams", async () => Object.values((await col.get("/metrics")).events_total_by_stream as Record<string, number>).filter((n) => n > 4).length === 4, 10_000);
     await Bun.sleep(300);
     expect(await col.stop("SIGTERM")).toBe(0);
-    const events = await query(`select conn_id, event from read_parquet(${sqlString(`${d.path}/v1/exchange=binance/stream=connection/*/*/*.parquet`)}) order by ts_us`);
+    const events = await query(`select conn_id, event from read_parquet(${sqlString(parquetGlob(d.path, { exchange: "binance", stream: "connection" }))}) order by ts_us`);
     for (const conn of new Set(events.map((e) => e.conn_id))) {
       expect(events.filter((e) => e.conn_id === conn).map((e) => e.event)).toEqual(["connect", "subscribed", "disconnect"]);
     }

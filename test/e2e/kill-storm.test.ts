@@ -16,7 +16,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
-import { query, sqlString } from "../helpers/duck.ts";
+import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -31,7 +31,7 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-const all = (stream: string) => `read_parquet(${sqlString(`${dir.path}/v1/*/stream=${stream}/*/*/*.parquet`)}, hive_partitioning = true, union_by_name = true)`;
+const all = (stream: string) => streamsRead(dir.path, { stream });
 
 describe("kill storm", () => {
   test(`all sockets of all venues killed every ${EVERY_MS / 1000} s × ${ROUNDS}: every sent event written once per conn_id; reconnects counted per venue`, async () => {

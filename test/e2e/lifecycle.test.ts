@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { query, sqlString } from "../helpers/duck.ts";
+import { parquetGlob } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -46,12 +47,12 @@ describe("lifecycle", () => {
     expect(await col.proc.exited).toBe(0);
     const stop = await col.waitForLog("collector_stop");
     expect(col.logs.filter((l) => l.event === "shutdown_signal").map((l) => l.signal)).toEqual(["SIGTERM", "SIGINT"]);
-    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(`${dir.path}/v1/*/stream=[!c]*/**/*.parquet`)}, union_by_name = true)`);
+    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "[!c]*" }))}, union_by_name = true)`);
     expect(rows[0]!.n).toBe(stop.total_events as number);
     expect(rows[0]!.conns).toBe(4); // rows from before and after the reconnect, told apart by conn_id
 
     // The connection stream explains the gap from the data itself.
-    const all = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(`${dir.path}/v1/exchange=binance/stream=connection/symbol=ALL/*/*.parquet`)}) order by ts_us`);
+    const all = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "connection", symbol: "ALL" }))}) order by ts_us`);
     // Each connection also records `subscribed` once every subscription delivered (first-data test).
     expect(all.filter((e) => e.event === "subscribed").map((e) => e.conn_id).sort()).toEqual([...new Set(all.map((e) => e.conn_id))].sort());
     const events = all.filter((e) => e.event !== "subscribed");

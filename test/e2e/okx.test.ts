@@ -9,7 +9,7 @@ import type { Stream } from "../../src/schema/rows.ts";
 import type { Simulator } from "../../src/sim/server.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
-import { query, streamGlob } from "../helpers/duck.ts";
+import { query, streamGlob, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -91,7 +91,7 @@ describe("okx end to end", () => {
   });
 
   test("trades arrive on the business socket, everything else on the public one", async () => {
-    const r = await query(`select stream, conn_id from read_parquet('${dir.path}/v1/exchange=okx/*/*/*/*.parquet', union_by_name = true) where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`);
+    const r = await query(`select stream, conn_id from ${streamsRead(dir.path, { exchange: "okx" })} where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`);
     expect(r.map((x) => x.stream).sort()).toEqual(["bbo", "funding", "mark_price", "open_interest", "trade"]);
     for (const row of r) expect(row.conn_id as string).toMatch(row.stream === "trade" ? /^okx-business-/ : /^okx-public-/);
   });

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
-import { query, sqlString } from "../helpers/duck.ts";
+import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 const rotations = (phase: string) => col.logs.filter((l) => l.event === "ws_rotate" && l.phase === phase);
-const glob = (stream: string) => `read_parquet(${sqlString(`${dir.path}/v1/*/stream=${stream}/*/*/*.parquet`)}, hive_partitioning = true, union_by_name = true)`;
+const glob = (stream: string) => streamsRead(dir.path, { stream });
 
 /** Event ids in the frames the simulator sent, as "exchange|symbol|id": trade ids and bbo update ids. */
 function sentIds(stream: "trade" | "bbo"): Set<string> {

@@ -12,6 +12,7 @@ import { startSimulator, type Simulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startFaultProxy, startS3, type FaultMode, type S3Server } from "../helpers/s3.ts";
+import { KEY_RE } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -121,7 +122,7 @@ describe("S3 storage", () => {
     // Every file the writer wrote is in S3 (market data and connection rows), with the §4 layout.
     expect(keys.length).toBe((stop.writer as { files_written: number }).files_written);
     expect(keys.length).toBe((stop.writer as { files_uploaded: number }).files_uploaded);
-    for (const k of keys) expect(k).toMatch(/^raw\/qlc\/v1\/exchange=binance\/stream=[a-z_]+\/symbol=[A-Z0-9]+\/date=\d{4}-\d{2}-\d{2}\/\d+-[0-9a-f]{8}-\d+\.parquet$/);
+    for (const k of keys) expect({ k, ok: k.startsWith("raw/qlc/") && KEY_RE.exec(k.slice("raw/qlc/".length))?.[1] === "binance" }).toEqual({ k, ok: true });
     expect(await expectExactlyOnce(dl, sim)).toBe(want);
     // Values equal the frames sent (bbo, field by field).
     const sent = sim.sent().map((f) => JSON.parse(f.text).data as Record<string, any>);

@@ -22,6 +22,7 @@ const BIN = "usr/local/bin/quantlab-collector";
 const ENVF = "etc/quantlab-collector/collector.env";
 const UNIT = "etc/systemd/system/quantlab-collector.service";
 const DATA = "var/lib/quantlab-collector";
+const COMPACT_UNITS = ["etc/systemd/system/quantlab-collector-compact.service", "etc/systemd/system/quantlab-collector-compact.timer"] as const;
 
 function install(args: string[], env: Record<string, string> = {}) {
   return run(["bash", INSTALL, ...args], { env: { PATH, HOME: work.path, ...env } });
@@ -78,6 +79,10 @@ describe("install.sh --destdir", () => {
     expect(statSync(join(root, DATA)).isDirectory()).toBe(true);
     expect(mode(join(root, DATA))).toBe("750");
     expect(mode(join(root, UNIT))).toBe("644");
+    // The daily compaction: service + timer installed, rendered, and not enabled (no .wants link).
+    for (const u of COMPACT_UNITS) expect(mode(join(root, u))).toBe("644");
+    expect(readFileSync(join(root, COMPACT_UNITS[0]), "utf8").split("\n")).toContain("ExecStart=/usr/local/bin/quantlab-collector compact");
+    expect(existsSync(join(root, "etc/systemd/system/timers.target.wants"))).toBe(false);
     const unit = readFileSync(join(root, UNIT), "utf8");
     // Paths in the unit are the target system's, never the staging root's.
     expect(unit).not.toContain(root);
@@ -144,7 +149,7 @@ describe("install.sh --destdir", () => {
     // targets it references come from the host's unit directory.
     mkdirSync(join(root, "usr/lib/systemd"), { recursive: true });
     cpSync(units, join(root, "usr/lib/systemd/system"), { recursive: true, dereference: false });
-    const r = await run([tool, "verify", "--man=no", `--root=${root}`, `/${UNIT}`], { env: { PATH, SYSTEMD_LOG_LEVEL: "notice" } });
+    const r = await run([tool, "verify", "--man=no", `--root=${root}`, `/${UNIT}`, ...COMPACT_UNITS.map((u) => `/${u}`)], { env: { PATH, SYSTEMD_LOG_LEVEL: "notice" } });
     expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: "", stdout: "" });
     // And it catches a broken unit (so the check above is not vacuous).
     const broken = join(work.path, "broken");
@@ -162,6 +167,7 @@ describe("install.sh --destdir", () => {
     expect(r.stdout).toContain(`remove ${join(root, BIN)}`);
     expect(existsSync(join(root, BIN))).toBe(false);
     expect(existsSync(join(root, UNIT))).toBe(false);
+    for (const u of COMPACT_UNITS) expect(existsSync(join(root, u))).toBe(false);
     expect(readFileSync(join(root, DATA, "v1/exchange=binance/x.parquet"), "utf8")).toBe("rows");
     expect(r.stdout).toContain(`kept: ${join(root, DATA)}`);
     expect(readFileSync(join(root, ENVF), "utf8")).toContain("operator-secret");

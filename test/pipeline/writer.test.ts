@@ -60,7 +60,7 @@ describe("Writer", () => {
     expect(names).toHaveLength(5);
     expect(names.filter((n) => n.includes("/date=2026-11-24/"))).toHaveLength(3);
     expect(names.filter((n) => n.includes("/date=2026-11-25/"))).toHaveLength(2);
-    for (const n of names) expect(n).toMatch(/^v1\/exchange=binance\/stream=trade\/symbol=BTCUSDT\/date=\d{4}-\d{2}-\d{2}\/\d{16}-abcd1234-\d+\.parquet$/);
+    for (const n of names) expect(n).toMatch(/^v1\/binance\/trade\/BTCUSDT\/date=\d{4}-\d{2}-\d{2}\/\d{16}-abcd1234-\d+\.parquet$/);
     expect(new Set(names.map((n) => n.split("/").pop())).size).toBe(5);
     const rows = await query(`select recv_seq, ts_recv_us, strftime(make_timestamp(ts_recv_us), '%Y-%m-%d') d, filename from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, filename = true, hive_partitioning = false) order by recv_seq`);
     expect(rows.map((r) => r.recv_seq)).toEqual(Array.from({ length: 380 }, (_, i) => i + 1));

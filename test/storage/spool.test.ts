@@ -80,7 +80,7 @@ function drive(clock: ManualClock, metrics: Metrics, what: string, done: () => b
 
 const uploadErrors = (logs: Record<string, unknown>[]) => logs.filter((l) => l.event === "upload_error");
 
-const key = (i: number) => `v1/exchange=binance/stream=trade/symbol=BTCUSDT/date=2026-11-24/${1_000_000 + i}-abcd0123-${i}.parquet`;
+const key = (i: number) => `v1/binance/trade/BTCUSDT/date=2026-11-24/${1_000_000 + i}-abcd0123-${i}.parquet`;
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 const parquetIn = (dir: string) => (existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".parquet")) : []);
 
@@ -235,7 +235,7 @@ describe("spool", () => {
     writeFileSync(join(dirOf, ".999-1.tmp"), "partial");
     utimesSync(join(dirOf, ".999-1.tmp"), old, old);
     writeFileSync(join(dirOf, ".999-2.tmp"), "being written right now");
-    mkdirSync(join(d.path, "v1/exchange=okx/stream=bbo/symbol=X/date=2026-01-01"), { recursive: true }); // empty: removed
+    mkdirSync(join(d.path, "v1/okx/bbo/X/date=2026-01-01"), { recursive: true }); // empty: removed
     const store = fakeStore(async () => {});
     const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1, clock: new ManualClock(nowS * 1000) });
     await spool.probe();
@@ -247,7 +247,7 @@ describe("spool", () => {
     expect(store.objects.get(`raw/${key(1)}`)).toEqual(bytes(51, 1));
     expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
     expect(existsSync(join(dirOf, ".999-2.tmp"))).toBe(true);
-    expect(existsSync(join(d.path, "v1/exchange=okx"))).toBe(false);
+    expect(existsSync(join(d.path, "v1/okx"))).toBe(false);
   });
 
   test("a failed start-up probe does not strand an earlier run's files: the first successful put queues them", async () => {
