@@ -1,11 +1,11 @@
 /**
  * Builds the single executable `bin/quantlab-collector` with `bun build --compile`.
  * The Parquet wasm and the encoder worker are embedded; .env/bunfig autoload is off so the binary
- * reads configuration only from its environment or an explicit --env-file (bun-notes §7, pitfall 13).
+ * reads configuration only from its environment or an explicit --env-file (https://bun.sh/docs/bundler/executables).
  * Usage: bun scripts/build.ts [--outfile PATH] [--target bun-linux-x64|bun-linux-arm64|…] [--executable-path BUN]
  * Cross-compiling needs the target's Bun runtime: bun downloads it from the npm registry into
  * ~/.bun/install/cache/ unless --executable-path names one (e.g. package/bin/bun from
- * `npm pack @oven/bun-linux-aarch64@<bun version>`), which is how to build offline (bun-notes §7).
+ * `npm pack @oven/bun-linux-aarch64@<bun version>`), which is how to build offline (https://bun.sh/docs/bundler/executables, cross-compiling).
  * With --target and no --outfile the binary is bin/quantlab-collector-<os>-<arch>.
  */
 import { join } from "node:path";

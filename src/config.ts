@@ -1,4 +1,4 @@
-/** @module config — one zod schema over the environment (spec §8); CLI flags override; frozen result. */
+/** @module config — one zod schema over the environment (README.md "Configuration"); CLI flags override; frozen result. */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseEnv } from "node:util";
@@ -146,11 +146,11 @@ const EnvSchema = z.object({
    * keepalive behaviour can be exercised in seconds. Leave unset in production.
    */
   WS_PING_INTERVAL_MS: intIn(50, 20_000).optional().describe("testing only: caps the Bybit/OKX client ping interval in ms (venue value 20 s)"),
-  /** A subscription with no first event this long after its connection opened is reported silent (spec §6). */
+  /** A subscription with no first event this long after its connection opened is reported silent (docs/venues.md §0). */
   SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1, 86_400).default(60).describe("a subscription with no first event this long after its connection opened is reported silent"),
   /**
    * Testing and troubleshooting: caps every connection's watchdog (data-silence and pong deadlines)
-   * in ms. Unset = per connection from its subscriptions and the venue keepalive (spec §6).
+   * in ms. Unset = per connection from its subscriptions and the venue keepalive (docs/venues.md §0).
    */
   WS_WATCHDOG_MAX_MS: intIn(100, 600_000).optional().describe("testing only: caps every connection's watchdog in ms (unset: from its subscriptions)"),
   /**
@@ -159,13 +159,13 @@ const EnvSchema = z.object({
    */
   WS_CONNECT_TIMEOUT_SECONDS: positiveSeconds(1, 600).default(10).describe("a handshake not completed in this time is abandoned and retried with backoff"),
   /**
-   * Binance trades (spec §2): `trade` = `<sym>@trade` on /public, one row per fill (default);
+   * Binance trades (docs/schema-v1.md §2, docs/venues.md §1.1): `trade` = `<sym>@trade` on /public, one row per fill (default);
    * `aggTrade` = `<sym>@aggTrade` on /market, fills aggregated over 100 ms, trade_id = aggregate id.
    */
   BINANCE_TRADE_STREAM: z.enum(["trade", "aggTrade"], { message: 'must be "trade" or "aggTrade"' }).default("trade").describe("trade (<sym>@trade, one row per fill) or aggTrade (<sym>@aggTrade, aggregated over 100 ms)"),
-  /** Cap of the reconnect backoff (spec §6: about 0.5 s growing to 30 s, full jitter). */
+  /** Cap of the reconnect backoff (docs/venues.md §0: about 0.5 s growing to 30 s, full jitter). */
   WS_BACKOFF_MAX_SECONDS: positiveSeconds(1, 3600).default(30).describe("cap of the reconnect backoff (0.5 s doubling, full jitter)"),
-  /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (exchanges.md §1.3). */
+  /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (docs/venues.md §1.3). */
   WS_RATE_LIMIT_BACKOFF_SECONDS: positiveSeconds(1, 3600).default(60).describe("after HTTP 418/429 on a handshake the next reconnect waits at least this long"),
   /** Replace connections of venues with a lifetime cap (Binance 24 h) this long after open, make-before-break. */
   WS_ROTATE_AFTER_SECONDS: positiveSeconds(1, 86_400).default(82_800).describe("Binance connections are replaced make-before-break after this long (venue cut: 24 h)"),

@@ -1,5 +1,5 @@
 /**
- * Scope: the dependency direction of src/ and where runtime APIs may appear (style.md §7–§8).
+ * Scope: the dependency direction of src/ and where runtime APIs may appear (README.md "Architecture").
  * Reads every import line of src/ and checks it against the allowed edges, so "the writer knows
  * nothing about exchanges" is a rule a change cannot break silently.
  */

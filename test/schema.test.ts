@@ -1,4 +1,4 @@
-/** Scope: schema v1 is frozen — this literal copy of spec §3 fails on any drift in names, order, types or nullability. */
+/** Scope: schema v1 is frozen — this literal copy of docs/schema-v1.md §3 fails on any drift in names, order, types or nullability. */
 import { describe, expect, test } from "bun:test";
 import { columnsFor } from "../src/schema/v1.ts";
 

@@ -130,7 +130,7 @@ export class BookAnchor {
     try {
       const res = await this.d.fetchText(url, this.d.timeoutMs ?? 10_000);
       if (res.status === 429 || res.status === 418) {
-        // 429: too many requests; 418: the IP is banned after ignoring 429s (exchanges.md §1.3).
+        // 429: too many requests; 418: the IP is banned after ignoring 429s (docs/venues.md §1.3).
         m.failures++;
         m.rateLimited++;
         const waitMs = Math.max((res.retryAfterS ?? 0) * 1000, this.backoffMs);

@@ -1,7 +1,7 @@
 /**
  * @module exchanges/binance — Binance USDⓈ-M futures public streams.
  * Docs: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
- * Facts used here: shared/spec/exchanges.md §1 (routes, combined streams, keepalive, samples).
+ * Facts used here: docs/venues.md §1 (routes, combined streams, keepalive, samples).
  */
 import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
 import {
@@ -21,11 +21,11 @@ import {
 } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
-/** Streams per connection: docs say 1024, older copies 200 (exchanges.md §1.3) — stay at 200. */
+/** Streams per connection: docs say 1024, older copies 200 (docs/venues.md §1.3) — stay at 200. */
 const MAX_STREAMS_PER_CONNECTION = 200;
 
 /**
- * Where trades come from (spec §2): `trade` = `<sym>@trade` on /public, one row per fill (the
+ * Where trades come from (docs/schema-v1.md §2, docs/venues.md §1.1): `trade` = `<sym>@trade` on /public, one row per fill (the
  * default; undocumented but used by every major recorder); `aggTrade` = the documented
  * `<sym>@aggTrade` on /market, fills of one price and taker side aggregated over 100 ms, trade_id =
  * the aggregate id `a` (the f/l range of underlying ids has no v1 column).
@@ -36,13 +36,13 @@ type Routes = Record<"public" | "market", Partial<Record<Stream, (sym: string) =
 
 /**
  * Since 2026-04-23 each stream lives on one route; a stream on the wrong route is acknowledged and
- * then never delivers (exchanges.md §1.1). `@trade` is on /public by the evidence there.
+ * then never delivers (docs/venues.md §1.1). `@trade` is on /public by the evidence there.
  */
 function routesFor(trades: BinanceTradeStream): Routes {
   return {
     public: {
       bbo: (s) => [`${s}@bookTicker`],
-      // Diff depth: U/u/pu, anchored by a REST snapshot (exchanges.md §1.5); on /public since 2026-04-23.
+      // Diff depth: U/u/pu, anchored by a REST snapshot (docs/venues.md §1.5); on /public since 2026-04-23.
       book: (s) => [`${s}@depth@100ms`],
       ...(trades === "trade" ? { trade: (s: string) => [`${s}@trade`] } : {}),
     },
@@ -74,7 +74,7 @@ function connections(routes: Routes, baseUrl: string, symbols: readonly string[]
       const chunkSymbols = symbols.filter((s) => chunk.some((n) => n.startsWith(`${s.toLowerCase()}@`)));
       // Combined-stream URL: the venue subscribes on connect, so no control message is needed.
       // bookTicker and markPrice@1s deliver at least every second on a live symbol: 10 s of silence
-      // is a dead socket, far sooner than the 3-min server pings would tell (collector-spec §6).
+      // is a dead socket, far sooner than the 3-min server pings would tell (docs/venues.md §1.4).
       // A socket carrying only liquidations may get nothing but the server's ping frames, sent every
       // 3 min (docs/venues.md §1.4): its deadline must outlast one missed ping.
       const sporadic = routeStreams.filter((s) => SPORADIC_STREAMS.has(s));
@@ -190,7 +190,7 @@ function parse(text: string, recv: RecvMeta): ParseResult {
   }
 }
 
-/** REST depth limit of the anchoring snapshot and its request weight (exchanges.md §1.5: limit 1000 = weight 20). */
+/** REST depth limit of the anchoring snapshot and its request weight (docs/venues.md §1.5: limit 1000 = weight 20). */
 export const BINANCE_DEPTH_LIMIT = 1000;
 const BINANCE_DEPTH_WEIGHT = 20;
 
@@ -231,15 +231,15 @@ export function createBinance(opts: { trades: BinanceTradeStream }): ExchangeAda
     venueSymbol: (unified) => unified.toUpperCase(),
     connections: (baseUrl, symbols, streams) => connections(routes, baseUrl, symbols, streams),
     keepalive: {
-      // The server pings every ~3 min and Bun answers automatically (bun-notes §1); we send nothing.
+      // The server pings every ~3 min and Bun answers automatically (docs/venues.md §1.4); we send nothing.
       pingIntervalMs: 0,
       ping: () => null,
       // Fallback for a socket carrying only @trade (quiet symbols may not trade for a while).
       idleTimeoutMs: 60_000,
     },
-    // "A single connection is only valid for 24 hours" (exchanges.md §1.4): rotated before that.
+    // "A single connection is only valid for 24 hours" (docs/venues.md §1.4): rotated before that.
     maxConnectionAgeMs: 86_400_000,
-    // `@trade` `t` (and the aggregate id `a` of `@aggTrade`) is consecutive per symbol in recorded frames (exchanges.md §1.5 [obs]).
+    // `@trade` `t` (and the aggregate id `a` of `@aggTrade`) is consecutive per symbol in recorded frames (observed, not documented: docs/venues.md §1.6).
     contiguousTradeIds: true,
     silenceThresholdMs: (stream) => (stream === "mark_price" || stream === "funding" ? 10_000 : 60_000),
     parse,

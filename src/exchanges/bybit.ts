@@ -1,7 +1,7 @@
 /**
  * @module exchanges/bybit — Bybit v5 public linear (USDT perpetuals).
  * Docs: https://bybit-exchange.github.io/docs/v5/ws/connect and docs/v5/websocket/public/*.mdx
- * Facts used here: shared/spec/exchanges.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
+ * Facts used here: docs/venues.md §2 (endpoint, subscribe/ack/error shapes, keepalive, samples).
  */
 import { SPORADIC_STREAMS, type Row, type Stream } from "../schema/rows.ts";
 import { bookSide, FieldError, firstLevel, isObject, optFloat, optInt, parseJson, reqFloat, reqId, reqInt, reqString } from "./fields.ts";
@@ -9,7 +9,7 @@ import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./t
 
 type Obj = Record<string, unknown>;
 
-/** Topic prefix per stream; `tickers` carries mark_price, funding and open_interest (exchanges.md §2.5). */
+/** Topic prefix per stream; `tickers` carries mark_price, funding and open_interest (docs/venues.md §2.5). */
 const BASE_TOPIC: Record<Stream, string> = {
   bbo: "orderbook.1",
   trade: "publicTrade",
@@ -24,12 +24,12 @@ const BASE_TOPIC: Record<Stream, string> = {
 /** Public args text must stay ≤ 21,000 characters per connection (docs/venues.md §2.3); ~90 per symbol with allLiquidation, 18,000 for 200. */
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
-/** Short codes keep req_id compact: exchanges.md §2.2 documents no maximum length, so stay well short. */
+/** Short codes keep req_id compact: Bybit documents no maximum length (docs/venues.md §2.2), so stay well short. */
 const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk", allLiquidation: "al", "orderbook.50": "ob50", "orderbook.200": "ob200", "orderbook.1000": "ob1000" };
 const PREFIX_OF: Record<string, string> = Object.fromEntries(Object.entries(CODE).map(([p, c]) => [c, p]));
 
 /**
- * One bad or duplicate topic fails the whole request (exchanges.md §2.2, ccxt#30284), so each
+ * One bad or duplicate topic fails the whole request (docs/venues.md §2.2, ccxt#30284), so each
  * request carries one symbol's topics. The req_id names the symbol and the topics
  * ("BTCUSDT:ob1,pt,tk"), so the stateless parser can map an ack or error back to exactly them.
  */
@@ -49,7 +49,7 @@ function topicsOfReqId(reqIdText: unknown): string[] {
     .map((c) => `${PREFIX_OF[c]}.${sym}`);
 }
 
-/** Depths of the `book` stream's `orderbook.{depth}` topic (exchanges.md §2.5; 500 was removed). */
+/** Depths of the `book` stream's `orderbook.{depth}` topic (docs/venues.md §2.5; 500 was removed). */
 export type BybitBookDepth = 50 | 200 | 1000;
 
 function connections(TOPIC: Record<Stream, string>, baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
@@ -60,7 +60,7 @@ function connections(TOPIC: Record<Stream, string>, baseUrl: string, symbols: re
   for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_CONNECTION) {
     const chunk = symbols.slice(i, i + MAX_SYMBOLS_PER_CONNECTION).map((s) => s.toUpperCase());
     const subscribeMessages = chunk.map((sym) => JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }));
-    // orderbook.1 re-sends a snapshot at least every 3 s per symbol (exchanges.md §2.5): 15 s without
+    // orderbook.1 re-sends a snapshot at least every 3 s per symbol (docs/venues.md §2.5): 15 s without
     // a frame is a dead socket; without it, the 20 s pings and their pongs bound the silence.
     // A liquidation-only socket is kept alive by the 20 s pings and their pongs (keepalive below).
     const sporadic = streams.filter((s) => SPORADIC_STREAMS.has(s));
@@ -115,7 +115,7 @@ function trades(msg: Obj, recv: RecvMeta): ParseResult {
   if (!Array.isArray(items)) throw new FieldError("bad_data");
   if (items.length === 0) throw new FieldError("empty_data");
   const rows: Row[] = [];
-  // One row per fill; a message holds up to 1024 of them (exchanges.md §2.5).
+  // One row per fill; a message holds up to 1024 of them (docs/venues.md §2.5).
   for (const t of items) {
     if (!isObject(t)) throw new FieldError("bad_trade");
     const side = reqString(t, "S").toLowerCase();
@@ -126,7 +126,7 @@ function trades(msg: Obj, recv: RecvMeta): ParseResult {
 }
 
 /**
- * Snapshot or delta: a delta carries only changed fields (exchanges.md §2.5, sieblyio/bybit-api#329).
+ * Snapshot or delta: a delta carries only changed fields (docs/venues.md §2.5, sieblyio/bybit-api#329).
  * A stream gets a row only when this message carries one of its fields; nothing is carried over.
  */
 function tickers(msg: Obj, recv: RecvMeta): ParseResult {
@@ -182,7 +182,7 @@ function liquidations(msg: Obj, recv: RecvMeta): ParseResult {
 
 function control(m: Obj): ParseResult | null {
   // Two pong shapes: linear `ret_msg:"pong"` (op "ping"), options/private `op:"pong"`; accept
-  // either, as tardis-node does (exchanges.md §2.4).
+  // either, as tardis-node does (docs/venues.md §2.4).
   if (m.op === "pong" || m.ret_msg === "pong") return { kind: "pong" };
   if (m.op === "subscribe" || m.op === "unsubscribe") {
     if (m.success === true) return { kind: "ack", detail: `req_id=${String(m.req_id ?? "")}` };
@@ -245,10 +245,10 @@ const bybitBase: ExchangeAdapter = {
   streams: ["bbo", "trade", "mark_price", "funding", "open_interest", "liquidation", "book"],
   venueSymbol: (unified) => unified.toUpperCase(),
   connections: (b, sy, st) => connections(BASE_TOPIC, b, sy, st),
-  // `u` +1 per delta, u=1 snapshot = service restart (exchanges.md §2.5; evidence in docs/books.md).
+  // `u` +1 per delta, u=1 snapshot = service restart (docs/venues.md §2.5; evidence in docs/books.md).
   bookContinuity: "consecutive",
   keepalive: {
-    // Docs recommend a text JSON ping every 20 s; the server cuts after ~10 min without (exchanges.md §2.4).
+    // Docs recommend a text JSON ping every 20 s; the server cuts after ~10 min without (docs/venues.md §2.4).
     pingIntervalMs: 20_000,
     pingMode: "interval",
     ping: () => JSON.stringify({ op: "ping" }),
@@ -257,9 +257,9 @@ const bybitBase: ExchangeAdapter = {
     // orderbook.1 re-sends its snapshot at least every 3 s per symbol, pongs every 20 s.
     idleTimeoutMs: 45_000,
   },
-  // publicTrade ids are UUIDs: no gap inference (exchanges.md §5 "General").
+  // publicTrade ids are UUIDs: no gap inference (docs/venues.md §4).
   contiguousTradeIds: false,
-  // tickers deltas carry a field only when it changed (exchanges.md §2.5): mark/index move constantly,
+  // tickers deltas carry a field only when it changed (docs/venues.md §2.5): mark/index move constantly,
   // OI often, the predicted funding rate more slowly (no documented cadence, so a generous bound).
   silenceThresholdMs: (stream) => (stream === "mark_price" ? 10_000 : stream === "funding" ? 300_000 : 60_000),
   parse,

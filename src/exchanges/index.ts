@@ -7,7 +7,7 @@ import type { ExchangeAdapter } from "./types.ts";
 
 export const adapters = { binance, bybit, okx } satisfies Record<ExchangeId, ExchangeAdapter>;
 
-/** Venue options from the configuration (spec §2: Binance trades from `@trade` or `@aggTrade`). */
+/** Venue options from the configuration (docs/schema-v1.md §2: Binance trades from `@trade` or `@aggTrade`). */
 export interface VenueOptions {
   binanceTradeStream: BinanceTradeStream;
   /** Bybit `orderbook.{depth}` for the book stream (BOOK_DEPTH, default 200). */

@@ -1,7 +1,7 @@
 /**
  * @module exchanges/okx — OKX v5 public channels for USDT-margined SWAP instruments.
  * Docs: https://www.okx.com/docs-v5/en/#overview-websocket and the channel pages cited in
- * shared/spec/exchanges.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
+ * docs/venues.md §3 (endpoints, per-arg acks/errors, text ping, notice 64008, samples).
  */
 import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
 import { bookSide, FieldError, firstLevel, isObject, optFloat, optInt, optString, parseJson, reqFloat, reqId, reqInt, reqSide, reqString } from "./fields.ts";
@@ -10,7 +10,7 @@ import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./t
 type Obj = Record<string, unknown>;
 type Route = "public" | "business";
 
-/** `trades-all` lives on /ws/v5/business; on /public it fails with 60018/64001 (exchanges.md §3.1). */
+/** `trades-all` lives on /ws/v5/business; on /public it fails with 60018/64001 (docs/venues.md §3.1). */
 const CHANNEL: Record<Stream, { channel: string; route: Route }> = {
   bbo: { channel: "bbo-tbt", route: "public" },
   trade: { channel: "trades-all", route: "business" },
@@ -32,7 +32,7 @@ const FEED_ARGS: Partial<Record<Stream, Record<string, string>>> = {
 };
 
 /**
- * ≤ 480 subscribe requests per hour per connection and ≤ 64 KB of args per request (exchanges.md
+ * ≤ 480 subscribe requests per hour per connection and ≤ 64 KB of args per request (docs/venues.md
  * §3.3): all args go out in as few requests as possible (~55 bytes per arg), once per connection.
  */
 const MAX_ARGS_PER_REQUEST = 500;
@@ -41,7 +41,7 @@ const MAX_ARGS_PER_CONNECTION = 1000;
 /** `books` (400 levels) channels per connection: OKX advises fewer than 30. */
 const MAX_BOOK_SYMBOLS_PER_CONNECTION = 25;
 
-/** BTCUSDT ↔ BTC-USDT-SWAP (spec §2). */
+/** BTCUSDT ↔ BTC-USDT-SWAP (docs/schema-v1.md §3). */
 export function okxInstId(unified: string): string {
   const u = unified.toUpperCase();
   return u.endsWith("USDT") ? `${u.slice(0, -4)}-USDT-SWAP` : u;
@@ -62,7 +62,7 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
     const feedStreams = routeStreams.filter((s) => FEED_ARGS[s] !== undefined);
     const instStreams = routeStreams.filter((s) => FEED_ARGS[s] === undefined);
     const perSymbol = instStreams.length;
-    // OKX advises fewer than 30 channels of 50/400 levels per connection (exchanges.md §3.5): `books` caps the symbols.
+    // OKX advises fewer than 30 channels of 50/400 levels per connection (docs/venues.md §3.5): `books` caps the symbols.
     const symbolsPerConn = perSymbol === 0 ? Math.max(1, symbols.length) : Math.min(Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol)), instStreams.includes("book") ? MAX_BOOK_SYMBOLS_PER_CONNECTION : Infinity);
     for (let i = 0; i < symbols.length; i += symbolsPerConn) {
       const chunk = symbols.slice(i, i + symbolsPerConn).map((s) => s.toUpperCase());
@@ -96,7 +96,7 @@ function common(instId: string, tsMs: number | null, recv: RecvMeta) {
 
 /**
  * One data item → one row, or null when a mark-price / funding-rate / open-interest item carries
- * none of its stream's fields (spec §3: a row only for a stream the message carries). Times are ms
+ * none of its stream's fields (docs/schema-v1.md §1: a row only for a stream the message carries). Times are ms
  * strings; sizes stay in contracts (§3.5).
  */
 function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row | null {
@@ -137,7 +137,7 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
 /**
  * `books` (400 levels): `action` snapshot (prevSeqId -1) then update; one row per data item, levels
  * `[px, sz, "0", count]` kept as px/sz in contracts (count has no column); `checksum` is fixed at 0
- * since 2026-06-23 and not recorded (exchanges.md §3.5). An empty update with prevSeqId == seqId is a
+ * since 2026-06-23 and not recorded (docs/venues.md §3.5). An empty update with prevSeqId == seqId is a
  * heartbeat and is kept (one row per venue message).
  */
 function bookRows(m: Obj, argInstId: string, items: unknown[], recv: RecvMeta): Row[] {
@@ -195,7 +195,7 @@ function liquidations(items: unknown[], recv: RecvMeta): ParseResult {
   return { kind: "rows", rows, ...(filtered > 0 ? { filtered: { stream: "liquidation", count: filtered } } : {}) };
 }
 
-/** "channel:tickers,instId:LTC-USD doesn't exist" (both wordings in exchanges.md §3.2) → "tickers:LTC-USD". */
+/** "channel:tickers,instId:LTC-USD doesn't exist" (both wordings in docs/venues.md §3.2) → "tickers:LTC-USD". */
 function topicsOfError(m: Obj): string[] {
   const arg = m.arg;
   if (isObject(arg) && typeof arg.channel === "string") return [`${arg.channel}:${String(arg.instId ?? arg.instType ?? "")}`];
@@ -267,14 +267,14 @@ export const okx: ExchangeAdapter = {
   connections,
   keepalive: {
     // The server closes after 30 s without traffic (4004); `funding-rate` alone pushes only every
-    // 30–90 s, so send text `ping` once nothing has arrived for 20 s (exchanges.md §3.4).
+    // 30–90 s, so send text `ping` once nothing has arrived for 20 s (docs/venues.md §3.4).
     pingIntervalMs: 20_000,
     pingMode: "idle",
     ping: () => "ping",
     pongTimeoutMs: 10_000,
     idleTimeoutMs: 30_000,
   },
-  // trades-all tradeId is consecutive per instrument (exchanges.md §5 "General").
+  // trades-all tradeId is consecutive per instrument (docs/venues.md §4).
   contiguousTradeIds: true,
   // funding-rate: one push every 30–90 s; open-interest: every 3 s when changed; mark-price: ≤ 10 s (§3.5).
   silenceThresholdMs: (stream) => (stream === "funding" ? 180_000 : stream === "mark_price" ? 30_000 : 60_000),

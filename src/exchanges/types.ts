@@ -85,9 +85,9 @@ export interface ExchangeAdapter {
   venueSymbol(unified: string): string;
   connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[];
   readonly keepalive: KeepalivePolicy;
-  /** The venue cuts every connection at this age (Binance 24 h, exchanges.md §1.4): rotate before it. */
+  /** The venue cuts every connection at this age (Binance 24 h, docs/venues.md §1.4): rotate before it. */
   readonly maxConnectionAgeMs?: number;
-  /** Trade ids are consecutive per symbol, so a jump is a measured loss (exchanges.md §5 "General"). */
+  /** Trade ids are consecutive per symbol, so a jump is a measured loss (docs/venues.md §4). */
   readonly contiguousTradeIds: boolean;
   /** Longest normal gap between events of a silence-monitored stream. */
   silenceThresholdMs(stream: Stream): number;
@@ -96,7 +96,7 @@ export interface ExchangeAdapter {
   readonly bookContinuity?: BookContinuity;
   /** Control messages that make the venue send a fresh book snapshot of one symbol on this connection. */
   bookResync?(symbol: string): string[];
-  /** Subscribe/unsubscribe requests allowed per connection per hour (OKX 480, exchanges.md §3.3); absent = no cap. */
+  /** Subscribe/unsubscribe requests allowed per connection per hour (OKX 480, docs/venues.md §3.3); absent = no cap. */
   readonly subscribeOpsPerHour?: number;
   /** The book is anchored by a REST snapshot, fetched after a connection's first diff and after every break. */
   readonly restBook?: RestBookSource;

@@ -10,7 +10,7 @@ const ready = initParquetWasm();
 
 /**
  * The worker's heap grows in bursts of short-lived Arrow buffers that lazy GC leaves for long;
- * a full collection every few files keeps the process RSS flat (bun-notes §3: ~105 MB vs 210–330
+ * a full collection every few files keeps the process RSS flat (measured, README.md "Performance (measured)": ~105 MB vs 210–330
  * MB sawtooth). It runs on this thread, never on the socket reader's.
  */
 const GC_EVERY_FILES = 20;

@@ -24,7 +24,7 @@ import { unpackUtf8, type ColumnBatch, type ColumnData } from "./columns.ts";
 import { DICTIONARY_COLUMNS } from "../schema/v1.ts";
 import { extraArrowColumn } from "./encode-lists.ts";
 
-/** Rows per Parquet row group; bounds wasm memory growth (bun-notes §3 pitfall 5). */
+/** Rows per Parquet row group; bounds wasm memory growth (WebAssembly memory grows and never shrinks). */
 const MAX_ROW_GROUP_ROWS = 50_000;
 
 const encoder = new TextEncoder();
@@ -164,7 +164,7 @@ export interface EncodeOptions {
   maxRowGroupRows?: number;
 }
 
-/** A NEW WriterProperties for every file: writeParquet consumes it (bun-notes §3 pitfall 3). */
+/** A NEW WriterProperties for every file: writeParquet consumes it. */
 export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
   let b = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)

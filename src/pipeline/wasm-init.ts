@@ -1,6 +1,6 @@
 /** @module pipeline/wasm-init — load parquet-wasm from bytes embedded in the executable. */
 import { initSync } from "parquet-wasm/esm";
-// `type: "file"` embeds the wasm in `bun build --compile` output (bun-notes §3).
+// `type: "file"` embeds the wasm in `bun build --compile` output (https://bun.sh/docs/bundler/executables, embedding files).
 import wasmPath from "parquet-wasm/esm/parquet_wasm_bg.wasm" with { type: "file" };
 
 let ready = false;

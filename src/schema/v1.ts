@@ -12,7 +12,7 @@ export interface ColumnDef {
 
 const col = (name: string, type: ColumnType, nullable: boolean): ColumnDef => ({ name, type, nullable });
 
-/** Spec §3: common columns, in order. */
+/** docs/schema-v1.md §3: common columns, in order. */
 export const COMMON_COLUMNS: readonly ColumnDef[] = [
   col("exchange", "utf8", false),
   col("symbol", "utf8", false),
@@ -23,7 +23,7 @@ export const COMMON_COLUMNS: readonly ColumnDef[] = [
   col("recv_seq", "int64", false),
 ];
 
-/** Spec §3: per-stream columns, after the common ones. */
+/** docs/schema-v1.md §3: per-stream columns, after the common ones. */
 export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
   bbo: [
     col("bid_px", "float64", true),
@@ -90,7 +90,7 @@ export function columnsFor(stream: FileStream): readonly ColumnDef[] {
   return stream === "connection" ? CONNECTION_COLUMNS : [...COMMON_COLUMNS, ...STREAM_COLUMNS[stream]];
 }
 
-/** String columns with few distinct values per file: dictionary-encode these only (bun-notes §3). */
+/** String columns with few distinct values per file: dictionary-encode these only (few distinct values per file; docs/schema-v1.md §6). */
 export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event", "status", "pos_side", "source"]);
 
 export interface FileIdentity {
@@ -101,7 +101,7 @@ export interface FileIdentity {
   collectorVersion: string;
 }
 
-/** Spec §3: key-value metadata written into every file. */
+/** docs/schema-v1.md §6: key-value metadata written into every file. */
 export function fileMetadata(id: FileIdentity): Map<string, string> {
   return new Map([
     ["schema_version", SCHEMA_VERSION],

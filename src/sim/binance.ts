@@ -1,6 +1,6 @@
 /**
  * @module sim/binance — Binance USDⓈ-M protocol on loopback: /public and /market routes, combined
- * (`/stream?streams=`) and raw (`/ws/…`) access, SUBSCRIBE/ack, server pings (exchanges.md §1).
+ * (`/stream?streams=`) and raw (`/ws/…`) access, SUBSCRIBE/ack, server pings (docs/venues.md §1).
  * A stream on the wrong route, or for a symbol the simulator does not list, is acknowledged and
  * never delivers — exactly the venue's silent failure.
  */
@@ -16,7 +16,7 @@ export interface BinanceSimOptions {
   market: Market;
   symbols: readonly string[];
   pingIntervalMs: number;
-  /** Close a connection at this age (stand-in for the venue's 24 h cut, exchanges.md §1.4); 0 = never. */
+  /** Close a connection at this age (stand-in for the venue's 24 h cut, docs/venues.md §1.4); 0 = never. */
   maxAgeMs?: number;
   /** At most one liquidation per symbol per this many ms (venue: 1000, docs/venues.md §1.5). */
   liquidationIntervalMs?: number;
@@ -208,7 +208,7 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       return true;
     },
     rest(url) {
-      // GET /fapi/v1/depth?symbol=BTCUSDT&limit=1000 → {lastUpdateId, E, T, bids, asks} (exchanges.md §1.5).
+      // GET /fapi/v1/depth?symbol=BTCUSDT&limit=1000 → {lastUpdateId, E, T, bids, asks} (docs/venues.md §1.5).
       if (url.pathname !== "/fapi/v1/depth") return null;
       const S = (url.searchParams.get("symbol") ?? "").toUpperCase();
       if (!known.has(S.toLowerCase())) return { status: 400, body: JSON.stringify({ code: -1121, msg: "Invalid symbol." }) };

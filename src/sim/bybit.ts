@@ -1,5 +1,5 @@
 /**
- * @module sim/bybit — Bybit v5 public linear on loopback (exchanges.md §2): `/v5/public/linear`,
+ * @module sim/bybit — Bybit v5 public linear on loopback (docs/venues.md §2): `/v5/public/linear`,
  * `subscribe` with batch-wide failure (one bad or duplicate topic fails the whole request, nothing
  * of it is subscribed), JSON ping → pong in both documented shapes, `orderbook.1` snapshots,
  * `publicTrade` batches, `tickers` snapshot then deltas that omit unchanged fields.
@@ -60,7 +60,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
           b.u++;
         }
         if (b.faults.reset) {
-          // Service restart: a snapshot with u=1 (exchanges.md §2.5), then deltas from 2.
+          // Service restart: a snapshot with u=1 (docs/venues.md §2.5), then deltas from 2.
           b.faults.reset = false;
           b.book.step();
           b.u = 1;
@@ -191,7 +191,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
       ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : kind === "allLiquidation" ? liquidations(S!) : tickers(S!));
     }
     reply(ws, st, "subscribe", reqId, true, "");
-    // The first book message after a subscribe is a snapshot (exchanges.md §2.5).
+    // The first book message after a subscribe is a snapshot (docs/venues.md §2.5).
     for (const t of snapshots) {
       const out = bookSnapshot(t, TOPIC.exec(t)![2]!, Date.now());
       if (o.deliver) o.deliver(ws, out);
@@ -229,7 +229,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         st.lastPingMs = Date.now();
         st.pings++;
         o.count("bybit|ping");
-        // Which pong shape linear sends today is uncertain (§2.4, §7 q6): alternate between both.
+        // Which pong shape linear sends today is uncertain (§2.4): alternate between both.
         if (st.pings % 2 === 1) reply(ws, st, "ping", msg.req_id, true, "pong");
         else ws.send(JSON.stringify({ req_id: typeof msg.req_id === "string" ? msg.req_id : "", op: "pong", args: [String(Date.now())], conn_id: st.connId }));
       } else if (msg.op === "subscribe") {

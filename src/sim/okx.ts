@@ -1,5 +1,5 @@
 /**
- * @module sim/okx — OKX v5 public channels on loopback (exchanges.md §3): `/ws/v5/public` (bbo-tbt,
+ * @module sim/okx — OKX v5 public channels on loopback (docs/venues.md §3): `/ws/v5/public` (bbo-tbt,
  * mark-price, funding-rate, open-interest) and `/ws/v5/business` (trades-all), one ack or one 60018
  * error per arg, text `ping` → `pong`, close 4004 "No data received in 30s." after `idleCloseMs`
  * without traffic, and `notice` 64008 followed by a drop `noticeCloseMs` later.
@@ -76,7 +76,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         if (m.random() < 0.02) return bookFrame(instId, "update", [], [], prev, prev, now);
         const ch = b.book.step();
         if (b.faults.reset) {
-          // After maintenance the ids restart: seqId < prevSeqId, then normal chaining (exchanges.md §3.5).
+          // After maintenance the ids restart: seqId < prevSeqId, then normal chaining (docs/venues.md §3.5).
           b.faults.reset = false;
           b.seq = 1 + Math.floor(m.random() * 10);
         } else b.seq = prev + 1 + Math.floor(m.random() * 12);

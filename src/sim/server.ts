@@ -16,9 +16,9 @@ export interface SimulatorOptions {
   exchanges?: readonly ExchangeId[];
   /** Binance server ping interval (the venue uses 3 min). */
   binancePingMs?: number;
-  /** Bybit cuts a socket that has not sent `{"op":"ping"}` for this long (default 10 min, exchanges.md §2.4). */
+  /** Bybit cuts a socket that has not sent `{"op":"ping"}` for this long (default 10 min, docs/venues.md §2.4). */
   bybitPingTimeoutMs?: number;
-  /** OKX closes a socket with code 4004 after this long without traffic (default 30 s, exchanges.md §3.4). */
+  /** OKX closes a socket with code 4004 after this long without traffic (default 30 s, docs/venues.md §3.4). */
   okxIdleCloseMs?: number;
   /** OKX drops a socket this long after its `notice` 64008 (default 60 s). */
   okxNoticeCloseMs?: number;

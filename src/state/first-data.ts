@@ -1,6 +1,6 @@
 /**
- * @module state/first-data — a subscription is live only once it has delivered (spec §6). Binance
- * acknowledges unknown symbols and wrong routes and then sends nothing (exchanges.md §1.2); this
+ * @module state/first-data — a subscription is live only once it has delivered (docs/venues.md §0). Binance
+ * acknowledges unknown symbols and wrong routes and then sends nothing (docs/venues.md §1.2); this
  * tracker reports every (connection, stream, symbol) with no first event by its deadline.
  */
 import type { Stream } from "../schema/rows.ts";

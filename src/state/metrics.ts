@@ -46,7 +46,7 @@ export class Metrics {
   silenceTotal = 0;
   readonly silence: RollingCounter;
   readonly reconnectTotal: Record<string, number> = {};
-  /** Connections the watchdog declared dead (no frame / no pong in time), per exchange (spec §6). */
+  /** Connections the watchdog declared dead (no frame / no pong in time), per exchange (docs/venues.md §0). */
   readonly watchdogTotal: Record<string, number> = {};
   /** Make-before-break replacements started (max age, venue notice), per exchange. */
   readonly rotationsTotal: Record<string, number> = {};

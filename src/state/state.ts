@@ -1,4 +1,4 @@
-/** @module state/state — the READY / DEGRADED / OFFLINE / ERROR model of spec §7, as a pure function. */
+/** @module state/state — the READY / DEGRADED / OFFLINE / ERROR model of README.md "Observability", as a pure function. */
 
 export type CollectorState = "READY" | "DEGRADED" | "OFFLINE" | "ERROR";
 

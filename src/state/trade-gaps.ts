@@ -1,6 +1,6 @@
 /**
  * @module state/trade-gaps — missing trade ids on venues whose ids are contiguous per symbol
- * (Binance `@trade` `t`, OKX `trades-all` `tradeId`; exchanges.md §5 "General"). A jump of k ids
+ * (Binance `@trade` `t`, OKX `trades-all` `tradeId`; docs/venues.md §4). A jump of k ids
  * means k-1 trades the venue made and we never received: real, measured loss. Ids at or below the
  * last seen (reconnect overlap, rotation duplicates) are not gaps and do not move the cursor.
  *

@@ -14,7 +14,7 @@ export interface StatusServer {
 
 export function startStatusServer(hostname: string, port: number, snapshot: () => Snapshot, log?: Logger): StatusServer {
   const server = Bun.serve({
-    hostname, // Bun.serve listens on every interface unless told (bun-notes pitfall 8)
+    hostname, // Bun.serve listens on every interface unless told (https://bun.sh/docs/api/http: hostname defaults to 0.0.0.0)
     port,
     development: false, // never serve Bun's HTML error page with stack and cwd (pitfall 7)
     fetch: (req) => handle(req, snapshot),

@@ -20,7 +20,7 @@ export interface S3Settings {
 
 /**
  * Every option is passed explicitly: Bun would otherwise fill endpoint, bucket, region and keys from
- * ambient S3_* / AWS_* variables read at process start (bun-notes §2). Path-style addressing
+ * ambient S3_* / AWS_* variables read at process start (https://bun.sh/docs/api/s3, credentials). Path-style addressing
  * (`virtualHostedStyle: false`) works with AWS, MinIO, R2 and s3rver alike.
  */
 export function createS3Store(s: S3Settings): ObjectStore {
@@ -38,7 +38,7 @@ export function createS3Store(s: S3Settings): ObjectStore {
     describe: `s3://${s.bucket} at ${host}`,
     async write(key, bytes) {
       try {
-        // s3.write sends exactly one PUT and never retries (bun-notes §0.1): the spool owns retries.
+        // s3.write sends exactly one PUT and never retries: the spool owns retries.
         await client.write(key, bytes, { type: "application/vnd.apache.parquet" });
       } catch (err) {
         const e = err as { code?: unknown; message?: unknown; name?: unknown };

@@ -72,7 +72,7 @@ export class Connection {
     ws.onerror = (ev: Event) => {
       const error = (ev as ErrorEvent).message ?? "error";
       const status = handshakeStatus(error);
-      // 418 = IP banned, 429 = too many requests (exchanges.md §1.3): back off hard.
+      // 418 = IP banned, 429 = too many requests (docs/venues.md §1.3): back off hard.
       if (status === 418 || status === 429) this.rateLimitStatus = status;
       const code = (ev as ErrorEvent & { error?: { code?: unknown } }).error?.code;
       const cause = connectCause(error, typeof code === "string" ? code : undefined);
@@ -151,7 +151,7 @@ export class Connection {
       return;
     }
     if (idleMs > this.idleTimeoutMs) {
-      // Bun's client never notices a dead peer by itself (bun-notes §0 pitfall 6).
+      // Bun's client never notices a dead peer by itself (docs/venues.md §0; measured in test/e2e/dead-peer.test.ts).
       this.closeReason = `watchdog: no frame for ${idleMs} ms`;
       ws.terminate();
       return;

@@ -1,6 +1,6 @@
 /**
  * @module ws/supervisor — owns the Connection objects of one venue, one slot per ConnectionPlan,
- * and replaces a connection make-before-break (collector-spec §6; exchanges.md §1.4 24 h cut,
+ * and replaces a connection make-before-break (docs/venues.md §0; §1.4 24 h cut,
  * §3.4 notice 64008): open a new connection for the same plan (new conn_id), let it subscribe,
  * wait for first data on each of its subscriptions (bounded by `replaceDeadlineMs`), then close
  * the old one. The overlap yields duplicates with different conn_id, never a gap.

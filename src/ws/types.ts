@@ -30,7 +30,7 @@ export interface ConnectionHooks {
 export interface ConnectionOptions {
   instanceId: string;
   backoff: BackoffPolicy;
-  /** A connection that stayed open this long resets the backoff (spec §6: a stable minute). */
+  /** A connection that stayed open this long resets the backoff (docs/venues.md §0: a stable minute). */
   stableAfterMs: number;
   /** Gap between control messages (Binance ≤ ~4/s per connection). */
   controlGapMs: number;
@@ -44,7 +44,7 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /**
    * HTTP 418/429 on the handshake: the next reconnect waits at least this long. Bun's client
-   * exposes only the status (in the error message), not Retry-After (bun-notes §1).
+   * exposes only the status (in the error message), not Retry-After (measured in test/ws/handshake.test.ts).
    */
   rateLimitFloorMs?: number;
 }

@@ -1,5 +1,5 @@
 /**
- * Scope: BINANCE_TRADE_STREAM=aggTrade (spec §2 "`@aggTrade` on `/market` as an option"): trades
+ * Scope: BINANCE_TRADE_STREAM=aggTrade (docs/schema-v1.md §2; docs/venues.md §1.1): trades
  * come from `<sym>@aggTrade` on the /market connection, not `@trade` on /public; rows equal the sent
  * aggTrade frames (trade_id = aggregate id `a`); aggregate ids are checked for gaps like trade ids.
  */

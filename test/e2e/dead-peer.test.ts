@@ -1,7 +1,7 @@
 /**
  * Scope (issue 5, "dead peer"): the simulator keeps the sockets open but sends nothing — no data,
  * no server pings, no pongs or replies — and refuses new handshakes (503) until healed. Bun's
- * client never notices that by itself (bun-notes §0 pitfall 6); the per-connection watchdog must.
+ * client never notices that by itself (measured here); the per-connection watchdog must.
  *
  * 1. All venues, deadlines scaled down: WS_WATCHDOG_MAX_MS=1500 caps every connection's keepalive
  *    window (data silence and pong wait; production: Binance 10 s, Bybit 15 s, OKX 20 s + 10 s),

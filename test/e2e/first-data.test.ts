@@ -1,5 +1,5 @@
 /**
- * Scope: subscriptions are verified by their first data, not by the acknowledgement (spec §6).
+ * Scope: subscriptions are verified by their first data, not by the acknowledgement (docs/venues.md §0).
  * Binance acknowledges an unknown symbol and then sends nothing: the collector must report it as
  * silent while every other symbol records, and record `subscribed` only for fully live connections.
  */

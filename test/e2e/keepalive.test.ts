@@ -1,6 +1,6 @@
 /**
  * Scope: venue keepalive and planned disconnects, collector process against the simulator with
- * deadlines scaled down (exchanges.md §2.4 Bybit ping, §3.4 OKX 30 s idle close and notice 64008):
+ * deadlines scaled down (docs/venues.md §2.4 Bybit ping, §3.4 OKX 30 s idle close and notice 64008):
  * the simulator enforces them on a client that does not ping; the collector, which pings
  * (WS_PING_INTERVAL_MS shortens the venues' 20 s), stays connected through a quiet period of
  * several deadlines, and replaces both OKX sockets make-before-break on `notice` 64008. Malformed Bybit/OKX frames

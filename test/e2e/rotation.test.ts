@@ -1,6 +1,6 @@
 /**
  * Scope (issue 5, "rotation and OKX notice", "skipped trade ids"), scaled down in time:
- * - Binance: the simulator cuts connections at 6 s (stand-in for the 24 h limit, exchanges.md
+ * - Binance: the simulator cuts connections at 6 s (stand-in for the 24 h limit, docs/venues.md
  *   §1.4); the collector rotates them after 3 s (WS_ROTATE_AFTER_SECONDS=3 instead of 23 h).
  * - OKX: `notice` 64008 on both sockets, the simulator drops them 5 s later (venue: 60 s, §3.4).
  * Make-before-break: the new connection (new conn_id) subscribes and gets first data on every

@@ -119,7 +119,7 @@ describe("S3 storage", () => {
 
     const dl = join(dir.path, "download");
     const keys = await download(s3, dl);
-    // Every file the writer wrote is in S3 (market data and connection rows), with the §4 layout.
+    // Every file the writer wrote is in S3 (market data and connection rows), with the layout of README.md "Data: Parquet schema v1".
     expect(keys.length).toBe((stop.writer as { files_written: number }).files_written);
     expect(keys.length).toBe((stop.writer as { files_uploaded: number }).files_uploaded);
     for (const k of keys) expect({ k, ok: k.startsWith("raw/qlc/") && KEY_RE.exec(k.slice("raw/qlc/".length))?.[1] === "binance" }).toEqual({ k, ok: true });

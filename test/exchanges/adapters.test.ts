@@ -79,7 +79,7 @@ describe("connection plans", () => {
     const liqOnly = adapters.okx.connections("ws://h:1", symbols, ["liquidation"]);
     expect(liqOnly.map((p) => [p.url, p.symbols, p.subscribeMessages.map((m) => JSON.parse(m).args)])).toEqual([["ws://h:1/ws/v5/public", symbols, [[{ channel: "liquidation-orders", instType: "SWAP" }]]]]);
     expect(JSON.parse(plans[1]!.subscribeMessages[0]!).args).toEqual(["BTC", "ETH", "FOO"].map((b) => ({ channel: "trades-all", instId: `${b}-USDT-SWAP` })));
-    // 480 subscribe requests per hour per connection (exchanges.md §3.3): 500 symbols still fit in few requests.
+    // 480 subscribe requests per hour per connection (docs/venues.md §3.3): 500 symbols still fit in few requests.
     const many = Array.from({ length: 500 }, (_, i) => `S${i}USDT`);
     const big = adapters.okx.connections("ws://h:1", many, [...STREAMS]);
     for (const p of big) {
@@ -140,7 +140,7 @@ describe("connection plans", () => {
     expect(market).toMatchObject({ route: "market", idleTimeoutMs: 10_000, sporadicStreams: ["liquidation"] });
     const [liqOnly] = adapters.binance.connections("ws://h:1", ["BTCUSDT"], ["liquidation"]);
     expect(liqOnly!.url).toBe("ws://h:1/market/stream?streams=btcusdt@forceOrder");
-    // exchanges.md §1.4: a ping frame every 3 min is all a quiet liquidation socket receives.
+    // docs/venues.md §1.4: a ping frame every 3 min is all a quiet liquidation socket receives.
     expect(liqOnly!.idleTimeoutMs).toBeGreaterThan(180_000);
     expect(liqOnly!.sporadicStreams).toEqual(["liquidation"]);
   });

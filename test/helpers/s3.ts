@@ -10,7 +10,7 @@ import { S3Client } from "bun";
 import S3rver from "s3rver";
 
 export const S3_ACCESS_KEY = "S3RVER"; // s3rver accepts only its built-in key id…
-export const S3_SECRET_KEY = "S3RVER-secret-9f3c1a77d2e54b8b"; // …and checks no secret (bun-notes §0.15): a unique string to grep for
+export const S3_SECRET_KEY = "S3RVER-secret-9f3c1a77d2e54b8b"; // …and checks no secret: a unique string to grep for
 
 export interface S3Server {
   port: number;

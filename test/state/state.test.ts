@@ -1,4 +1,4 @@
-/** Scope: pure state derivation (spec §7 precedence), rolling windows, silence intervals. */
+/** Scope: pure state derivation (README.md "Observability": precedence), rolling windows, silence intervals. */
 import { describe, expect, test } from "bun:test";
 import { RollingCounter } from "../../src/state/rolling.ts";
 import { SilenceTracker } from "../../src/state/silence.ts";

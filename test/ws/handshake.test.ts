@@ -1,11 +1,11 @@
 /**
  * Scope: the transport against loopback servers, in process.
  * - What Bun's WebSocket client shows of a refused handshake: the status inside the error message
- *   and nothing else — no headers, so Retry-After is invisible (bun-notes §1 table: "HTTP 403
+ *   and nothing else — no headers, so Retry-After is invisible (Bun's error text: "HTTP 403
  *   instead of 101 → error with ...failed: Expected 101 status code: 403"). Measured again here.
- * - HTTP 418/429 on the handshake floors the next backoff (exchanges.md §1.3 reconnect storms).
+ * - HTTP 418/429 on the handshake floors the next backoff (docs/venues.md §1.3 reconnect storms).
  * - After a reconnect the subscribe messages go out again, on the new socket, paced by controlGapMs
- *   (Binance ≤ ~4 control messages/s, collector-spec §6).
+ *   (Binance ≤ ~4 control messages/s, docs/venues.md §0, §1.3).
  * Times scaled down: floor 1.5 s instead of 60 s, gap 200 ms as in production (250 ms).
  */
 import { afterEach, describe, expect, test } from "bun:test";

@@ -1,7 +1,7 @@
 /**
  * Scope: the transport's pong deadline, in process against a loopback Bun.serve. A Bybit-style
- * connection that keeps receiving data but gets no pong is dead (exchanges.md §2.4: "a missing
- * pong is a dead connection"); one whose pings are answered stays up.
+ * connection that keeps receiving data but gets no pong is dead (docs/venues.md §2.4: a missing
+ * pong is a dead connection); one whose pings are answered stays up.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { bybit } from "../../src/exchanges/bybit.ts";

@@ -1,7 +1,7 @@
 /**
  * Scope: the supervisor's bounded make-before-break wait, in process against the simulator.
  * A Binance plan with one symbol the venue never delivers (FAKEUSDT: acknowledged, silent,
- * exchanges.md §5 Binance 2) can never be "live on every subscription": the replacement's wait is
+ * docs/venues.md §1.2) can never be "live on every subscription": the replacement's wait is
  * bounded, and the old socket is closed only after the new one is open. Scaled: max age 800 ms,
  * deadline 600 ms (production: 23 h and 30 s).
  */
