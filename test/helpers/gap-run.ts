@@ -26,12 +26,14 @@ export interface GapRunOptions {
   books?: boolean;
   /** With `books`: one Bybit book update of the first symbol is never sent (a `book_gap`, then a resubscribe). */
   skipBybitBookUpdate?: boolean;
+  /** Simulator liquidation pacing per subscription (default: the venues' own, about 1/s). */
+  liquidationIntervalMs?: number;
 }
 
 const tsUs = (l: LogLine) => Date.parse(l.ts) * 1000;
 
 export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], opts: GapRunOptions = {}): Promise<GapRun> {
-  const sim = startSimulator({ rate: 600, symbols });
+  const sim = startSimulator({ rate: 600, symbols, ...(opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {}) });
   const books: Record<string, string> = opts.books ? { STREAMS: "bbo,trade,mark_price,funding,open_interest,liquidation,book", BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
   const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_BACKOFF_MAX_SECONDS: "1", ...books }));
   try {
