@@ -80,7 +80,11 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
     const count = async (stream: string) => Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream, symbol: "BTCUSDT", date: day }))})`))[0]!.n);
     const trades = await count("trade");
     const several = trades + (await count("bbo")) + (await count("mark_price"));
-    let seen = { trades: 0, gaps: 0, streams: 0 };
+    const [liq] = await query(`select count(distinct (exchange, symbol, side)) n from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation", date: day }))})`);
+    const [lv] = await query(`select sum(len(bid_px)) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "book", symbol: "BTCUSDT", date: day }))}) where is_snapshot`);
+    expect(Number(liq!.n)).toBeGreaterThan(0);
+    expect(Number(lv!.n)).toBeGreaterThan(0);
+    let seen = { trades: 0, gaps: 0, streams: 0, liqs: 0, book_levels: 0 };
     for (const b of blocks) {
       expect({ block: b.block, error: b.error ?? null }).toEqual({ block: b.block, error: null });
       const v = b.vars!;
@@ -99,12 +103,24 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
         expect(Number(g.next_us)).toBeGreaterThanOrEqual(run.outage.toUs);
         seen.gaps++;
       }
+      if (v.liqs) {
+        // One row per (exchange, symbol, side) present that day, over every venue.
+        expect(v.liqs.columns).toEqual(["exchange", "symbol", "side", "n", "qty"]);
+        expect({ block: b.block, rows: v.liqs.rows }).toEqual({ block: b.block, rows: Number(liq!.n) });
+        expect(Number(v.liqs.first!.n)).toBeGreaterThan(0);
+        seen.liqs++;
+      }
+      if (v.book_levels) {
+        expect({ block: b.block, rows: v.book_levels.rows }).toEqual({ block: b.block, rows: Number(lv!.n) });
+        expect(typeof v.book_levels.first!.bid_px).toBe("number");
+        seen.book_levels++;
+      }
       if (v.streams) {
         expect({ block: b.block, rows: v.streams.rows }).toEqual({ block: b.block, rows: several });
         for (const c of ["price", "bid_px", "mark_price"]) expect(v.streams.columns).toContain(c);
         seen.streams++;
       }
     }
-    expect(seen).toEqual({ trades: 5, gaps: 2, streams: 3 });
+    expect(seen).toEqual({ trades: 5, gaps: 2, streams: 3, liqs: 1, book_levels: 1 });
   }, 60_000);
 });
