@@ -25,11 +25,11 @@ import { createSpoolingStorage } from "./storage/spool.ts";
 import type { Storage } from "./storage/types.ts";
 import { COLLECTOR_VERSION, BUILD_COMMIT_ID, SCHEMA_VERSION } from "./version.ts";
 import { Supervisor } from "./ws/supervisor.ts";
-import { createIngestHooks } from "./ingest.ts";
 import { BookAnchor } from "./books/anchor.ts";
 import { BookTracker } from "./books/tracker.ts";
 import { fetchText } from "./books/rest-fetch.ts";
 import { nowUs } from "./clock.ts";
+import { createIngestHooks, subscribedSymbols } from "./ingest.ts";
 
 /** Bound on a make-before-break wait for first data (OKX drops ~60 s after notice 64008, exchanges.md §3.4). */
 const ROTATE_DEADLINE_MS = 30_000;
@@ -65,6 +65,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     // pipeline has in flight: every upload slot with a hard-capped buffer); past that the queue fills
     // and drops are counted.
     maxBacklogRows: Math.max(config.QUEUE_SIZE, 4 * config.BUFFER_SIZE * config.MAX_INFLIGHT_UPLOADS),
+    // Only what was subscribed becomes a partition (ingest refuses anything else first).
+    symbols: Object.fromEntries(config.EXCHANGES.map((ex) => [ex, config.SYMBOLS])),
   });
   const silence = new SilenceTracker();
   const lag = new LagMonitor();
@@ -113,11 +115,11 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     tradeGaps,
     contiguousIds,
     subscriptionDeadlineMs: config.SUBSCRIPTION_DEADLINE_SECONDS * 1000,
-    symbols: new Set(config.SYMBOLS),
     openSlots: (ex) => supervisorOf[ex]?.openSlots() ?? 0,
     findConnection,
     onConnectivityChange: () => evaluateState(),
     ...(books ? { books } : {}),
+    subscribed: subscribedSymbols(config.EXCHANGES, config.SYMBOLS, (ex, sym) => adapters[ex].venueSymbol(sym)),
   });
 
   const streamsByExchange: Record<string, Stream[]> = {};

@@ -26,11 +26,6 @@ export interface IngestDeps {
   /** Venues whose trade ids are consecutive per symbol: a jump is a measured loss. */
   contiguousIds: ReadonlySet<ExchangeId>;
   subscriptionDeadlineMs: number;
-  /**
-   * The configured (unified) symbols: a row for any other is not recorded but counted in
-   * `filtered_events_total` (OKX `liquidation-orders` is one feed for every swap). Absent = all.
-   */
-  symbols?: ReadonlySet<string>;
   /** Open sockets of a venue, as its supervisor counts them. */
   openSlots(exchange: ExchangeId): number;
   findConnection(connId: string): Connection | undefined;
@@ -38,6 +33,39 @@ export interface IngestDeps {
   onConnectivityChange(): void;
   /** The `book` stream's continuity check and resync (books/tracker); absent when no book is recorded. */
   books?: { onRow(row: BookRow): void; onDropped(row: BookRow): void; onClose(connId: string): void };
+  /**
+   * What the collector subscribed, per venue: venue symbol (through the adapter's own mapping) →
+   * unified symbol. A row whose symbols are not in here is a counted `unknown_symbol` skip: it never
+   * reaches the queue, a partition or a path (docs/operations.md: parse errors).
+   */
+  subscribed: SubscribedSymbols;
+}
+
+/** Per venue: venue symbol → the symbols the collector configured and mapped (the collector's own strings). */
+export type SubscribedSymbols = Partial<Record<ExchangeId, ReadonlyMap<string, { readonly symbol: string; readonly exchangeSymbol: string }>>>;
+
+/** Builds the table from the configured symbols and each venue's own symbol mapping. */
+export function subscribedSymbols(exchanges: readonly ExchangeId[], symbols: readonly string[], venueSymbol: (ex: ExchangeId, unified: string) => string): SubscribedSymbols {
+  const out: SubscribedSymbols = {};
+  for (const ex of exchanges) out[ex] = new Map(symbols.map((s) => [venueSymbol(ex, s), { symbol: s, exchangeSymbol: venueSymbol(ex, s) }]));
+  return out;
+}
+
+/**
+ * Skip reasons become metric labels (`parse_errors_by_reason`, Prometheus `reason`): their set must
+ * stay bounded whatever a venue sends. Reasons that embed venue text (`unknown_event:<e>`,
+ * `unknown_topic:<t>`) are cut to their fixed head; anything outside a safe shape or past
+ * MAX_SKIP_REASONS distinct labels is `other`. The venue's raw text goes to the log line only.
+ */
+const MAX_SKIP_REASONS = 100;
+const COLLAPSED_REASONS = new Set(["unknown_event", "unknown_topic", "unknown_channel"]);
+const SAFE_REASON = /^[A-Za-z0-9_.@-]{1,40}(?::[A-Za-z0-9_.@-]{1,40}){0,3}$/;
+export const UNKNOWN_SYMBOL = "unknown_symbol";
+
+export function boundedSkipReason(reason: string, known: ReadonlySet<string>): string {
+  const head = reason.split(":", 1)[0]!;
+  const label = COLLAPSED_REASONS.has(head) ? head : SAFE_REASON.test(reason) ? reason : "other";
+  return known.has(label) || known.size < MAX_SKIP_REASONS ? label : "other";
 }
 
 /** Queue drops are counted one by one but logged at most every 5 s. */
@@ -60,14 +88,38 @@ export function connectionEvent(conn: Connection, event: ConnectionEventKind, re
 export function createIngestHooks(d: IngestDeps): SupervisorHooks {
   const { metrics, queue, log, silence, firstData, tradeGaps } = d;
   const seenSkipReasons = new Set<string>();
+  const reasonLabels = new Set<string>();
+  /** Counted every time, logged once per (exchange, reason) like every other parse error. */
+  function skip(exchange: ExchangeId, connId: string, reason: string, detail: string | undefined): void {
+    const label = boundedSkipReason(reason, reasonLabels);
+    reasonLabels.add(label);
+    metrics.recordParseError(label);
+    const kind = `${exchange}:${label}`;
+    if (!seenSkipReasons.has(kind)) {
+      seenSkipReasons.add(kind);
+      log.warn("parse_error", { exchange, conn_id: connId, reason: label, ...(label !== reason ? { venue_reason: reason.slice(0, 100) } : {}), sample: detail?.slice(0, 200) });
+    }
+  }
   let dropsSinceLog = 0;
   let lastDropLogMs = 0;
   return {
     onRow(row) {
-      if (d.symbols && !d.symbols.has(row.symbol)) {
+      // Validated, never trusted: only a symbol the collector subscribed, mapped back through the
+      // adapter, is filed; the row then carries the collector's own strings (what paths are built from).
+      const sub = d.subscribed[row.exchange]?.get(row.exchange_symbol);
+      if (sub === undefined && row.stream === "liquidation") {
+        // A liquidation feed may carry every instrument of the venue (OKX `liquidation-orders` is one
+        // subscription for all swaps): rows of instruments not configured are counted in
+        // filtered_events_total, not recorded and not errors.
         metrics.recordFiltered(row.exchange, row.stream, 1);
         return;
       }
+      if (sub === undefined || sub.symbol !== row.symbol) {
+        skip(row.exchange, row.conn_id, UNKNOWN_SYMBOL, JSON.stringify({ symbol: String(row.symbol).slice(0, 64), exchange_symbol: String(row.exchange_symbol).slice(0, 64), stream: row.stream }));
+        return;
+      }
+      row.symbol = sub.symbol;
+      row.exchange_symbol = sub.exchangeSymbol;
       const now = Date.now();
       metrics.recordEvent(row.exchange, row.stream, now);
       const ended = silence.onEvent(row.exchange, row.stream, row.symbol, now);
@@ -132,13 +184,7 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       metrics.recordReconnect(conn.adapter.id, Date.now());
     },
     onSkip(conn, reason, detail) {
-      metrics.recordParseError(reason);
-      const kind = `${conn.adapter.id}:${reason}`;
-      if (!seenSkipReasons.has(kind)) {
-        // Logged once per kind; every occurrence is counted in parse_errors_total.
-        seenSkipReasons.add(kind);
-        log.warn("parse_error", { exchange: conn.adapter.id, conn_id: conn.connId, reason, sample: detail?.slice(0, 200) });
-      }
+      skip(conn.adapter.id, conn.connId, reason, detail);
     },
     onFiltered(conn, stream, count) {
       metrics.recordFiltered(conn.adapter.id, stream, count);

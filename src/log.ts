@@ -24,6 +24,7 @@ export type LogEvent =
   | "write_error"
   | "write_recovered"
   | "writer_backpressure"
+  | "tmp_cleanup"
   | "upload_error"
   | "upload_recovered"
   | "spool_recovered"

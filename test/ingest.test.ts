@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { adapters } from "../src/exchanges/index.ts";
-import { createIngestHooks } from "../src/ingest.ts";
+import { createIngestHooks, subscribedSymbols } from "../src/ingest.ts";
 import { createLogger } from "../src/log.ts";
 import { BoundedQueue } from "../src/pipeline/queue.ts";
 import type { ConnectionRow, RecordRow, Row, TradeRow } from "../src/schema/rows.ts";
@@ -38,10 +38,10 @@ function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] 
     tradeGaps: new TradeIdGapTracker(),
     contiguousIds: new Set(["binance"] as const),
     subscriptionDeadlineMs: 10_000,
-    ...(o.symbols ? { symbols: new Set(o.symbols) } : {}),
     openSlots: () => 1,
     findConnection: (id) => (id === conn.connId ? conn : undefined),
     onConnectivityChange: () => changes++,
+    subscribed: subscribedSymbols(["binance", "okx"], o.symbols ?? ["BTCUSDT", "ETHUSDT"], (ex, s) => adapters[ex].venueSymbol(s)),
   });
   return { lines, recorded, metrics, queue, conn, hooks, firstData, changes: () => changes };
 }
@@ -166,5 +166,44 @@ describe("ingest hooks", () => {
     silence.onEvent("binance", "liquidation", "BTCUSDT", 0);
     silence.onEvent("binance", "funding", "BTCUSDT", 0);
     expect(silence.check(86_400_000).map((e) => e.stream)).toEqual(["funding"]);
+  });
+
+  test("symbols are validated, never trusted: traversal, slash, 300 chars, NUL, unicode, unsubscribed, mismatched mapping → counted unknown_symbol, never queued", () => {
+    const { hooks, metrics, queue, lines } = setup();
+    const bad = ["../../../../tmp/x", "BTC/USDT", "B".repeat(300), "BTC\u0000USDT", "BTCUSDT\u200b", "ÉTHUSDT", "SOLUSDT", "", ".."];
+    for (const sym of bad) hooks.onRow({ ...trade("1"), symbol: sym, exchange_symbol: sym });
+    // A subscribed venue symbol whose unified form does not match the adapter's mapping.
+    hooks.onRow({ ...trade("1"), symbol: "ETHUSDT", exchange_symbol: "BTCUSDT" });
+    // OKX: the venue symbol is the instId; the plain unified name is not an OKX symbol.
+    hooks.onRow({ ...trade("1"), exchange: "okx", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT" });
+    expect(queue.size).toBe(0);
+    expect(metrics.totalEvents).toBe(0);
+    expect(metrics.parseErrorsTotal).toBe(bad.length + 2);
+    expect(metrics.parseErrorsByReason).toEqual({ unknown_symbol: bad.length + 2 });
+    const logged = lines.filter((l) => l.event === "parse_error");
+    expect(logged.map((l) => [l.exchange, l.reason])).toEqual([["binance", "unknown_symbol"], ["okx", "unknown_symbol"]]);
+    for (const l of logged) expect(String(l.sample).length).toBeLessThanOrEqual(200);
+
+    // The subscribed ones pass, and carry the collector's own strings from here on.
+    const okx = { ...trade("7"), exchange: "okx" as const, symbol: "ETHUSDT", exchange_symbol: "ETH-USDT-SWAP" };
+    hooks.onRow(okx);
+    hooks.onRow(trade("2"));
+    expect(queue.size).toBe(2);
+    expect(metrics.totalEvents).toBe(2);
+  });
+
+  test("skip reasons have bounded cardinality: venue text is cut from the label and kept in the log line", () => {
+    const { hooks, metrics, lines, conn } = setup();
+    for (let i = 0; i < 500; i++) hooks.onSkip(conn, `unknown_event:ev${i}`, "{}");
+    hooks.onSkip(conn, "unknown_topic:../../x", "{}");
+    hooks.onSkip(conn, "trade:bad_number:p", "{}");
+    hooks.onSkip(conn, "weird\u0000reason with spaces", "{}");
+    for (let i = 0; i < 300; i++) hooks.onSkip(conn, `chan${i}:missing:x`, "{}");
+    const labels = Object.keys(metrics.parseErrorsByReason);
+    expect(labels.length).toBeLessThanOrEqual(101);
+    expect(metrics.parseErrorsByReason).toMatchObject({ unknown_event: 500, unknown_topic: 1, "trade:bad_number:p": 1 });
+    expect(metrics.parseErrorsByReason.other).toBeGreaterThan(0);
+    expect(metrics.parseErrorsTotal).toBe(500 + 1 + 1 + 1 + 300);
+    expect(lines.find((l) => l.event === "parse_error" && l.reason === "unknown_event")).toMatchObject({ venue_reason: "unknown_event:ev0" });
   });
 });

@@ -19,7 +19,11 @@ export function optFloat(o: Obj, key: string): number | null {
   const v = o[key];
   if (v === undefined || v === null || v === "") return null;
   if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v === "string" && NUMERIC.test(v)) return Number(v);
+  if (typeof v === "string" && NUMERIC.test(v)) {
+    const n = Number(v);
+    // "1e400" parses to Infinity: a counted skip like any other bad number, never stored.
+    if (Number.isFinite(n)) return n;
+  }
   throw new FieldError(`bad_number:${key}`);
 }
 

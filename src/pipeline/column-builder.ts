@@ -1,34 +1,127 @@
 /**
- * @module pipeline/column-builder — a partition's rows kept as growing typed columns, not objects.
- * A row object is read once on arrival and dropped: memory per buffered row falls from a few hundred
- * bytes of objects to ~110 bytes of arrays, GC has little to scan, and a flush needs no conversion.
+ * @module pipeline/column-builder — a partition's rows kept as typed columns, not objects.
+ * A row object is read once on arrival and dropped: memory per buffered row is ~110 bytes of
+ * arrays, GC has little to scan, and a flush needs no conversion.
+ *
+ * One column class per column type behind `Column` (COLUMN_CLASSES): a new type is one class and
+ * one entry. Buffers are sized by the caller (from the partition's last flush, capped at
+ * 4 × BUFFER_SIZE) and grow by doubling only past that; `build()` hands the buffers themselves to the
+ * encoder worker (transferred with the row count, never sliced), so a flush copies no column.
  */
 import type { FileStream, RecordRow } from "../schema/rows.ts";
-import { columnsFor, type ColumnDef } from "../schema/v1.ts";
+import { columnsFor, type ColumnDef, type ColumnType } from "../schema/v1.ts";
 import type { ColumnBatch, ColumnData, Utf8Data } from "./columns.ts";
 import { extraColumnFor, type ExtraColumn } from "./list-columns.ts";
 
 const MAX_DICT = 64;
 
-class Utf8Column {
-  private dict = new Map<string, number>();
-  private codes: Int32Array;
-  private plain: (string | null)[] | null = null;
+/** One column's storage. `set` is called for rows 0, 1, 2… in order. */
+export interface Column {
+  /** Row i's value; anything not of the column's type (undefined, null) is a null. */
+  set(i: number, value: unknown): void;
+  /** Capacity grew: keep rows 0..n-1. */
+  grow(capacity: number): void;
+  /** Rows 0..n-1; the column's buffers are handed over (the column is not used afterwards). */
+  build(n: number): ColumnData;
+}
 
-  constructor(capacity: number) {
-    this.codes = new Int32Array(capacity);
+/** Validity shared by every column class: absent until the first null (most columns have none). */
+abstract class BaseColumn implements Column {
+  protected valid: Uint8Array | null = null;
+  constructor(
+    protected readonly def: ColumnDef,
+    protected capacity: number,
+  ) {}
+
+  abstract set(i: number, value: unknown): void;
+  protected abstract growValues(capacity: number): void;
+  protected abstract data(n: number): Pick<ColumnData, "numbers" | "utf8" | "bools" | "list">;
+
+  protected present(i: number): void {
+    const v = this.valid;
+    if (v) v[i] = 1;
+  }
+
+  protected markNull(i: number): void {
+    let v = this.valid;
+    if (!v) {
+      v = new Uint8Array(this.capacity).fill(1, 0, i);
+      this.valid = v;
+    }
+    v[i] = 0;
   }
 
   grow(capacity: number): void {
-    if (this.plain) return;
-    const next = new Int32Array(capacity);
-    next.set(this.codes);
-    this.codes = next;
+    this.growValues(capacity);
+    if (this.valid) {
+      const next = new Uint8Array(capacity);
+      next.set(this.valid);
+      this.valid = next;
+    }
+    this.capacity = capacity;
   }
 
-  set(i: number, v: string): void {
+  build(n: number): ColumnData {
+    return { name: this.def.name, type: this.def.type, nullable: this.def.nullable, ...this.data(n), ...(this.valid ? { valid: this.valid } : {}) };
+  }
+}
+
+/** float64 and int64 (safe integers): one Float64Array. */
+class NumberColumn extends BaseColumn {
+  private values: Float64Array;
+  constructor(def: ColumnDef, capacity: number) {
+    super(def, capacity);
+    this.values = new Float64Array(capacity);
+  }
+  set(i: number, value: unknown): void {
+    if (typeof value === "number") {
+      this.values[i] = value;
+      this.present(i);
+    } else this.markNull(i);
+  }
+  protected growValues(capacity: number): void {
+    const next = new Float64Array(capacity);
+    next.set(this.values);
+    this.values = next;
+  }
+  protected data(): Pick<ColumnData, "numbers"> {
+    return { numbers: this.values };
+  }
+}
+
+/**
+ * utf8: few distinct values → dictionary codes; a run of the same value (exchange, symbol,
+ * conn_id are constant per partition and run) costs one comparison, not a Map lookup.
+ */
+class Utf8Column extends BaseColumn {
+  private dict = new Map<string, number>();
+  private codes: Int32Array;
+  private plain: string[] | null = null;
+  private last: string | null = null;
+  private lastCode = 0;
+
+  constructor(def: ColumnDef, capacity: number) {
+    super(def, capacity);
+    this.codes = new Int32Array(capacity);
+  }
+
+  set(i: number, value: unknown): void {
+    if (typeof value === "string") {
+      this.put(i, value);
+      this.present(i);
+    } else {
+      this.put(i, "");
+      this.markNull(i);
+    }
+  }
+
+  private put(i: number, v: string): void {
     if (this.plain) {
       this.plain[i] = v;
+      return;
+    }
+    if (v === this.last) {
+      this.codes[i] = this.lastCode;
       return;
     }
     let c = this.dict.get(v);
@@ -43,28 +136,63 @@ class Utf8Column {
       c = this.dict.size;
       this.dict.set(v, c);
     }
+    this.last = v;
+    this.lastCode = c;
     this.codes[i] = c;
   }
 
-  build(n: number): Utf8Data {
+  protected growValues(capacity: number): void {
+    if (this.plain) return;
+    const next = new Int32Array(capacity);
+    next.set(this.codes);
+    this.codes = next;
+  }
+
+  protected data(n: number): Pick<ColumnData, "utf8"> {
+    let utf8: Utf8Data;
     if (this.plain) {
-      const values = this.plain.slice(0, n);
+      const values = this.plain.length === n ? this.plain : this.plain.slice(0, n);
       const lengths = new Int32Array(n);
-      for (let i = 0; i < n; i++) lengths[i] = values[i]?.length ?? 0;
-      return { joined: values.join(""), lengths };
-    }
-    return { dict: [...this.dict.keys()], codes: this.codes.slice(0, n) };
+      for (let i = 0; i < n; i++) lengths[i] = values[i]!.length;
+      utf8 = { joined: values.join(""), lengths };
+    } else utf8 = { dict: [...this.dict.keys()], codes: this.codes };
+    return { utf8 };
   }
 }
 
+/** bool and list<f64> (order-book levels): storage in pipeline/list-columns, validity here. */
+class ExtraBackedColumn extends BaseColumn {
+  private readonly inner: ExtraColumn;
+  constructor(def: ColumnDef, capacity: number) {
+    super(def, capacity);
+    const inner = extraColumnFor(def, capacity);
+    if (inner === null) throw new Error(`no column class for ${def.name}: ${def.type}`);
+    this.inner = inner;
+  }
+  set(i: number, value: unknown): void {
+    if (this.inner.set(i, value)) this.present(i);
+    else this.markNull(i);
+  }
+  protected growValues(capacity: number): void {
+    this.inner.grow(capacity);
+  }
+  protected data(n: number): Pick<ColumnData, "bools" | "list"> {
+    return this.inner.build(n);
+  }
+}
+
+/** Column type → its class. A new column type (e.g. bool, list<f64>) is one class and one entry here. */
+export const COLUMN_CLASSES: Record<ColumnType, new (def: ColumnDef, capacity: number) => Column> = {
+  utf8: Utf8Column,
+  int64: NumberColumn,
+  float64: NumberColumn,
+  bool: ExtraBackedColumn,
+  list_f64: ExtraBackedColumn,
+};
+
 export class ColumnBuilder {
-  private readonly defs: readonly ColumnDef[];
   private readonly names: string[];
-  private readonly nums: (Float64Array | null)[];
-  private readonly strs: (Utf8Column | null)[];
-  private readonly valid: (Uint8Array | null)[];
-  /** bool / list_f64 columns (pipeline/list-columns); null for the base types. */
-  private readonly extra: (ExtraColumn | null)[];
+  private readonly cols: Column[];
   private capacity: number;
   length = 0;
   firstTsUs = 0;
@@ -73,90 +201,36 @@ export class ColumnBuilder {
     readonly stream: FileStream,
     initialCapacity = 1024,
   ) {
-    this.defs = columnsFor(stream);
-    this.names = this.defs.map((d) => d.name);
-    this.capacity = initialCapacity;
-    this.extra = this.defs.map((d) => extraColumnFor(d, initialCapacity));
-    this.nums = this.defs.map((d, c) => (d.type === "utf8" || this.extra[c] ? null : new Float64Array(initialCapacity)));
-    this.strs = this.defs.map((d) => (d.type === "utf8" ? new Utf8Column(initialCapacity) : null));
-    this.valid = this.defs.map(() => null);
+    const defs = columnsFor(stream);
+    this.names = defs.map((d) => d.name);
+    this.capacity = Math.max(1, initialCapacity);
+    this.cols = defs.map((d) => new COLUMN_CLASSES[d.type](d, this.capacity));
   }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    for (let c = 0; c < this.defs.length; c++) {
-      const num = this.nums[c];
-      if (num) {
-        const next = new Float64Array(cap);
-        next.set(num);
-        this.nums[c] = next;
-      }
-      this.strs[c]?.grow(cap);
-      this.extra[c]?.grow(cap);
-      const v = this.valid[c];
-      if (v) {
-        const next = new Uint8Array(cap);
-        next.set(v);
-        this.valid[c] = next;
-      }
-    }
+    for (const c of this.cols) c.grow(cap);
     this.capacity = cap;
   }
 
-  private markNull(c: number, i: number): void {
-    let v = this.valid[c];
-    if (!v) {
-      v = new Uint8Array(this.capacity).fill(1, 0, i);
-      this.valid[c] = v;
-    }
-    v[i] = 0;
-  }
-
-  /** The caller files rows by partitionOf(); `tsUs` is the row's partition time. */
+  /** The caller files rows by partition; `tsUs` is the row's partition time. */
   append(row: RecordRow, tsUs: number): void {
     if (this.length === this.capacity) this.grow();
     const i = this.length;
     if (i === 0) this.firstTsUs = tsUs;
     const r = row as unknown as Record<string, unknown>;
-    for (let c = 0; c < this.names.length; c++) {
-      const value = r[this.names[c]!];
-      const num = this.nums[c];
-      if (num) {
-        if (typeof value === "number") {
-          num[i] = value;
-          const v = this.valid[c];
-          if (v) v[i] = 1;
-        } else this.markNull(c, i);
-      } else if (this.extra[c]) {
-        if (this.extra[c]!.set(i, value)) {
-          const v = this.valid[c];
-          if (v) v[i] = 1;
-        } else this.markNull(c, i);
-      } else if (typeof value === "string") {
-        this.strs[c]!.set(i, value);
-        const v = this.valid[c];
-        if (v) v[i] = 1;
-      } else {
-        this.strs[c]!.set(i, "");
-        this.markNull(c, i);
-      }
-    }
+    const names = this.names;
+    const cols = this.cols;
+    for (let c = 0; c < cols.length; c++) cols[c]!.set(i, r[names[c]!]);
     this.length = i + 1;
   }
 
-  /** Trimmed copies of the columns; the builder can be dropped afterwards. */
+  /**
+   * The batch of rows 0..length-1. Column buffers are handed over as they are (possibly longer
+   * than `length`; the encoder reads `length` rows): the builder must not be used afterwards.
+   */
   build(): ColumnBatch {
     const n = this.length;
-    const columns: ColumnData[] = this.defs.map((d, c) => {
-      const v = this.valid[c];
-      const valid = v ? v.slice(0, n) : undefined;
-      const num = this.nums[c];
-      const extra = this.extra[c];
-      if (extra) return { name: d.name, type: d.type, nullable: d.nullable, ...extra.build(n), valid };
-      return num
-        ? { name: d.name, type: d.type, nullable: d.nullable, numbers: num.slice(0, n), valid }
-        : { name: d.name, type: d.type, nullable: d.nullable, utf8: this.strs[c]!.build(n), valid };
-    });
-    return { stream: this.stream, length: n, columns };
+    return { stream: this.stream, length: n, columns: this.cols.map((c) => c.build(n)) };
   }
 }

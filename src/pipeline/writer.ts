@@ -1,7 +1,8 @@
 /** @module pipeline/writer — drains the queue into per-(exchange, stream, symbol) buffers and writes files. */
-import { partitionOf, type FileStream, type RecordRow } from "../schema/rows.ts";
+import { CONNECTION_SYMBOL, EXCHANGES, STREAMS, type ExchangeId, type FileStream, type RecordRow } from "../schema/rows.ts";
 import { fileMetadata } from "../schema/v1.ts";
-import { objectKey, utcDate } from "../storage/paths.ts";
+import { objectKey } from "../storage/paths.ts";
+import { systemClock, type Clock } from "../clock.ts";
 import type { Storage } from "../storage/types.ts";
 import type { Metrics } from "../state/metrics.ts";
 import type { Logger } from "../log.ts";
@@ -28,19 +29,38 @@ export interface WriterOptions {
    * instead of memory growing until the process is killed and every buffered row is lost.
    */
   maxBacklogRows: number;
+  /**
+   * The unified symbols subscribed per venue: rows of any other symbol are refused (counted
+   * `unknown_symbol`), never a partition or a path. Absent (tests): path-safe names only.
+   */
+  symbols?: Partial<Record<ExchangeId, readonly string[]>>;
+  /** Time of flush deadlines and ages (default: the system clock); tests inject their own. */
+  clock?: Clock;
 }
+
+const FILE_STREAMS: readonly FileStream[] = [...STREAMS, "connection"];
 
 interface Partition {
   key: string;
   exchange: string;
   stream: FileStream;
+  /** The collector's own string (a subscribed symbol, or ALL): what the path is built from. */
   symbol: string;
-  rows: ColumnBuilder;
-  date: string;
+  /** Null while empty: an idle partition holds no buffer. */
+  rows: ColumnBuilder | null;
+  /** The UTC day [start, end) of the buffered rows, in µs: a row outside it starts a new file. */
+  dayStartUs: number;
+  dayEndUs: number;
   oldestMs: number;
   lastFlushMs: number;
+  /** Rows in the last file: sizes the next buffer (capped at the hard cap, 4 × BUFFER_SIZE). */
+  lastRows: number;
   /** Fixed per-partition offset taken off FLUSH_INTERVAL so time flushes do not all land in one tick. */
   staggerMs: number;
+  /** When tick() must look at it next (age deadline, or the end of MIN_FLUSH_GAP for a full buffer). */
+  dueMs: number;
+  /** Position in the deadline heap; -1 when not scheduled (no rows). */
+  heapIndex: number;
 }
 
 interface Job {
@@ -56,12 +76,110 @@ interface Job {
 /** A partition holding this many × BUFFER_SIZE rows is flushed even inside MIN_FLUSH_GAP (bounds memory). */
 const HARD_CAP_FACTOR = 4;
 const DRAIN_EVERY_MS = 10;
-const DRAIN_MAX_PER_TICK = 10_000; // ≤ ~3 ms of work per 10 ms tick: bounded event-loop lag (1M rows/s ceiling)
+/** Rows a non-timed drain() moves by default (tests, shutdown loops). */
+const DRAIN_MAX_PER_CALL = 10_000;
+/**
+ * A timed drain works in slices of at most this long, then yields to the event loop (sockets are
+ * read between slices) and, while a backlog exists, continues on the next turn instead of waiting
+ * for the next 10 ms timer: drain capacity does not fall when the loop runs late.
+ */
+const DRAIN_SLICE_MS = 4;
+const DRAIN_CHUNK = 256;
 const TICK_EVERY_MS = 50;
-const MAX_TIME_FLUSHES_PER_TICK = 2;
+/** Time flushes per tick stop after this long (the rest, earliest deadline first, in the next tick). */
+const FLUSH_SLICE_MS = 8;
+const DAY_US = 86_400_000_000;
+/** Smallest buffer a partition starts with; it grows by doubling past the size of its last file. */
+const MIN_CAPACITY = 16;
+/** Symbols the writer files under when no subscription list is given (tests): path-safe names only. */
+const SAFE_SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
+/** After a shutdown timeout: how long in-flight writes get to reach their (aborted) end. */
+const ABORT_GRACE_MS = 2000;
+
+/**
+ * Time flushes are kept in a min-heap of deadlines, taken earliest first: every partition is
+ * flushed within FLUSH_INTERVAL of its oldest row plus the tick period (50 ms) plus, when more
+ * partitions fall due at once than FLUSH_SLICE_MS of flushing covers, the ticks needed to reach
+ * it in deadline order (docs: README "Performance"). A full buffer held back by MIN_FLUSH_GAP gets
+ * the gap's end as its deadline.
+ */
+class DeadlineHeap {
+  private readonly items: Partition[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Partition | undefined {
+    return this.items[0];
+  }
+  push(p: Partition): void {
+    p.heapIndex = this.items.length;
+    this.items.push(p);
+    this.up(p.heapIndex);
+  }
+  pop(): Partition | undefined {
+    const top = this.items[0];
+    if (top) this.remove(top);
+    return top;
+  }
+  remove(p: Partition): void {
+    const i = p.heapIndex;
+    if (i < 0) return;
+    const last = this.items.pop()!;
+    p.heapIndex = -1;
+    if (last !== p) {
+      this.items[i] = last;
+      last.heapIndex = i;
+      this.up(i);
+      this.down(last.heapIndex);
+    }
+  }
+  /** p.dueMs changed. */
+  update(p: Partition): void {
+    if (p.heapIndex < 0) return this.push(p);
+    this.up(p.heapIndex);
+    this.down(p.heapIndex);
+  }
+  private swap(i: number, j: number): void {
+    const a = this.items[i]!;
+    const b = this.items[j]!;
+    this.items[i] = b;
+    this.items[j] = a;
+    a.heapIndex = j;
+    b.heapIndex = i;
+  }
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.items[parent]!.dueMs <= this.items[i]!.dueMs) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+  private down(i: number): void {
+    const n = this.items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.items[l]!.dueMs < this.items[m]!.dueMs) m = l;
+      if (r < n && this.items[r]!.dueMs < this.items[m]!.dueMs) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+}
 
 export class Writer {
-  private readonly partitions = new Map<string, Partition>();
+  /** exchange → symbol → stream → partition: resolved by three lookups of the row's own fields, no key string per row. */
+  private readonly index = new Map<string, Map<string, Map<FileStream, Partition>>>();
+  private readonly partitions: Partition[] = [];
+  private readonly heap = new DeadlineHeap();
+  private last: Partition | null = null;
+  private activeBuffers = 0;
+  private readonly allowed: ReadonlyMap<string, ReadonlyMap<string, string>> | null;
+  private readonly rejectedLogged = new Set<string>();
+  private readonly clock: Clock;
   private readonly waiting: Job[] = [];
   private readonly failing = new Set<Job>();
   private inFlight = 0;
@@ -75,6 +193,12 @@ export class Writer {
   private timers: ReturnType<typeof setInterval>[] = [];
   private idleWaiters: Array<() => void> = [];
   private probeFailed = false;
+  private drainScheduled = false;
+  private closed = false;
+  /** Aborted when a shutdown times out: no file becomes visible after that, no job retries. */
+  private readonly abort = new AbortController();
+  private readonly puts = new Set<Promise<unknown>>();
+  private readonly addRow = (row: RecordRow) => this.add(row);
 
   constructor(
     private readonly queue: BoundedQueue<RecordRow>,
@@ -83,7 +207,10 @@ export class Writer {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly opts: WriterOptions,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.allowed = opts.symbols ? new Map(Object.entries(opts.symbols).map(([ex, syms]) => [ex, new Map(syms.map((s) => [s, s]))])) : null;
+  }
 
   async start(): Promise<void> {
     try {
@@ -94,15 +221,39 @@ export class Writer {
       this.updateFailing();
       this.log.error("write_error", { storage: this.storage.describe, error: describeError(err), action: "check that the data directory exists and is writable by the collector's user" });
     }
-    this.timers.push(setInterval(() => this.drain(), DRAIN_EVERY_MS));
-    this.timers.push(setInterval(() => this.tick(Date.now()), TICK_EVERY_MS));
+    if (this.storage.removeLeftovers) {
+      // In the background: a long-lived data directory is a large tree, and start-up must not wait on it.
+      this.leftovers = this.storage.removeLeftovers().then(
+        (r) => this.log.info("tmp_cleanup", { storage: this.storage.describe, removed: r.removed, kept_live: r.kept }),
+        (err: unknown) => this.log.warn("tmp_cleanup", { storage: this.storage.describe, error: describeError(err) }),
+      );
+    }
+    this.timers.push(setInterval(() => this.drainSlice(), DRAIN_EVERY_MS));
+    this.timers.push(setInterval(() => this.tick(this.clock.nowMs()), TICK_EVERY_MS));
   }
 
-  /** Move queued rows into partition buffers, unless the storage backlog is over its bound (`force`: shutdown). */
-  drain(max = DRAIN_MAX_PER_TICK, force = false): void {
+  /** Resolves once the start-up removal of leftover temp files is done (tests, tools). */
+  leftovers: Promise<void> = Promise.resolve();
+
+  /** Move up to `max` queued rows into partition buffers, unless the storage backlog is over its bound (`force`: shutdown). */
+  drain(max = DRAIN_MAX_PER_CALL, force = false): void {
     if (!force && this.backpressured()) return;
-    this.queue.drain(max, (row) => this.add(row));
+    this.queue.drain(max, this.addRow);
     this.updateGauges();
+  }
+
+  /** The timer's drain: time-budgeted slices, continued on the next loop turn while a backlog exists. */
+  private drainSlice(): void {
+    this.drainScheduled = false;
+    if (this.closed || this.backpressured()) return;
+    const end = performance.now() + DRAIN_SLICE_MS;
+    do this.queue.drain(DRAIN_CHUNK, this.addRow);
+    while (this.queue.size > 0 && performance.now() < end);
+    this.updateGauges();
+    if (this.queue.size > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setTimeout(() => this.drainSlice(), 0);
+    }
   }
 
   /** Stops at maxBacklogRows, resumes below half of it: hysteresis, so a slow storage does not flap (or flood the log). */
@@ -110,7 +261,7 @@ export class Writer {
     const limit = this.backpressureSinceMs === null ? this.opts.maxBacklogRows : this.opts.maxBacklogRows / 2;
     const over = this.backlogRows >= limit;
     if (over && this.backpressureSinceMs === null) {
-      this.backpressureSinceMs = Date.now();
+      this.backpressureSinceMs = this.clock.nowMs();
       this.log.error("writer_backpressure", {
         backlog_rows: this.backlogRows,
         max_backlog_rows: this.opts.maxBacklogRows,
@@ -118,7 +269,7 @@ export class Writer {
         action: "storage is not keeping up or failing (see write_error / spool_full): the queue fills next and further events are dropped and counted",
       });
     } else if (!over && this.backpressureSinceMs !== null) {
-      this.log.info("writer_backpressure", { resolved: true, backlog_rows: this.backlogRows, lasted_ms: Date.now() - this.backpressureSinceMs });
+      this.log.info("writer_backpressure", { resolved: true, backlog_rows: this.backlogRows, lasted_ms: this.clock.nowMs() - this.backpressureSinceMs });
       this.backpressureSinceMs = null;
     }
     return over;
@@ -129,50 +280,136 @@ export class Writer {
     this.add(row);
   }
 
-  private add(row: RecordRow): void {
-    const part = partitionOf(row);
-    const key = `${part.exchange}|${part.stream}|${part.symbol}`;
-    const date = utcDate(part.tsUs);
-    const now = Date.now();
-    let p = this.partitions.get(key);
+  /** The row's partition: the last one again (runs of one symbol/stream), else three map lookups; null = refused. */
+  private partitionFor(row: RecordRow): Partition | null {
+    const symbol = row.stream === "connection" ? CONNECTION_SYMBOL : row.symbol;
+    const last = this.last;
+    if (last && last.stream === row.stream && last.symbol === symbol && last.exchange === row.exchange) return last;
+    let bySymbol = this.index.get(row.exchange);
+    if (!bySymbol) {
+      if (!(EXCHANGES as readonly string[]).includes(row.exchange)) return this.refuse(row);
+      bySymbol = new Map();
+      this.index.set(row.exchange, bySymbol);
+    }
+    let byStream = bySymbol.get(symbol);
+    if (!byStream) {
+      if (!this.admits(row.exchange, row.stream, symbol)) return this.refuse(row);
+      byStream = new Map();
+      bySymbol.set(symbol, byStream);
+    }
+    let p = byStream.get(row.stream);
     if (!p) {
-      p = { key, exchange: part.exchange, stream: part.stream, symbol: part.symbol, rows: new ColumnBuilder(part.stream), date, oldestMs: now, lastFlushMs: 0, staggerMs: staggerFor(key, this.opts.flushIntervalMs) };
-      this.partitions.set(key, p);
+      if (!(FILE_STREAMS as readonly string[]).includes(row.stream)) return this.refuse(row);
+      const key = `${row.exchange}|${row.stream}|${symbol}`;
+      p = {
+        key,
+        exchange: row.exchange,
+        stream: row.stream,
+        // The collector's own string, never the row's: from the subscription list when there is one.
+        symbol: row.stream === "connection" ? CONNECTION_SYMBOL : (this.allowed?.get(row.exchange)?.get(symbol) ?? symbol),
+        rows: null,
+        dayStartUs: 0,
+        dayEndUs: 0,
+        oldestMs: 0,
+        lastFlushMs: 0,
+        lastRows: 0,
+        staggerMs: staggerFor(key, this.opts.flushIntervalMs),
+        dueMs: 0,
+        heapIndex: -1,
+      };
+      byStream.set(row.stream, p);
+      this.partitions.push(p);
     }
-    if (p.rows.length > 0 && p.date !== date) this.flush(p, "utc_midnight", now);
-    if (p.rows.length === 0) {
-      p.date = date;
+    this.last = p;
+    return p;
+  }
+
+  /** Path components come only from values the collector chose: a subscribed symbol (or ALL), a known venue and stream. */
+  private admits(exchange: string, stream: string, symbol: string): boolean {
+    if (stream === "connection") return true;
+    if (this.allowed) return this.allowed.get(exchange)?.has(symbol) ?? false;
+    return SAFE_SYMBOL.test(symbol);
+  }
+
+  /** A row the ingest layer should have refused: counted, logged once per venue, never a partition. */
+  private refuse(row: RecordRow): null {
+    this.metrics.recordParseError("unknown_symbol");
+    const exchange = String(row.exchange).slice(0, 20);
+    if (!this.rejectedLogged.has(exchange)) {
+      this.rejectedLogged.add(exchange);
+      const symbol = row.stream === "connection" ? CONNECTION_SYMBOL : row.symbol;
+      this.log.warn("parse_error", { exchange, reason: "unknown_symbol", sample: JSON.stringify({ stream: String(row.stream).slice(0, 40), symbol: String(symbol).slice(0, 64) }), note: "refused by the writer: not a subscribed symbol" });
+    }
+    return null;
+  }
+
+  private add(row: RecordRow): void {
+    const p = this.partitionFor(row);
+    if (!p) return;
+    const tsUs = row.stream === "connection" ? row.ts_us : row.ts_recv_us;
+    const now = this.clock.nowMs();
+    let rows = p.rows;
+    if (rows !== null && (tsUs < p.dayStartUs || tsUs >= p.dayEndUs)) {
+      // A file never spans a UTC midnight (also when the clock steps back over one).
+      this.flush(p, "utc_midnight", now);
+      rows = null;
+    }
+    if (rows === null) {
+      // Sized from the last file (a hot partition held by MIN_FLUSH_GAP fills up to the hard cap):
+      // no doubling-and-copying on the ingest thread in the steady state.
+      rows = new ColumnBuilder(p.stream, Math.min(this.opts.bufferSize * HARD_CAP_FACTOR, Math.max(MIN_CAPACITY, Math.ceil(p.lastRows * 1.25))));
+      p.rows = rows;
+      p.dayStartUs = Math.floor(tsUs / DAY_US) * DAY_US;
+      p.dayEndUs = p.dayStartUs + DAY_US;
       p.oldestMs = now;
+      p.dueMs = now + this.opts.flushIntervalMs - p.staggerMs;
+      this.heap.push(p);
+      this.activeBuffers++;
     }
-    p.rows.append(row, part.tsUs);
+    rows.append(row, tsUs);
     if (row.stream !== "connection") this.pendingRows++;
-    const n = p.rows.length;
-    if (n >= this.opts.bufferSize && (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR)) {
-      this.flush(p, "size", now);
+    const n = rows.length;
+    if (n >= this.opts.bufferSize) {
+      if (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR) this.flush(p, "size", now);
+      else if (n === this.opts.bufferSize) {
+        // Held back by MIN_FLUSH_GAP: due when the gap ends (unless its age deadline comes first).
+        const gapEnd = p.lastFlushMs + this.opts.minFlushGapMs;
+        if (gapEnd < p.dueMs) {
+          p.dueMs = gapEnd;
+          this.heap.update(p);
+        }
+      }
     }
   }
 
-  /** Time-based flushes, staggered and rate-limited per tick. */
+  /** Time-based flushes: earliest deadline first, for at most FLUSH_SLICE_MS per tick. */
   tick(now: number): void {
-    let flushed = 0;
-    for (const p of this.partitions.values()) {
-      if (flushed >= MAX_TIME_FLUSHES_PER_TICK) break;
-      if (p.rows.length === 0) continue;
-      // Spread over the last quarter of the interval: no row waits longer than FLUSH_INTERVAL.
-      const due = now - p.oldestMs >= this.opts.flushIntervalMs - p.staggerMs;
-      const sizeDue = p.rows.length >= this.opts.bufferSize;
-      if ((due || sizeDue) && now - p.lastFlushMs >= this.opts.minFlushGapMs) {
-        this.flush(p, due ? "interval" : "size", now);
-        flushed++;
+    const end = this.clock.nowMs() + FLUSH_SLICE_MS;
+    let top = this.heap.peek();
+    while (top && top.dueMs <= now && this.clock.nowMs() <= end) {
+      const p = top;
+      if (!p.rows || p.rows.length === 0) this.heap.remove(p);
+      else if (now - p.lastFlushMs >= this.opts.minFlushGapMs) {
+        // Spread over the last quarter of the interval: no row waits longer than FLUSH_INTERVAL.
+        const aged = now - p.oldestMs >= this.opts.flushIntervalMs - p.staggerMs;
+        this.flush(p, aged ? "interval" : "size", now);
+      } else {
+        p.dueMs = p.lastFlushMs + this.opts.minFlushGapMs;
+        this.heap.update(p);
       }
+      top = this.heap.peek();
     }
     this.updateGauges();
   }
 
   private flush(p: Partition, reason: string, now: number): void {
     const rows = p.rows;
-    p.rows = new ColumnBuilder(p.stream, Math.max(1024, rows.length));
+    if (!rows || rows.length === 0) return;
+    p.rows = null;
+    p.lastRows = rows.length;
     p.lastFlushMs = now;
+    this.heap.remove(p);
+    this.activeBuffers--;
     const key = objectKey({
       exchange: p.exchange,
       stream: p.stream,
@@ -189,7 +426,7 @@ export class Writer {
   }
 
   private pump(): void {
-    while (this.inFlight < this.opts.maxInflightUploads && this.waiting.length > 0) {
+    while (this.inFlight < this.opts.maxInflightUploads && this.waiting.length > 0 && !this.abort.signal.aborted) {
       const job = this.waiting.shift()!;
       this.inFlight++;
       void this.run(job);
@@ -198,22 +435,30 @@ export class Writer {
 
   private async run(job: Job): Promise<void> {
     const meta = fileMetadata({ exchange: job.exchange, stream: job.stream, symbol: job.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
+    const signal = this.abort.signal;
     let bytes: Uint8Array | null = null;
     for (;;) {
+      // After a shutdown timeout nothing more is written: the job's rows stay counted as unwritten.
+      if (signal.aborted) return;
       job.attempts++;
       try {
         // Encode once; a failed store is retried with the same bytes under the same key.
         if (!bytes) bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
+        if (signal.aborted) return;
         // A storage that uploads in the background (S3 spool) counts its own uploads.
         const counts = !this.storage.countsUploads;
         if (counts) this.metrics.writer.in_flight_uploads++;
+        const put = this.storage.put(job.key, bytes, signal);
+        this.puts.add(put);
         try {
-          await this.storage.put(job.key, bytes);
+          await put;
         } finally {
+          this.puts.delete(put);
           if (counts) this.metrics.writer.in_flight_uploads--;
         }
         break;
       } catch (err) {
+        if (signal.aborted) return;
         if (err instanceof EncodeError) {
           if (!err.batch) {
             // The worker died holding the only copy: count the rows as lost, loudly, never silently.
@@ -246,13 +491,15 @@ export class Writer {
     this.metrics.writeErrorsTotal++;
     this.metrics.recordDrop(Date.now(), job.batch.length);
     this.log.error("write_error", { key: job.key, rows: job.batch.length, lost: true, error: describeError(err), action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs" });
-    this.finish(job);
+    // Counted as dropped here: not again as unwritten at shutdown.
+    if (job.stream !== "connection") this.pendingRows -= job.batch.length;
+    this.finish(job, false);
   }
 
-  private finish(job: Job): void {
+  private finish(job: Job, written = true): void {
     this.failing.delete(job);
     this.updateFailing();
-    if (job.stream !== "connection") this.pendingRows -= job.batch.length;
+    if (written && job.stream !== "connection") this.pendingRows -= job.batch.length;
     this.backlogRows -= job.batch.length;
     this.inFlight--;
     this.jobsOpen--;
@@ -266,9 +513,7 @@ export class Writer {
   }
 
   private updateGauges(): void {
-    let active = 0;
-    for (const p of this.partitions.values()) if (p.rows.length > 0) active++;
-    this.metrics.writer.active_buffers = active;
+    this.metrics.writer.active_buffers = this.activeBuffers;
     this.metrics.writer.pending_events = this.pendingRows;
   }
 
@@ -277,17 +522,27 @@ export class Writer {
     return this.pendingRows;
   }
 
-  /** Drain the queue, flush every buffer (ignoring MIN_FLUSH_GAP) and wait for all files, up to `timeoutMs`. */
+  /**
+   * Drain the queue, flush every buffer (ignoring MIN_FLUSH_GAP) and wait for all files, up to
+   * `timeoutMs`. Past it, writing stops (no file becomes visible any more, in-flight writes get
+   * ABORT_GRACE_MS to reach their end) and `unwrittenRows` is exactly the rows in no completed file.
+   */
   async close(timeoutMs: number): Promise<{ complete: boolean; unwrittenRows: number }> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    while (this.queue.size > 0) this.drain(DRAIN_MAX_PER_TICK, true);
-    const now = Date.now();
-    for (const p of this.partitions.values()) if (p.rows.length > 0) this.flush(p, "shutdown", now);
+    this.closed = true;
+    while (this.queue.size > 0) this.drain(DRAIN_MAX_PER_CALL, true);
+    const now = this.clock.nowMs();
+    for (const p of this.partitions) this.flush(p, "shutdown", now);
     this.updateGauges();
     if (this.jobsOpen > 0) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       await Promise.race([idle, Bun.sleep(timeoutMs)]);
+    }
+    if (this.jobsOpen > 0) {
+      this.abort.abort();
+      if (this.puts.size > 0) await Promise.race([Promise.allSettled([...this.puts]), Bun.sleep(ABORT_GRACE_MS)]);
+      this.updateGauges();
     }
     return { complete: this.jobsOpen === 0, unwrittenRows: this.pendingRows };
   }

@@ -27,7 +27,7 @@ export class SpoolAdmission {
   constructor(private readonly o: AdmissionOptions) {}
 
   /** Make `bytes` durable in the spool under `key`, or throw (SPOOL_FULL, or the disk's error). */
-  async admit(key: string, bytes: Uint8Array): Promise<void> {
+  async admit(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     const { files, maxBytes } = this.o;
     if (files.bytes + this.reserved + bytes.length > maxBytes) {
       const msg = `spool holds ${files.bytes} B in ${files.count} files; SPOOL_MAX_BYTES=${maxBytes}: file refused (the writer keeps its rows and retries)`;
@@ -36,7 +36,7 @@ export class SpoolAdmission {
     }
     this.reserved += bytes.length;
     try {
-      await this.o.local.put(key, bytes);
+      await this.o.local.put(key, bytes, signal);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === "ENOSPC" || code === "EDQUOT") this.markFull("disk full", describeError(err));

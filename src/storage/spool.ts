@@ -71,8 +71,8 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
       await local.probe();
       await recovery.ensure();
     },
-    async put(key, bytes) {
-      await admission.admit(key, bytes);
+    async put(key, bytes, signal) {
+      await admission.admit(key, bytes, signal);
       uploads.add({ key, size: bytes.length, sinceMs: clock.nowMs(), attempts: 0 });
       uploads.pump();
       await recovery.retry();

@@ -10,8 +10,14 @@ export interface Storage {
   readonly countsUploads?: boolean;
   /** Check at start-up that files can be written; throws StorageError when not. */
   probe(): Promise<void>;
-  /** Durably store `bytes` under `key`; a reader never sees a partial object. Idempotent per key. */
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Durably store `bytes` under `key`; a reader never sees a partial object. Idempotent per key.
+   * Once `signal` is aborted (a shutdown past its timeout) the object is not made visible any more
+   * (it rejects instead), so the writer knows exactly which rows are in completed files.
+   */
+  put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /** Start-up: remove temporary files a killed process left behind; how many were removed. */
+  removeLeftovers?(): Promise<{ removed: number; kept: number }>;
   /** Shutdown: finish background work for up to `timeoutMs`; reports what is left (it survives a restart). */
   close?(timeoutMs: number): Promise<{ pendingFiles: number; pendingBytes: number }>;
 }

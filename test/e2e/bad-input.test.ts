@@ -21,7 +21,7 @@ const BAD: Array<[string, string]> = [
   ["invalid_json", "x".repeat(1 << 20)], // 1 MB of garbage
   ["not_an_object", "[1,2,3]"],
   ["not_an_object", "null"],
-  ["unknown_event:kline", JSON.stringify({ stream: "btcusdt@kline_1m", data: { e: "kline", s: "BTCUSDT", E: 1 } })],
+  ["unknown_event", JSON.stringify({ stream: "btcusdt@kline_1m", data: { e: "kline", s: "BTCUSDT", E: 1 } })],
   ["unknown_message", JSON.stringify({ hello: "world" })],
   ["bookTicker:missing:b", bt({ b: undefined })],
   ["bookTicker:bad_number:a", bt({ a: "1.1.1" })],
@@ -31,6 +31,15 @@ const BAD: Array<[string, string]> = [
   ["trade:bad_bool:m", JSON.stringify({ stream: "btcusdt@trade", data: { e: "trade", E: 1, T: 1, s: "BTCUSDT", t: 5, p: "1", q: "1", m: "yes" } })],
   ["trade:missing:p", JSON.stringify({ stream: "btcusdt@trade", data: { e: "trade", E: 1, T: 1, s: "BTCUSDT", t: 5, q: "1", m: true } })],
   ["bad_envelope", JSON.stringify({ stream: "btcusdt@trade", data: "oops" })],
+  ["bookTicker:bad_number:b", bt({ b: "1e400" })],
+  ["bookTicker:bad_number:a", bt({ a: "NaN" })],
+  // Symbols are validated against what was subscribed: never a partition, never a path.
+  ["unknown_symbol", bt({ s: "../../../../tmp/x" })],
+  ["unknown_symbol", bt({ s: "BTC/USDT" })],
+  ["unknown_symbol", bt({ s: "B".repeat(300) })],
+  ["unknown_symbol", bt({ s: "BTC\u0000USDT" })],
+  ["unknown_symbol", bt({ s: "BTCUSDT\u200b" })],
+  ["unknown_symbol", bt({ s: "ETHUSDT" })], // a real symbol, not subscribed
 ];
 
 beforeAll(async () => {
@@ -72,6 +81,7 @@ describe("bad input", () => {
     sim.resume();
     await waitFor("recording continues", async () => (await col.get("/metrics")).total_events > before.total_events + 50, 10_000);
     expect((await col.get("/status")).state).toBe("READY");
+    expect(m.parse_errors_by_reason.unknown_symbol).toBe(6 * 2 * sentTo);
   });
 
   test("files hold exactly the valid events — nothing invented from bad frames", async () => {
@@ -84,5 +94,9 @@ describe("bad input", () => {
     expect(bbo[0]).toEqual({ n: expected["binance|bbo|BTCUSDT"], injected: 0 });
     const trades = await query(`select count(*) n from ${streamGlob(dir.path, "binance", "trade")}`);
     expect(trades[0]!.n).toBe(expected["binance|trade|BTCUSDT"]);
+    // Every file is where the collector's own names put it: nothing outside DATA_DIR/v1/binance/<stream>/BTCUSDT.
+    const all = [...new Bun.Glob("**/*").scanSync({ cwd: dir.path, dot: true, onlyFiles: true })];
+    expect(all.length).toBeGreaterThan(0);
+    for (const f of all) expect(f).toMatch(/^v1\/binance\/(bbo|trade|mark_price|funding|liquidation|connection)\/(BTCUSDT|ALL)\/date=\d{4}-\d{2}-\d{2}\/\d+-[0-9a-f]+-\d+\.parquet$/);
   });
 });

@@ -10,8 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/server.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
-import { query, sqlString, streamGlob } from "../helpers/duck.ts";
-import { parquetGlob } from "../helpers/layout.ts";
+import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -97,16 +96,16 @@ describe("liquidation stream, end to end", () => {
       expect(m.events_total_by_exchange[ex].liquidation).toBe(exp.length);
     }
     // Both sides occur, and the injected long closures are sells everywhere (Bybit sent them as "Buy").
-    const sides = await query(`select exchange, side, count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation" }))}) group by all order by all`);
+    const sides = await query(`select exchange, side, count(*) n from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) group by all order by all`);
     expect(sides.map((r) => `${r.exchange}|${r.side}`)).toEqual(["binance|buy", "binance|sell", "bybit|buy", "bybit|sell", "okx|buy", "okx|sell"]);
     const bybitRaw = sim.sent().filter((f) => f.venue === "bybit" && f.text.includes('"allLiquidation.')).map((f) => JSON.parse(f.text).data[0].S);
     expect(new Set(bybitRaw)).toEqual(new Set(["Buy", "Sell"]));
   });
 
   test("files: one per (exchange, liquidation, symbol) partition, only configured symbols, transport columns set", async () => {
-    const parts = await query(`select distinct exchange, symbol from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation" }))}) order by all`);
+    const parts = await query(`select distinct exchange, symbol from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) order by all`);
     expect(parts.map((p) => `${p.exchange}|${p.symbol}`)).toEqual(["binance", "bybit", "okx"].flatMap((ex) => [...SYMBOLS].sort().map((s) => `${ex}|${s}`)));
-    const [c] = await query(`select count(*) n, count(distinct (conn_id, recv_seq)) d, min(ts_recv_us) lo, count(ts_event_ms) e from ${streamGlob(dir.path, "binance", "liquidation")}`);
+    const [c] = await query(`select count(*) n, count(distinct (conn_id, recv_seq)) d, min(ts_recv_us) lo, count(ts_event_ms) e from read_parquet('${dir.path}/v1/binance/liquidation/*/*/*.parquet')`);
     expect(c!.d).toBe(c!.n); // Binance: one liquidation per frame
     expect(c!.e).toBe(c!.n);
     expect(c!.lo as number).toBeGreaterThan(1_700_000_000_000_000);
@@ -135,7 +134,7 @@ describe("liquidation stream, end to end", () => {
   });
 
   test("the connection stream lists the liquidation subscriptions of each socket", async () => {
-    const rows = await query(`select exchange, conn_id, streams from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "connection" }))}) where event = 'connect' order by all`);
+    const rows = await query(`select exchange, conn_id, streams from read_parquet('${dir.path}/v1/*/connection/*/*/*.parquet', hive_partitioning = true) where event = 'connect' order by all`);
     const withLiq = rows.filter((r) => String(r.streams).includes("liquidation:BTCUSDT")).map((r) => String(r.conn_id).split("-").slice(0, 2).join("-"));
     expect(withLiq).toEqual(["binance-market", "bybit-linear", "okx-public"]);
   });
