@@ -35,7 +35,7 @@ beforeAll(async () => {
   for (const s of STREAMS.filter((x) => x !== "connection")) for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ s, sym, rows: (run.sim.stats().rows[`binance|${s}|${sym}`] ?? 0) > 0 }).toEqual({ s, sym, rows: true });
   const book = await query(`select source, is_snapshot, count(*) n, sum(len(bid_px) + len(ask_px)) levels from ${streamGlob(src.path, "binance", "book")} group by all order by all`);
   expect(book.map((b) => `${b.source}|${b.is_snapshot}`)).toEqual(["rest|true", "ws|false"]);
-  expect(Number(book[0]!.n)).toBe(2);
+  expect(Number(book[0]!.n)).toBeGreaterThanOrEqual(2); // one REST anchor per symbol (more only if one came back stale)
   expect(Number(book[1]!.levels)).toBeGreaterThan(0);
   day = readdirSync(join(src.path, "v1/binance/trade/BTCUSDT"))[0]!.slice(5);
 }, 60_000);
