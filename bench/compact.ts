@@ -2,7 +2,10 @@
  * Compaction benchmark: files/day, bytes/row and a DuckDB one-symbol-day query, before and after
  * `quantlab-collector compact`.
  *
- *   npx bun bench/compact.ts [--seconds 180] [--rate 1000] [--symbols 10]
+ *   npx bun bench/compact.ts [--seconds 180] [--rate 1000] [--symbols 10] [--streams bbo,trade,…,book] [--run-only]
+ *
+ * `--streams` is the collector's STREAMS (default: its default, every stream but the opt-in `book`;
+ * with `book`, Binance's REST anchors come from the simulator). `--run-only` skips part 2.
  *
  * 1. A real run: simulator (this process) → collector (child, production defaults: FLUSH_INTERVAL
  *    60, BUFFER_SIZE 5000) on all three venues; then `compact` (clock moved past the day's grace)
@@ -32,6 +35,8 @@ const arg = (name: string, def: number) => {
 const seconds = arg("--seconds", 180);
 const rate = arg("--rate", 1000);
 const symbols = SIM_DEFAULT_SYMBOLS.slice(0, arg("--symbols", 10));
+const streamsArg = args.indexOf("--streams") >= 0 ? args[args.indexOf("--streams") + 1]! : null;
+const runOnly = args.includes("--run-only");
 const root = mkdtempSync(join(tmpdir(), "qlc-bench-compact-"));
 const runDir = join(root, "run");
 const dayDir = join(root, "day");
@@ -78,7 +83,8 @@ const compactCli = async (dir: string) => {
 
 // --- 1. a real run -------------------------------------------------------------------------
 const sim = startSimulator({ rate, symbols });
-const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir }));
+const streamsEnv: Record<string, string> = streamsArg ? { STREAMS: streamsArg, BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
+const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir, ...streamsEnv }));
 await col.waitForLog("status_api_start");
 console.log(`bench: collector with production defaults, ${symbols.length} symbols × 3 venues, ${rate} frames/s per venue, ${seconds} s`);
 // Steady-state file rate: files written between t = 60 s (first flushes done) and the end.
@@ -100,6 +106,12 @@ for (const s of Object.keys(before.perStream).sort()) {
   const b = before.perStream[s]!;
   const a = after.perStream[s]!;
   console.log(`  ${s.padEnd(14)} files ${String(b.files).padStart(5)} → ${String(a.files).padStart(3)}   bytes/row ${(b.bytes / b.rows).toFixed(2).padStart(6)} → ${(a.bytes / a.rows).toFixed(2).padStart(6)}   rows ${b.rows} → ${a.rows}`);
+}
+
+if (before.rows !== after.rows) throw new Error(`row counts differ: ${before.rows} before, ${after.rows} after`);
+if (runOnly) {
+  rmSync(root, { recursive: true, force: true });
+  process.exit(0);
 }
 
 // --- 2. one symbol-day of trades in 1,440 files per venue ----------------------------------

@@ -17,11 +17,17 @@ export class CompactError extends Error {
   }
 }
 
-/** One column, decoded: numbers for int64/float64 (int64 values are safe integers), strings for utf8. */
+/**
+ * One column, decoded: numbers for int64/float64 (int64 values are safe integers), strings for utf8,
+ * bools (1/0 per row) for bool, list (Arrow's layout: row i = values[offsets[i] .. offsets[i+1]))
+ * for list_f64 — the forms the product's encoder takes (pipeline/list-columns).
+ */
 export interface Column {
   def: ColumnDef;
   numbers?: Float64Array;
   strings?: (string | null)[];
+  bools?: Uint8Array;
+  list?: { offsets: Int32Array; values: Float64Array };
   /** 1 = present, 0 = null; absent when no nulls. */
   valid?: Uint8Array;
 }
@@ -150,6 +156,12 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
     }
     return { def, strings, valid };
   }
+  if (def.type === "bool") {
+    const bools = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bools[i] = (!valid || valid[i]) && v.get(i) ? 1 : 0;
+    return { def, bools, valid };
+  }
+  if (def.type === "list_f64") return { def, list: decodeList(v, n, valid), valid };
   const numbers = new Float64Array(n);
   if (def.type === "float64") {
     let i = 0;
@@ -172,6 +184,44 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
   return { def, numbers, valid };
 }
 
+/** A list<float64> vector as flat values + offsets (a null row is an empty list, marked in `valid`). */
+function decodeList(v: Vector, n: number, valid: Uint8Array | undefined): { offsets: Int32Array; values: Float64Array } {
+  const offsets = new Int32Array(n + 1);
+  // Fast path: a chunk's own offsets into its child's Float64 values (what a Parquet read yields).
+  const isFast = (d: Vector["data"][number]) => !!d.valueOffsets && !!d.children[0] && d.offset === 0 && d.children[0].offset === 0 && d.children[0].values instanceof Float64Array;
+  let total = 0;
+  let row0 = 0;
+  for (const d of v.data) {
+    if (isFast(d)) total += d.valueOffsets[d.length]! - d.valueOffsets[0]!;
+    else for (let j = 0; j < d.length; j++) total += (v.get(row0 + j) as Vector | null)?.length ?? 0;
+    row0 += d.length;
+  }
+  const values = new Float64Array(total);
+  let row = 0;
+  let pos = 0;
+  for (const d of v.data) {
+    const child = d.children[0];
+    const vo = d.valueOffsets as Int32Array;
+    const fast = isFast(d);
+    for (let j = 0; j < d.length; j++, row++) {
+      if (!valid || valid[row]) {
+        if (fast) {
+          const from = vo[j]!;
+          const to = vo[j + 1]!;
+          values.set((child!.values as Float64Array).subarray(from, to), pos);
+          pos += to - from;
+        } else {
+          const item = v.get(row) as Vector | null;
+          if (item) for (let k = 0; k < item.length; k++) values[pos++] = Number(item.get(k));
+        }
+      }
+      offsets[row + 1] = pos;
+    }
+  }
+  // A null row's range (if a writer left one) is not kept: it reads as null, not as its values.
+  return { offsets, values: pos === total ? values : values.slice(0, pos) };
+}
+
 /** Concatenate decoded files (same stream) into one. */
 export function concat(parts: Decoded[], stream: FileStream, metadata: Map<string, string> = new Map()): Decoded {
   const defs = columnsFor(stream);
@@ -189,6 +239,31 @@ export function concat(parts: Decoded[], stream: FileStream, metadata: Map<strin
         off += p.length;
       }
       return { def, strings, valid };
+    }
+    if (def.type === "bool") {
+      const bools = new Uint8Array(length);
+      for (const p of parts) {
+        const col = p.columns[c]!;
+        bools.set(col.bools!, off);
+        if (valid && col.valid) valid.set(col.valid, off);
+        off += p.length;
+      }
+      return { def, bools, valid };
+    }
+    if (def.type === "list_f64") {
+      const offsets = new Int32Array(length + 1);
+      const values = new Float64Array(parts.reduce((a, p) => a + p.columns[c]!.list!.values.length, 0));
+      let base = 0;
+      for (const p of parts) {
+        const col = p.columns[c]!;
+        const l = col.list!;
+        values.set(l.values, base);
+        for (let i = 0; i < p.length; i++) offsets[off + i + 1] = base + l.offsets[i + 1]!;
+        base += l.values.length;
+        if (valid && col.valid) valid.set(col.valid, off);
+        off += p.length;
+      }
+      return { def, list: { offsets, values }, valid };
     }
     const numbers = new Float64Array(length);
     for (const p of parts) {
@@ -243,6 +318,8 @@ const U32 = new Uint32Array(F64.buffer);
 const SEED_A = 0x2545f491;
 const SEED_B = 0x9e3779b9 | 0;
 const NULL_MARK = 0x6b43a9b5;
+const BOOL_TRUE = 0x1b56c4e9;
+const BOOL_FALSE = 0x2f0c7d13;
 const TWO32 = 4294967296;
 
 /** murmur3 32-bit body step and finaliser. */
@@ -266,7 +343,8 @@ function fmix(h: number): number {
 /**
  * Order-independent checksum of the rows: the sum mod 2^64 of a 64-bit hash of each row (two
  * 32-bit murmur3 lanes over every column's value in schema order: float64 bits of numbers,
- * xxHash32 of strings, a marker for nulls). Same rows in any order → same checksum; a lost,
+ * xxHash32 of strings, a marker for nulls, one of two markers for a bool, a list's length then
+ * its values' float64 bits). Same rows in any order → same checksum; a lost,
  * duplicated or altered row changes it. Allocates nothing per row.
  */
 export class Checksum {
@@ -306,6 +384,20 @@ export class Checksum {
         } else if (a) {
           ha = mix(ha, a[i]!);
           hb = mix(hb, b![i]!);
+        } else if (col.bools) {
+          ha = mix(ha, col.bools[i] ? BOOL_TRUE : BOOL_FALSE);
+          hb = mix(hb, col.bools[i] ? ~BOOL_TRUE : ~BOOL_FALSE);
+        } else if (col.list) {
+          // Length, then every value's float64 bits: [1,2],[3] and [1],[2,3] differ.
+          const from = col.list.offsets[i]!;
+          const to = col.list.offsets[i + 1]!;
+          ha = mix(ha, to - from);
+          hb = mix(hb, ~(to - from));
+          for (let k = from; k < to; k++) {
+            F64[0] = col.list.values[k]!;
+            ha = mix(mix(ha, U32[0]!), U32[1]!);
+            hb = mix(mix(hb, U32[1]!), U32[0]!);
+          }
         } else {
           F64[0] = col.numbers![i]!;
           ha = mix(mix(ha, U32[0]!), U32[1]!);
@@ -355,6 +447,27 @@ function sliceBatch(t: Decoded, order: Uint32Array, from: number, to: number, st
         codes[k] = code;
       }
       return { name: col.def.name, type: col.def.type, nullable: col.def.nullable, utf8: { dict, codes }, valid };
+    }
+    if (col.bools) {
+      const bools = new Uint8Array(n);
+      for (let k = 0; k < n; k++) bools[k] = col.bools[order[from + k]!]!;
+      return { name: col.def.name, type: col.def.type, nullable: col.def.nullable, bools, valid };
+    }
+    if (col.list) {
+      const src = col.list;
+      const offsets = new Int32Array(n + 1);
+      let total = 0;
+      for (let k = 0; k < n; k++) {
+        const r = order[from + k]!;
+        total += src.offsets[r + 1]! - src.offsets[r]!;
+        offsets[k + 1] = total;
+      }
+      const values = new Float64Array(total);
+      for (let k = 0; k < n; k++) {
+        const r = order[from + k]!;
+        values.set(src.values.subarray(src.offsets[r]!, src.offsets[r + 1]!), offsets[k]!);
+      }
+      return { name: col.def.name, type: col.def.type, nullable: col.def.nullable, list: { offsets, values }, valid };
     }
     const numbers = new Float64Array(n);
     for (let k = 0; k < n; k++) numbers[k] = col.numbers![order[from + k]!]!;

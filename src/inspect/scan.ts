@@ -8,7 +8,7 @@ import { tableFromIPC } from "apache-arrow";
 import { readParquet } from "parquet-wasm/esm";
 import { initParquetWasm } from "../pipeline/wasm-init.ts";
 import { readMetadata } from "../compact/table.ts";
-import { STREAMS } from "../schema/rows.ts";
+import { SPORADIC_STREAMS, STREAMS, type Stream } from "../schema/rows.ts";
 import { parseObjectKey, type ParsedKey } from "../storage/paths.ts";
 import type { Objects } from "../storage/objects.ts";
 
@@ -28,6 +28,13 @@ export interface Gap {
   seconds: number;
   /** The disconnect (of a connection carrying this stream and symbol) inside the gap, if any. */
   disconnect: Disconnect | null;
+}
+
+/** A `book_gap` event of the connection stream: the collector saw a break of that book and resynced it (docs/books.md). */
+export interface BookGapEvent {
+  conn_id: string;
+  ts_us: number;
+  reason: string | null;
 }
 
 export interface TradeIdGap {
@@ -52,6 +59,13 @@ export interface PartitionReport {
   gaps: Gap[];
   /** Only where ids are contiguous per symbol (Binance @trade / aggTrade, OKX trades-all). */
   trade_ids: { first: number; last: number; distinct: number; missing: number; gaps: TradeIdGap[] } | null;
+  /**
+   * A stream whose rows come only when something happens (`liquidation`): its gaps are listed but
+   * never flagged as a problem — a quiet hour without liquidations is normal.
+   */
+  sporadic: boolean;
+  /** `book` only: snapshot rows (`source = rest`: Binance's REST anchors) and the `book_gap` events of this symbol. */
+  book: { snapshots: number; rest_snapshots: number; gap_events: number; gaps: BookGapEvent[] } | null;
   /** Rows per bucket of the report's timeline (see `timeline`). */
   per_bucket: number[];
   errors: string[];
@@ -126,8 +140,9 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
   const date = o.date ?? dates[dates.length - 1] ?? new Date(o.now?.() ?? Date.now()).toISOString().slice(0, 10);
   const ofDay = keys.filter((k) => k.date === date && (!o.exchange || k.exchange === o.exchange) && (!o.symbol || k.symbol === o.symbol || k.stream === "connection"));
 
-  // Disconnects of every exchange in view (the connection stream is read even when --stream filters it out).
+  // Disconnects (and book_gap events) of every exchange in view (the connection stream is read even when --stream filters it out).
   const disconnects: Disconnect[] = [];
+  const bookGaps = new Map<string, BookGapEvent[]>();
   const groups = new Map<string, typeof ofDay>();
   for (const k of ofDay) {
     const id = `${k.exchange}/${k.stream}/${k.symbol}`;
@@ -139,6 +154,16 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
     for (const f of files) {
       const c = readColumns(await o.objects.get(f.key), ["exchange", "conn_id", "event", "reason", "close_code", "ts_us", "streams"]);
       for (let i = 0; i < c.event!.length; i++) {
+        if (c.event![i] === "book_gap") {
+          // `streams` = `book:<SYMBOL>` (docs/books.md, "A break").
+          for (const item of String(c.streams![i] ?? "").split(",")) {
+            if (!item.startsWith("book:")) continue;
+            const id = `${f.exchange}/${item.slice(5)}`;
+            if (!bookGaps.has(id)) bookGaps.set(id, []);
+            bookGaps.get(id)!.push({ conn_id: String(c.conn_id![i]), ts_us: Number(c.ts_us![i]), reason: (c.reason![i] as string | null) ?? null });
+          }
+          continue;
+        }
         if (c.event![i] !== "disconnect") continue;
         disconnects.push({ exchange: f.exchange, conn_id: String(c.conn_id![i]), ts_us: Number(c.ts_us![i]), reason: (c.reason![i] as string | null) ?? null, close_code: (c.close_code![i] as number | null) ?? null, streams: (c.streams![i] as string | null) ?? null });
       }
@@ -155,7 +180,10 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
     const isConn = f0.stream === "connection";
     const tsCol = isConn ? "ts_us" : "ts_recv_us";
     const withIds = f0.stream === "trade" && CONTIGUOUS_TRADE_IDS.has(f0.exchange);
-    const p: PartitionReport = { exchange: f0.exchange, stream: f0.stream, symbol: f0.symbol, date, rows: 0, files: files.length, compacted_files: files.filter((f) => f.file.startsWith("compacted-")).length, bytes: files.reduce((a, f) => a + f.size, 0), first_ts_recv_us: null, last_ts_recv_us: null, schema_versions: [], gaps: [], trade_ids: null, per_bucket: [], errors: [] };
+    const isBook = f0.stream === "book";
+    const p: PartitionReport = { exchange: f0.exchange, stream: f0.stream, symbol: f0.symbol, date, rows: 0, files: files.length, compacted_files: files.filter((f) => f.file.startsWith("compacted-")).length, bytes: files.reduce((a, f) => a + f.size, 0), first_ts_recv_us: null, last_ts_recv_us: null, schema_versions: [], gaps: [], trade_ids: null, sporadic: SPORADIC_STREAMS.has(f0.stream as Stream), book: null, per_bucket: [], errors: [] };
+    let snapshots = 0;
+    let restSnapshots = 0;
     const ts: number[] = [];
     const ids: number[] = [];
     const idTs: number[] = [];
@@ -165,7 +193,13 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
       try {
         const bytes = await o.objects.get(f.key);
         versions.add(readMetadata(bytes).get("schema_version") ?? "(none)");
-        const c = readColumns(bytes, withIds ? [tsCol, "trade_id"] : [tsCol]);
+        const c = readColumns(bytes, withIds ? [tsCol, "trade_id"] : isBook ? [tsCol, "is_snapshot", "source"] : [tsCol]);
+        if (isBook) {
+          for (let i = 0; i < c.is_snapshot!.length; i++) {
+            if (c.is_snapshot![i] as unknown as boolean) snapshots++;
+            if (c.source![i] === "rest") restSnapshots++;
+          }
+        }
         for (let i = 0; i < c[tsCol]!.length; i++) {
           ts.push(Number(c[tsCol]![i]));
           if (withIds) {
@@ -188,6 +222,10 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
     }
     if (!isConn) p.gaps = largestGaps(sorted, topGaps, disconnects.filter((d) => d.exchange === p.exchange && carries(d, p.stream, p.symbol)));
     if (idsOk && ids.length > 0) p.trade_ids = tradeIdGaps(ids, idTs, topGaps);
+    if (isBook) {
+      const events = (bookGaps.get(`${p.exchange}/${p.symbol}`) ?? []).sort((a, b) => a.ts_us - b.ts_us);
+      p.book = { snapshots, rest_snapshots: restSnapshots, gap_events: events.length, gaps: events.slice(0, Math.max(topGaps, 20)) };
+    }
     partitions.push(p);
     times.set(p, sorted);
   }

@@ -1,7 +1,10 @@
 /**
  * Scope: `quantlab-collector compact` on files the real collector wrote (simulator, Binance, two
- * symbols, many small files per partition). One file per partition afterwards with exactly the same
- * rows (DuckDB EXCEPT ALL both ways), sorted, sources listed in its metadata; a rerun changes
+ * symbols, every stream including `liquidation` and the opt-in `book` with its REST anchors, many
+ * small files per partition). One file per partition afterwards with exactly the same rows (DuckDB
+ * EXCEPT ALL both ways, the book's list<double> level columns and bool `is_snapshot` included),
+ * sorted, sources listed in its metadata; book-check rebuilds the same books from the compacted
+ * files as from the collector's; a rerun changes
  * nothing; kill -9 after each step (read, put, verify, first delete) leaves sources or the verified
  * file plus sources, and a rerun finishes with the same result; a late file is merged by the next
  * run; the open day is never touched; the same on s3rver (list/get/put/delete with Bun's client).
@@ -9,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { baseEnv, spawnCollector, type LogLine } from "../helpers/collector.ts";
+import { baseEnv, ENTRY, spawnCollector, type LogLine } from "../helpers/collector.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
 import { parquetGlob } from "../helpers/layout.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
@@ -18,15 +21,22 @@ import { tmpDir } from "../helpers/tmp.ts";
 
 const src = tmpDir("qlc-compact-src-");
 const work = tmpDir("qlc-compact-");
-const STREAMS = ["bbo", "trade", "mark_price", "funding", "connection"];
+const STREAMS = ["bbo", "trade", "mark_price", "funding", "liquidation", "book", "connection"];
 /** Two days after the run: the run's day is closed (beyond any grace). */
 const LATER_MS = String(Date.now() + 2 * 86_400_000);
 
 let day = "";
 beforeAll(async () => {
-  const run = await recordedRun("binance", ["BTCUSDT", "ETHUSDT"], src.path, 3000, { BUFFER_SIZE: "150" });
+  // Liquidations every 20 ms per symbol (the venue's pace is at most 1/s) so the short run has several files of them.
+  const run = await recordedRun("binance", ["BTCUSDT", "ETHUSDT"], src.path, 3000, { BUFFER_SIZE: "30", STREAMS: "bbo,trade,mark_price,funding,liquidation,book" }, { liquidationIntervalMs: 20 });
   await run.sim.stop();
   expect(run.exitCode).toBe(0);
+  // Every stream has rows in every symbol; the book has WebSocket diffs and REST snapshots (is_snapshot true).
+  for (const s of STREAMS.filter((x) => x !== "connection")) for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ s, sym, rows: (run.sim.stats().rows[`binance|${s}|${sym}`] ?? 0) > 0 }).toEqual({ s, sym, rows: true });
+  const book = await query(`select source, is_snapshot, count(*) n, sum(len(bid_px) + len(ask_px)) levels from ${streamGlob(src.path, "binance", "book")} group by all order by all`);
+  expect(book.map((b) => `${b.source}|${b.is_snapshot}`)).toEqual(["rest|true", "ws|false"]);
+  expect(Number(book[0]!.n)).toBeGreaterThanOrEqual(2); // one REST anchor per symbol (more only if one came back stale)
+  expect(Number(book[1]!.levels)).toBeGreaterThan(0);
   day = readdirSync(join(src.path, "v1/binance/trade/BTCUSDT"))[0]!.slice(5);
 }, 60_000);
 
@@ -84,6 +94,8 @@ describe("compact (local)", () => {
     expect(after.length).toBe(partitionsOf(before).size);
     for (const k of after) expect(k.split("/").pop()!).toMatch(new RegExp(`^compacted-${day}-[0-9a-f]{16}\\.parquet$`));
     const rows = await expectSameRows(src.path, d);
+    // More source files than partitions for the new streams too (so the merge is exercised).
+    for (const s of ["liquidation", "book"]) expect({ s, merged: before.filter((k) => k.includes(`/${s}/`)).length > after.filter((k) => k.includes(`/${s}/`)).length }).toEqual({ s, merged: true });
     const done = r.logs.find((l) => l.event === "compact_done")!;
     expect(done).toMatchObject({ compacted: after.length, errors: 0, filesBefore: before.length, filesAfter: after.length, rows });
 
@@ -165,6 +177,27 @@ describe("compact (local)", () => {
     for (const k of after) expect(k.split("/").pop()!).toMatch(new RegExp(`^compacted-${day}T\\d{2}-[0-9a-f]{16}\\.parquet$`));
     expect(after.length).toBe(h.logs.find((l) => l.event === "compact_done")!.partitions as number);
     await expectSameRows(src.path, d);
+  }, 60_000);
+
+  test("book-check rebuilds the same books from the compacted files as from the collector's", async () => {
+    const d = fresh();
+    expect((await compactCli({ DATA_DIR: d })).code).toBe(0);
+    expect(keys(d).filter((k) => k.includes("/book/")).every((k) => k.split("/").pop()!.startsWith("compacted-"))).toBe(true);
+    const check = (dir: string) => {
+      const p = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir, "--json"], { stdout: "pipe", stderr: "pipe" });
+      return { code: p.exitCode, stderr: p.stderr.toString(), report: JSON.parse(p.stdout.toString() || "null") };
+    };
+    const [before, after] = [check(src.path), check(d)];
+    expect({ code: before.code, stderr: before.stderr }).toEqual({ code: 0, stderr: "" });
+    expect({ code: after.code, stderr: after.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(before.report.symbols.map((s: { symbol: string }) => s.symbol).sort()).toEqual(["BTCUSDT", "ETHUSDT"]);
+    for (const s of before.report.symbols) {
+      // Anchored by a REST snapshot, every later diff applied, a real book at the end.
+      expect({ s: s.symbol, segments: s.segments, unexplained: s.unexplained_breaks, crossed: s.crossed, final: s.final !== null, applied: s.applied > 1 }).toEqual({ s: s.symbol, segments: 1, unexplained: 0, crossed: 0, final: true, applied: true });
+    }
+    // Same rows, books, counts; only the number of files read differs.
+    expect({ ...after.report, files: 0 }).toEqual({ ...before.report, files: 0 });
+    expect(after.report.files).toBeLessThan(before.report.files);
   }, 60_000);
 
   test("bad options: one line, exit 2", async () => {

@@ -5,7 +5,9 @@
  * (1006) of the connection that carried them; OKX trade ids report exactly 3 missing; terminal
  * table, --json and --html agree; the HTML page (no scripts, no network) renders in headless
  * Chromium and its timeline marks the gap and the disconnect. Then the same report after
- * `compact`, and from s3rver.
+ * `compact`, and from s3rver. With the `book` stream on and one Bybit book update never sent: the
+ * book partitions report their snapshots (Binance's REST anchors counted) and the Bybit symbol's
+ * `book_gap` event; `liquidation` partitions are marked sporadic and their gaps never flagged.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -21,7 +23,7 @@ let run: GapRun;
 let day = "";
 
 beforeAll(async () => {
-  run = await gapRun(join(dir.path, "data"), ["BTCUSDT", "ETHUSDT"], { skipOkxTradeIds: 3 });
+  run = await gapRun(join(dir.path, "data"), ["BTCUSDT", "ETHUSDT"], { skipOkxTradeIds: 3, books: true, skipBybitBookUpdate: true });
   day = new Date(run.outage.fromUs / 1000).toISOString().slice(0, 10);
 }, 90_000);
 afterAll(() => dir[Symbol.dispose]());
@@ -38,8 +40,28 @@ function checkReport(r: any) {
   // Every market partition's rows equal what the simulator sent.
   for (const [k, n] of Object.entries(run.rows)) {
     const [ex, stream, sym] = k.split("|");
-    expect({ k, rows: part(ex!, stream!, sym!)?.rows }).toEqual({ k, rows: n });
+    const rest = ex === "binance" && stream === "book" ? (run.restSnapshots[sym!] ?? 0) : 0;
+    expect({ k, rows: part(ex!, stream!, sym!)?.rows }).toEqual({ k, rows: n + rest });
   }
+  // Liquidations: on every venue, sporadic (gaps listed, never flagged); no other stream is.
+  for (const ex of ["binance", "bybit", "okx"]) for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ ex, sym, sporadic: part(ex, "liquidation", sym)?.sporadic }).toEqual({ ex, sym, sporadic: true });
+  expect(r.partitions.filter((p: any) => p.sporadic).map((p: any) => p.stream)).toEqual(Array(6).fill("liquidation"));
+  // Books: snapshots counted (Binance: its REST anchors, one at least per connection), the Bybit skip is one book_gap event.
+  for (const sym of ["BTCUSDT", "ETHUSDT"]) {
+    const b = part("binance", "book", sym).book;
+    expect(b.rest_snapshots).toBe(run.restSnapshots[sym]);
+    expect(b.rest_snapshots).toBeGreaterThanOrEqual(2); // before and after the outage
+    expect(b.snapshots).toBe(b.rest_snapshots);
+    expect(b.gap_events).toBe(0);
+  }
+  const bybit = part("bybit", "book", "BTCUSDT").book;
+  expect(bybit.gap_events).toBe(1);
+  expect(bybit.gaps[0].conn_id).toStartWith("bybit-");
+  expect(bybit.gaps[0].reason).toMatch(/^BTCUSDT: .+ at update_id \d+$/);
+  expect(bybit.snapshots).toBeGreaterThanOrEqual(2); // the subscribe snapshot and the resubscribe's
+  expect(bybit.rest_snapshots).toBe(0);
+  for (const [ex, sym] of [["bybit", "ETHUSDT"], ["okx", "BTCUSDT"], ["okx", "ETHUSDT"]]) expect({ ex, sym, gaps: part(ex!, "book", sym!).book.gap_events }).toEqual({ ex, sym, gaps: 0 });
+  expect(part("binance", "trade", "BTCUSDT").book).toBeNull();
   for (const sym of ["BTCUSDT", "ETHUSDT"]) {
     const p = part("binance", "trade", sym);
     const g = p.gaps[0];
@@ -75,6 +97,11 @@ describe("inspect", () => {
     const line = r.stdout.split("\n").find((l) => /^binance\s+trade\s+BTCUSDT\s/.test(l))!;
     expect(line).toMatch(/yes: binance-public-\S+ 1006 closed by peer/);
     expect(r.stdout).toMatch(/okx BTCUSDT: 3 missing after id \d+/);
+    // Liquidation gaps are never "no" (sporadic); the Bybit book_gap is listed under books.
+    for (const l of r.stdout.split("\n").filter((x) => /^\w+\s+liquidation\s/.test(x))) expect(l).toMatch(/  (- \(sporadic stream\)|yes: .+|-)\s+-\s+v1$/); // "-" alone: one row, no gap
+    expect(r.stdout.split("\n").filter((x) => /^\w+\s+liquidation\s/.test(x)).length).toBe(6);
+    expect(r.stdout).toMatch(/\n  bybit BTCUSDT: \d+ snapshot\(s\), 1 book_gap event\(s\)\n    \d{4}-\d\d-\d\d [\d:.]+  bybit-\S+  \S/);
+    expect(r.stdout).toMatch(/\n  binance BTCUSDT: \d+ snapshot\(s\) \(\d+ REST\), 0 book_gap event\(s\)\n/);
     const page = readFileSync(html, "utf8");
     expect(page).not.toMatch(/<script|https?:\/\/|<link /i); // self-contained: no scripts, nothing fetched
 
@@ -94,6 +121,16 @@ describe("inspect", () => {
     expect(Number(gap[2])).toBeGreaterThanOrEqual(run.outage.toUs);
     expect(row).toMatch(/<g class="disconnect" data-ts-us="\d+">/);
     expect(row).toContain("explained (binance-public-");
+    // Sporadic liquidations: never a warning row, never an unexplained gap drawn.
+    const liq = dom.split("<tr").filter((t) => /data-partition="\w+\/liquidation\//.test(t));
+    expect(liq.length).toBe(6);
+    for (const t of liq) {
+      expect(t).not.toMatch(/^ class="warn"|class="gap unexplained"|class="empty"/);
+      expect(t).toContain("sporadic stream");
+    }
+    const book = dom.split("<tr").find((t) => t.includes('data-partition="bybit/book/BTCUSDT"'))!;
+    expect(book).toMatch(/<g class="book-gap" data-ts-us="\d+">/);
+    expect(book).toContain("1 book_gap event<");
   }, 120_000);
 
   test("after compact, and read from S3: the same report", async () => {

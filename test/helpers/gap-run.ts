@@ -15,14 +15,27 @@ export interface GapRun {
   /** ts (µs) of the Binance disconnect the collector logged and of the first reconnect after it. */
   outage: { fromUs: number; toUs: number };
   logs: LogLine[];
+  /** With `books`: Binance REST anchoring snapshots recorded per symbol (book rows on top of `rows`). */
+  restSnapshots: Record<string, number>;
+}
+
+export interface GapRunOptions {
+  /** The OKX trades of the first symbol also skip that many ids (a measured loss). */
+  skipOkxTradeIds?: number;
+  /** Also record the opt-in `book` stream (docs/books.md; Binance anchored by the simulator's REST depth). */
+  books?: boolean;
+  /** With `books`: one Bybit book update of the first symbol is never sent (a `book_gap`, then a resubscribe). */
+  skipBybitBookUpdate?: boolean;
+  /** Simulator liquidation pacing per subscription (default: the venues' own, about 1/s). */
+  liquidationIntervalMs?: number;
 }
 
 const tsUs = (l: LogLine) => Date.parse(l.ts) * 1000;
 
-/** `skipOkxTradeIds`: the OKX trades of the first symbol also skip that many ids (a measured loss). */
-export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], opts: { skipOkxTradeIds?: number } = {}): Promise<GapRun> {
-  const sim = startSimulator({ rate: 600, symbols });
-  const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_BACKOFF_MAX_SECONDS: "1" }));
+export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], opts: GapRunOptions = {}): Promise<GapRun> {
+  const sim = startSimulator({ rate: 600, symbols, ...(opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {}) });
+  const books: Record<string, string> = opts.books ? { STREAMS: "bbo,trade,mark_price,funding,open_interest,liquidation,book", BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
+  const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_BACKOFF_MAX_SECONDS: "1", ...books }));
   try {
     await col.waitForLog("status_api_start");
     const connects = () => col.logs.filter((l) => l.event === "ws_connect" && String(l.exchange) === "binance").length;
@@ -30,6 +43,11 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     // Some data first, so the gap lies inside the day's rows.
     await waitFor("Binance trades flowing", () => Object.entries(sim.stats().rows).some(([k, n]) => k.startsWith("binance|trade|") && n > 200), 15_000);
     if (opts.skipOkxTradeIds) sim.skipTradeIds("okx", symbols[0]!, opts.skipOkxTradeIds);
+    if (opts.books && opts.skipBybitBookUpdate) {
+      await waitFor("Bybit book flowing", () => (sim.stats().rows[`bybit|book|${symbols[0]}`] ?? 0) > 3, 15_000);
+      if (!sim.bookFault("bybit", symbols[0]!, "skip", 1)) throw new Error("simulator refused the Bybit book fault");
+      await col.waitForLog("book_gap", (l) => String(l.exchange) === "bybit");
+    }
     const before = connects();
     sim.rejectHandshakes("binance", 503, 0);
     await sim.killConnections("binance");
@@ -46,10 +64,16 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     sim.pause();
     const rows = sim.stats().rows;
     const total = Object.values(rows).reduce((a, b) => a + b, 0);
-    await waitFor("collector to receive every row", async () => (await col.get("/metrics")).total_events === total, 15_000);
+    // Binance REST anchoring snapshots (book stream) are rows the simulator did not send over a socket.
+    await waitFor("collector to receive every row", async () => {
+      const m = await col.get("/metrics");
+      return m.total_events === total + (m.book_rest?.snapshots ?? 0);
+    }, 15_000);
     const code = await col.stop("SIGTERM");
     if (code !== 0) throw new Error(`collector exited ${code}: ${col.stderr()}`);
-    return { dataDir, rows, outage: { fromUs: tsUs(disc), toUs: tsUs(back) }, logs: col.logs };
+    const restSnapshots: Record<string, number> = {};
+    for (const l of col.logs) if (l.event === "book_rest_snapshot") restSnapshots[String(l.symbol)] = (restSnapshots[String(l.symbol)] ?? 0) + 1;
+    return { dataDir, rows, outage: { fromUs: tsUs(disc), toUs: tsUs(back) }, logs: col.logs, restSnapshots };
   } finally {
     if (col.proc.exitCode === null) await col.stop("SIGKILL");
     await sim.stop();

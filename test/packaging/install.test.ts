@@ -160,15 +160,15 @@ describe("install.sh --destdir", () => {
   });
 
   test("--uninstall removes binary and unit, keeps the data and the edited env file; twice is fine", async () => {
-    mkdirSync(join(root, DATA, "v1/exchange=binance"), { recursive: true });
-    writeFileSync(join(root, DATA, "v1/exchange=binance/x.parquet"), "rows");
+    mkdirSync(join(root, DATA, "v1/binance/trade"), { recursive: true });
+    writeFileSync(join(root, DATA, "v1/binance/trade/x.parquet"), "rows");
     const r = await install(["--destdir", root, "--uninstall"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`remove ${join(root, BIN)}`);
     expect(existsSync(join(root, BIN))).toBe(false);
     expect(existsSync(join(root, UNIT))).toBe(false);
     for (const u of COMPACT_UNITS) expect(existsSync(join(root, u))).toBe(false);
-    expect(readFileSync(join(root, DATA, "v1/exchange=binance/x.parquet"), "utf8")).toBe("rows");
+    expect(readFileSync(join(root, DATA, "v1/binance/trade/x.parquet"), "utf8")).toBe("rows");
     expect(r.stdout).toContain(`kept: ${join(root, DATA)}`);
     expect(readFileSync(join(root, ENVF), "utf8")).toContain("operator-secret");
     const again = await install(["--destdir", root, "--uninstall"]);

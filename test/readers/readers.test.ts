@@ -1,6 +1,7 @@
 /**
  * Scope (issue "Data that quants' own tools read without a fight"): a collector run against the
- * simulator with an injected Binance disconnect; then every stream folder is read by DuckDB, Polars
+ * simulator with an injected Binance disconnect, every stream recorded (`liquidation`, and the
+ * opt-in `book` with its bool and list<double> columns); then every stream folder is read by DuckDB, Polars
  * `scan_parquet`, pyarrow `parquet.read_table` and `dataset(partitioning='hive')`, and pandas
  * `read_parquet` with no option beyond hive partitioning: identical row counts (= rows sent) and
  * every column at its documented v1 type. Then every recipe of docs/reading.md runs on the same data.
@@ -25,8 +26,8 @@ if ("skip" in py) console.warn(`[readers] SKIPPED: ${py.skip}`);
 const EXPECTED: Record<string, Record<ColumnType, string[]>> = {
   duckdb: { utf8: ["VARCHAR"], int64: ["BIGINT"], float64: ["DOUBLE"], bool: ["BOOLEAN"], list_f64: ["DOUBLE[]"] },
   "polars.scan_parquet": { utf8: ["String"], int64: ["Int64"], float64: ["Float64"], bool: ["Boolean"], list_f64: ["List(Float64)"] },
-  "pyarrow.parquet.read_table": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double>", "list<item: double>"] },
-  "pyarrow.dataset": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double>", "list<item: double>"] },
+  "pyarrow.parquet.read_table": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double not null>"] },
+  "pyarrow.dataset": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double not null>"] },
   // pandas' default NumPy dtypes: a nullable int64 that holds nulls becomes float64 (docs/reading.md).
   "pandas.read_parquet": { utf8: ["str", "object", "str?", "object?"], int64: ["int64"], float64: ["float64", "float64?"], bool: ["bool"], list_f64: ["object"] },
 };
@@ -37,17 +38,19 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
   afterAll(() => dir[Symbol.dispose]());
 
   test("five readers, identical row counts, documented types", async () => {
-    run = await gapRun(dir.path);
+    run = await gapRun(dir.path, ["BTCUSDT", "ETHUSDT"], { books: true, liquidationIntervalMs: 200 });
     const python = (py as { python: string }).python;
     const folders: Array<{ exchange: string; stream: FileStream; path: string }> = [];
     for (const exchange of readdirSync(join(dir.path, "v1")).sort())
       for (const stream of readdirSync(join(dir.path, "v1", exchange)).sort()) folders.push({ exchange, stream: stream as FileStream, path: streamFolder(dir.path, exchange, stream) });
-    expect(folders.length).toBe(4 + 5 + 5 + 3); // Binance has no open_interest; plus 3 connection folders
+    expect(folders.length).toBe(6 + 7 + 7 + 3); // Binance has no open_interest; plus 3 connection folders
     const got = await runPython(python, join(import.meta.dir, "readers.py"), folders.map((f) => f.path));
+    const wrong: string[] = [];
+    const seenTypes = new Set<string>();
     for (const f of folders) {
       const want = f.stream === "connection"
         ? Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: f.exchange, stream: f.stream }))})`))[0]!.n)
-        : Object.entries(run.rows).filter(([k]) => k.startsWith(`${f.exchange}|${f.stream}|`)).reduce((a, [, n]) => a + n, 0);
+        : Object.entries(run.rows).filter(([k]) => k.startsWith(`${f.exchange}|${f.stream}|`)).reduce((a, [, n]) => a + n, 0) + (f.exchange === "binance" && f.stream === "book" ? Object.values(run.restSnapshots).reduce((a, n) => a + n, 0) : 0);
       expect(want).toBeGreaterThan(0);
       for (const [reader, res] of Object.entries(got[f.path] as Record<string, { rows?: number; types?: Record<string, string>; error?: string }>)) {
         const ctx = `${reader} on ${f.exchange}/${f.stream}`;
@@ -58,10 +61,14 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
         for (const c of cols) {
           const t = res.types![c.name]!;
           const ok = EXPECTED[reader]![c.type].includes(t) || (reader === "pandas.read_parquet" && c.type === "int64" && c.nullable && t === "float64?");
-          expect({ ctx, column: c.name, type: t, ok }).toEqual({ ctx, column: c.name, type: t, ok: true });
+          if (c.type === "bool" || c.type === "list_f64") seenTypes.add(`${reader} ${c.type} ${t}`);
+          if (!ok) wrong.push(`${ctx}: ${c.name} (${c.type}) read as ${t}`);
         }
       }
     }
+    expect(wrong).toEqual([]);
+    // The book's bool and list<double> columns were read (and checked) by every reader.
+    expect([...seenTypes].sort()).toEqual(Object.keys(EXPECTED).flatMap((r) => (["bool", "list_f64"] as const).map((ty) => `${r} ${ty} ${EXPECTED[r]![ty][0]}`)).sort());
   }, 180_000);
 
   test("docs/reading.md: every recipe runs; one symbol-day of trades, gaps explained by the disconnect, several streams", async () => {
@@ -73,7 +80,11 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
     const count = async (stream: string) => Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream, symbol: "BTCUSDT", date: day }))})`))[0]!.n);
     const trades = await count("trade");
     const several = trades + (await count("bbo")) + (await count("mark_price"));
-    let seen = { trades: 0, gaps: 0, streams: 0 };
+    const [liq] = await query(`select count(distinct (exchange, symbol, side)) n from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation", date: day }))})`);
+    const [lv] = await query(`select sum(len(bid_px)) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "book", symbol: "BTCUSDT", date: day }))}) where is_snapshot`);
+    expect(Number(liq!.n)).toBeGreaterThan(0);
+    expect(Number(lv!.n)).toBeGreaterThan(0);
+    let seen = { trades: 0, gaps: 0, streams: 0, liqs: 0, book_levels: 0 };
     for (const b of blocks) {
       expect({ block: b.block, error: b.error ?? null }).toEqual({ block: b.block, error: null });
       const v = b.vars!;
@@ -92,12 +103,24 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
         expect(Number(g.next_us)).toBeGreaterThanOrEqual(run.outage.toUs);
         seen.gaps++;
       }
+      if (v.liqs) {
+        // One row per (exchange, symbol, side) present that day, over every venue.
+        expect(v.liqs.columns).toEqual(["exchange", "symbol", "side", "n", "qty"]);
+        expect({ block: b.block, rows: v.liqs.rows }).toEqual({ block: b.block, rows: Number(liq!.n) });
+        expect(Number(v.liqs.first!.n)).toBeGreaterThan(0);
+        seen.liqs++;
+      }
+      if (v.book_levels) {
+        expect({ block: b.block, rows: v.book_levels.rows }).toEqual({ block: b.block, rows: Number(lv!.n) });
+        expect(typeof v.book_levels.first!.bid_px).toBe("number");
+        seen.book_levels++;
+      }
       if (v.streams) {
         expect({ block: b.block, rows: v.streams.rows }).toEqual({ block: b.block, rows: several });
         for (const c of ["price", "bid_px", "mark_price"]) expect(v.streams.columns).toContain(c);
         seen.streams++;
       }
     }
-    expect(seen).toEqual({ trades: 5, gaps: 2, streams: 3 });
+    expect(seen).toEqual({ trades: 5, gaps: 2, streams: 3, liqs: 1, book_levels: 1 });
   }, 60_000);
 });
