@@ -28,5 +28,13 @@ setInterval(() => {
 setInterval(() => {
   const sorted = [...lags].sort((a, b) => a - b);
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
-  console.log(JSON.stringify({ frames, t_ms: performance.now(), sink, lag_p99_ms: Math.round(p99 * 100) / 100, lag_max_ms: Math.round((sorted.at(-1) ?? 0) * 100) / 100 }));
+  console.log(
+    JSON.stringify({
+      frames,
+      t_ms: performance.now(),
+      sink,
+      lag_p99_ms: Math.round(p99 * 100) / 100,
+      lag_max_ms: Math.round((sorted.at(-1) ?? 0) * 100) / 100,
+    }),
+  );
 }, 250);

@@ -30,7 +30,17 @@ async function anchor(): Promise<void> {
   const weight = arg("--weight", 1200);
   const symbols = Array.from({ length: n }, (_, i) => (i < SIM_DEFAULT_SYMBOLS.length ? SIM_DEFAULT_SYMBOLS[i]! : `S${String(i).padStart(3, "0")}USDT`));
   const sim = startSimulator({ rate: arg("--rate", 400), symbols, exchanges: ["binance"] });
-  const col = spawnCollector(["--streams", "book"], baseEnv({ BINANCE_WS_URL: sim.url, BINANCE_REST_URL: sim.url.replace("ws://", "http://"), EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir, BINANCE_REST_WEIGHT_PER_MINUTE: String(weight) }));
+  const col = spawnCollector(
+    ["--streams", "book"],
+    baseEnv({
+      BINANCE_WS_URL: sim.url,
+      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
+      EXCHANGES: "binance",
+      SYMBOLS: symbols.join(","),
+      DATA_DIR: dataDir,
+      BINANCE_REST_WEIGHT_PER_MINUTE: String(weight),
+    }),
+  );
   await col.waitForLog("status_api_start");
   const t0 = Date.now();
   console.log(`bench anchor: ${n} Binance symbols, budget ${weight}/min (limit=1000 snapshots, weight 20 each)`);
@@ -45,7 +55,10 @@ async function anchor(): Promise<void> {
   }
   const took = (Date.now() - t0) / 1000;
   // Request times (answer time - took_ms), sorted: the budget is spent when a request is sent.
-  const snaps = col.logs.filter((l) => l.event === "book_rest_snapshot").map((l) => Date.parse(l.ts) - Number(l.took_ms)).sort((a, b) => a - b);
+  const snaps = col.logs
+    .filter((l) => l.event === "book_rest_snapshot")
+    .map((l) => Date.parse(l.ts) - Number(l.took_ms))
+    .sort((a, b) => a - b);
   const ownMax = Math.max(0, ...col.logs.filter((l) => l.event === "book_rest_snapshot").map((l) => Number(l.weight_used_1m)));
   // Most weight in any 60 s window of request times (each snapshot cost 20).
   let maxWindow = 0;
@@ -54,7 +67,9 @@ async function anchor(): Promise<void> {
     maxWindow = Math.max(maxWindow, (i - j + 1) * 20);
   }
   const m = await col.get("/metrics");
-  console.log(`anchored ${anchored()}/${n} in ${took.toFixed(1)} s; REST requests ${m.book_rest.requests}, snapshots ${m.book_rest.snapshots}, failures ${m.book_rest.failures}, budget waits ${m.book_rest.waits}; max weight in any 60 s window of requests ${maxWindow}, collector's own weight_used_1m max ${ownMax} (budget ${weight}, venue limit 2400); simulator REST requests ${sim.stats().control["binance|rest_request"] ?? 0}`);
+  console.log(
+    `anchored ${anchored()}/${n} in ${took.toFixed(1)} s; REST requests ${m.book_rest.requests}, snapshots ${m.book_rest.snapshots}, failures ${m.book_rest.failures}, budget waits ${m.book_rest.waits}; max weight in any 60 s window of requests ${maxWindow}, collector's own weight_used_1m max ${ownMax} (budget ${weight}, venue limit 2400); simulator REST requests ${sim.stats().control["binance|rest_request"] ?? 0}`,
+  );
   await col.stop();
   await sim.stop();
 }
@@ -65,11 +80,22 @@ async function throughput(): Promise<void> {
   const symbols = SIM_DEFAULT_SYMBOLS.slice(0, arg("--symbols", 10));
   const sim = startSimulator({ rate, symbols, exchanges: ["binance"] });
   sim.pause();
-  const col = spawnCollector(["--streams", "bbo,trade,mark_price,funding,book"], baseEnv({ BINANCE_WS_URL: sim.url, BINANCE_REST_URL: sim.url.replace("ws://", "http://"), EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir }));
+  const col = spawnCollector(
+    ["--streams", "bbo,trade,mark_price,funding,book"],
+    baseEnv({
+      BINANCE_WS_URL: sim.url,
+      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
+      EXCHANGES: "binance",
+      SYMBOLS: symbols.join(","),
+      DATA_DIR: dataDir,
+    }),
+  );
   await col.waitForLog("status_api_start");
   await Bun.sleep(1000);
   sim.resume();
-  console.log(`bench throughput: Binance ${symbols.length} symbols, ${rate} frames/s (bookTicker, trade, markPrice, depth), ${seconds} s, collector pid ${col.proc.pid}`);
+  console.log(
+    `bench throughput: Binance ${symbols.length} symbols, ${rate} frames/s (bookTicker, trade, markPrice, depth), ${seconds} s, collector pid ${col.proc.pid}`,
+  );
   const start = await col.get("/metrics");
   let rssMax = 0;
   let lagMax = 0;
@@ -78,19 +104,26 @@ async function throughput(): Promise<void> {
     const m = await col.get("/metrics");
     rssMax = Math.max(rssMax, m.rss_mb);
     lagMax = Math.max(lagMax, m.event_loop_lag_ms.p99);
-    if (s % 10 === 0) console.log(`  t=${s}s events=${m.total_events} book=${m.events_total_by_stream.book} drops=${m.dropped_events_total} rss=${m.rss_mb}MB lag p99=${m.event_loop_lag_ms.p99} ms`);
+    if (s % 10 === 0)
+      console.log(
+        `  t=${s}s events=${m.total_events} book=${m.events_total_by_stream.book} drops=${m.dropped_events_total} rss=${m.rss_mb}MB lag p99=${m.event_loop_lag_ms.p99} ms`,
+      );
   }
   sim.pause();
   await Bun.sleep(500);
   const end = await col.get("/metrics");
   const code = await col.stop();
   const stats = sim.stats();
-  const sentBook = Object.entries(stats.rows).filter(([k]) => k.includes("|book|")).reduce((s, [, v]) => s + v, 0);
+  const sentBook = Object.entries(stats.rows)
+    .filter(([k]) => k.includes("|book|"))
+    .reduce((s, [, v]) => s + v, 0);
   const sentAll = Object.values(stats.rows).reduce((s, v) => s + v, 0);
   const db = await (await DuckDBInstance.create(":memory:")).connect();
   const q = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjects();
   const glob = (stream: string) => `'${dataDir}/**/*.parquet'`;
-  const [books] = await q(`select count(*) n, count(*) filter (where source = 'rest') rest, sum(len(bid_px) + len(ask_px)) levels from read_parquet(${glob("book")}, union_by_name = true) where source is not null`);
+  const [books] = await q(
+    `select count(*) n, count(*) filter (where source = 'rest') rest, sum(len(bid_px) + len(ask_px)) levels from read_parquet(${glob("book")}, union_by_name = true) where source is not null`,
+  );
   const [all] = await q(`select count(*) n from read_parquet(${glob("all")}, union_by_name = true) where conn_id like 'binance-%' and (event is null)`);
   const files = await q(`select file from glob('${dataDir}/**/*.parquet')`);
   let bookBytes = 0;
@@ -98,8 +131,12 @@ async function throughput(): Promise<void> {
   const n = Number(books!.n);
   const rows = Number(all!.n);
   const secs = seconds;
-  console.log(`exit ${code}; rows/s ${((end.total_events - start.total_events) / secs).toFixed(0)} (book ${((end.events_total_by_stream.book - start.events_total_by_stream.book) / secs).toFixed(0)}); drops ${end.dropped_events_total}`);
-  console.log(`files: ${rows} data rows (simulator sent ${sentAll} + ${Number(books!.rest)} REST snapshots = ${sentAll + Number(books!.rest)}); book rows ${n} (sent ${sentBook} ws + ${Number(books!.rest)} rest), ${Number(books!.levels)} levels; ${(bookBytes / n).toFixed(1)} bytes per book row on disk (${(bookBytes / Number(books!.levels)).toFixed(2)} per level); RSS max ${rssMax} MB; lag p99 max ${lagMax} ms`);
+  console.log(
+    `exit ${code}; rows/s ${((end.total_events - start.total_events) / secs).toFixed(0)} (book ${((end.events_total_by_stream.book - start.events_total_by_stream.book) / secs).toFixed(0)}); drops ${end.dropped_events_total}`,
+  );
+  console.log(
+    `files: ${rows} data rows (simulator sent ${sentAll} + ${Number(books!.rest)} REST snapshots = ${sentAll + Number(books!.rest)}); book rows ${n} (sent ${sentBook} ws + ${Number(books!.rest)} rest), ${Number(books!.levels)} levels; ${(bookBytes / n).toFixed(1)} bytes per book row on disk (${(bookBytes / Number(books!.levels)).toFixed(2)} per level); RSS max ${rssMax} MB; lag p99 max ${lagMax} ms`,
+  );
   await sim.stop();
 }
 

@@ -63,7 +63,9 @@ async function census(dir: string): Promise<Census> {
     c.files++;
     c.bytes += size;
   }
-  for (const r of await q(`select split_part(file_name, '/v1/', 2) f, sum(num_rows)::bigint n from parquet_file_metadata('${dir}/v1/*/*/*/*/*.parquet') group by all`)) {
+  for (const r of await q(
+    `select split_part(file_name, '/v1/', 2) f, sum(num_rows)::bigint n from parquet_file_metadata('${dir}/v1/*/*/*/*/*.parquet') group by all`,
+  )) {
     const stream = String(r.f).split("/")[1]!;
     c.perStream[stream]!.rows += Number(r.n);
     c.rows += Number(r.n);
@@ -71,7 +73,13 @@ async function census(dir: string): Promise<Census> {
   return c;
 }
 const compactCli = async (dir: string) => {
-  const p = spawnCollector(["compact"], baseEnv({ DATA_DIR: dir, QLC_COMPACT_NOW_MS: String(Date.now() + 3 * 86_400_000) }), ["/usr/bin/time", "-f", "QLC_MAXRSS_KB=%M", process.execPath, ENTRY]);
+  const p = spawnCollector(["compact"], baseEnv({ DATA_DIR: dir, QLC_COMPACT_NOW_MS: String(Date.now() + 3 * 86_400_000) }), [
+    "/usr/bin/time",
+    "-f",
+    "QLC_MAXRSS_KB=%M",
+    process.execPath,
+    ENTRY,
+  ]);
   const t0 = performance.now();
   const code = await p.proc.exited;
   await Bun.sleep(50);
@@ -84,7 +92,10 @@ const compactCli = async (dir: string) => {
 // --- 1. a real run -------------------------------------------------------------------------
 const sim = startSimulator({ rate, symbols });
 const streamsEnv: Record<string, string> = streamsArg ? { STREAMS: streamsArg, BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
-const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir, ...streamsEnv }));
+const col = spawnCollector(
+  [],
+  baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir, ...streamsEnv }),
+);
 await col.waitForLog("status_api_start");
 console.log(`bench: collector with production defaults, ${symbols.length} symbols × 3 venues, ${rate} frames/s per venue, ${seconds} s`);
 // Steady-state file rate: files written between t = 60 s (first flushes done) and the end.
@@ -100,12 +111,18 @@ await sim.stop();
 const before = await census(runDir);
 const c1 = await compactCli(runDir);
 const after = await census(runDir);
-console.log(`run: ${before.rows} rows in ${before.files} files; steady state ${Math.round(perHour)} files/hour → ~${Math.round(perHour * 24)} files/day; ${(before.bytes / before.rows).toFixed(2)} bytes/row`);
-console.log(`after compact (${c1.seconds.toFixed(1)} s, max RSS ${c1.maxRssMb} MB): ${after.rows} rows in ${after.files} files (1 per exchange/stream/symbol and day), ${(after.bytes / after.rows).toFixed(2)} bytes/row`);
+console.log(
+  `run: ${before.rows} rows in ${before.files} files; steady state ${Math.round(perHour)} files/hour → ~${Math.round(perHour * 24)} files/day; ${(before.bytes / before.rows).toFixed(2)} bytes/row`,
+);
+console.log(
+  `after compact (${c1.seconds.toFixed(1)} s, max RSS ${c1.maxRssMb} MB): ${after.rows} rows in ${after.files} files (1 per exchange/stream/symbol and day), ${(after.bytes / after.rows).toFixed(2)} bytes/row`,
+);
 for (const s of Object.keys(before.perStream).sort()) {
   const b = before.perStream[s]!;
   const a = after.perStream[s]!;
-  console.log(`  ${s.padEnd(14)} files ${String(b.files).padStart(5)} → ${String(a.files).padStart(3)}   bytes/row ${(b.bytes / b.rows).toFixed(2).padStart(6)} → ${(a.bytes / a.rows).toFixed(2).padStart(6)}   rows ${b.rows} → ${a.rows}`);
+  console.log(
+    `  ${s.padEnd(14)} files ${String(b.files).padStart(5)} → ${String(a.files).padStart(3)}   bytes/row ${(b.bytes / b.rows).toFixed(2).padStart(6)} → ${(a.bytes / a.rows).toFixed(2).padStart(6)}   rows ${b.rows} → ${a.rows}`,
+  );
 }
 
 if (before.rows !== after.rows) throw new Error(`row counts differ: ${before.rows} before, ${after.rows} after`);
@@ -122,7 +139,8 @@ const perVenue: number[] = [];
 for (const ex of ["binance", "bybit", "okx"]) {
   const dir = join(runDir, "v1", ex, "trade", "BTCUSDT");
   const parts: Decoded[] = [];
-  for (const d of readdirSync(dir)) for (const f of readdirSync(join(dir, d))) parts.push(await decode(new Uint8Array(await Bun.file(join(dir, d, f)).arrayBuffer()), "trade", f));
+  for (const d of readdirSync(dir))
+    for (const f of readdirSync(join(dir, d))) parts.push(await decode(new Uint8Array(await Bun.file(join(dir, d, f)).arrayBuffer()), "trade", f));
   const t = concat(parts, "trade");
   const ts = t.columns.find((c) => c.def.name === "ts_recv_us")!.numbers!;
   const t0 = Math.min(...ts);
@@ -154,7 +172,14 @@ for (const ex of ["binance", "bybit", "okx"]) {
     const order = Uint32Array.from(idx, (_, j) => j);
     const first = sub.columns[4]!.numbers![0]!;
     const key = objectKey({ exchange: ex, stream: "trade", symbol: "BTCUSDT", firstTsRecvUs: first, instanceId: "bench000", seq: m });
-    const bytes = await encode(sub, order, "trade", fileMetadata({ exchange: ex, stream: "trade", symbol: "BTCUSDT", instanceId: "bench000", collectorVersion: "bench" }), "bench", 50_000);
+    const bytes = await encode(
+      sub,
+      order,
+      "trade",
+      fileMetadata({ exchange: ex, stream: "trade", symbol: "BTCUSDT", instanceId: "bench000", collectorVersion: "bench" }),
+      "bench",
+      50_000,
+    );
     mkdirSync(join(dayDir, key, ".."), { recursive: true });
     await Bun.write(join(dayDir, key), bytes);
     dayRows += idx.length;
@@ -183,7 +208,11 @@ const qBefore = await timeQuery();
 const c2 = await compactCli(dayDir);
 const dayAfter = await census(dayDir);
 const qAfter = await timeQuery();
-console.log(`one symbol-day (BTCUSDT trades, 3 venues, ${dayRows} rows): ${dayBefore.files} files, ${(dayBefore.bytes / dayBefore.rows).toFixed(2)} bytes/row → ${dayAfter.files} files, ${(dayAfter.bytes / dayAfter.rows).toFixed(2)} bytes/row (compact ${c2.seconds.toFixed(1)} s, max RSS ${c2.maxRssMb} MB, largest partition ${Math.max(...perVenue)} rows)`);
-console.log(`DuckDB per-minute VWAP query, median of 5 fresh instances: ${qBefore.ms.toFixed(0)} ms before, ${qAfter.ms.toFixed(0)} ms after (rows ${qBefore.rows} = ${qAfter.rows})`);
+console.log(
+  `one symbol-day (BTCUSDT trades, 3 venues, ${dayRows} rows): ${dayBefore.files} files, ${(dayBefore.bytes / dayBefore.rows).toFixed(2)} bytes/row → ${dayAfter.files} files, ${(dayAfter.bytes / dayAfter.rows).toFixed(2)} bytes/row (compact ${c2.seconds.toFixed(1)} s, max RSS ${c2.maxRssMb} MB, largest partition ${Math.max(...perVenue)} rows)`,
+);
+console.log(
+  `DuckDB per-minute VWAP query, median of 5 fresh instances: ${qBefore.ms.toFixed(0)} ms before, ${qAfter.ms.toFixed(0)} ms after (rows ${qBefore.rows} = ${qAfter.rows})`,
+);
 if (qBefore.rows !== qAfter.rows || qBefore.rows !== dayRows) throw new Error("row counts differ");
 rmSync(root, { recursive: true, force: true });

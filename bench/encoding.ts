@@ -55,12 +55,24 @@ function batchOf(stream: FileStream): ColumnBatch {
 type Variant = (b: WriterPropertiesBuilder, batch: ColumnBatch) => WriterPropertiesBuilder;
 const variants: Record<string, Variant> = {
   "product (zstd, dict strings, delta int64)": (b) => b,
-  "+ BYTE_STREAM_SPLIT float64": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
+  "+ BYTE_STREAM_SPLIT float64": (b, batch) =>
+    batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
   "+ dictionary float64": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true), b),
   "+ dictionary all": (b) => b.setDictionaryEnabled(true),
-  "+ dictionary float64, BSS fallback": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true).setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
+  "+ dictionary float64, BSS fallback": (b, batch) =>
+    batch.columns
+      .filter((c) => c.type === "float64")
+      .reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true).setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
   "+ dictionary float64, DELTA_BYTE_ARRAY ids": (b, batch) =>
-    batch.columns.reduce((x, c) => (c.type === "float64" ? x.setColumnDictionaryEnabled(c.name, true) : c.type === "utf8" && !DICTIONARY_COLUMNS.has(c.name) ? x.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY) : x), b),
+    batch.columns.reduce(
+      (x, c) =>
+        c.type === "float64"
+          ? x.setColumnDictionaryEnabled(c.name, true)
+          : c.type === "utf8" && !DICTIONARY_COLUMNS.has(c.name)
+            ? x.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY)
+            : x,
+      b,
+    ),
 };
 
 const encodeMs: Record<string, number[]> = {};

@@ -81,7 +81,9 @@ async function bareRun(rate: number | "max", secs: number): Promise<{ fps: numbe
   child.kill();
   await child.exited;
   const r = { fps: ((b.frames - a.frames) * 1000) / (b.t_ms - a.t_ms), lagP99: b.lag_p99_ms, lagMax: b.lag_max_ms, cpuPct: ((cpu1 - cpu0) / secs) * 100 };
-  console.log(`bare client @ ${rate}: ${Math.round(r.fps)} frames/s (JSON.parse only, ${secs} s, CPU ${r.cpuPct.toFixed(0)} %, lag p99/max ${r.lagP99}/${r.lagMax} ms)`);
+  console.log(
+    `bare client @ ${rate}: ${Math.round(r.fps)} frames/s (JSON.parse only, ${secs} s, CPU ${r.cpuPct.toFixed(0)} %, lag p99/max ${r.lagP99}/${r.lagMax} ms)`,
+  );
   return r;
 }
 
@@ -174,6 +176,13 @@ const best = ok.reduce<RunResult | null>((a, r) => (!a || r.sentFps > a.sentFps 
 const at50k = results.find((r) => r.rate === 50_000);
 console.log("---");
 console.log(`bare client limit:            ${Math.round(bare)} frames/s`);
-console.log(best ? `collector highest 0-drop:     ${Math.round(best.sentFps)} frames/s (paced ${best.rate}/s), RSS max ${best.rssMax} MB, CPU ${best.cpuPct.toFixed(0)} %` : "collector highest 0-drop:     none of the rates tried");
+console.log(
+  best
+    ? `collector highest 0-drop:     ${Math.round(best.sentFps)} frames/s (paced ${best.rate}/s), RSS max ${best.rssMax} MB, CPU ${best.cpuPct.toFixed(0)} %`
+    : "collector highest 0-drop:     none of the rates tried",
+);
 if (best) console.log(`ratio collector / bare:       ${(best.sentFps / bare).toFixed(2)}`);
-if (at50k) console.log(`lag p99 at 50k frames/s:      ${at50k.lagP99} ms (max ${at50k.lagMax} ms); bare client at 50k: ${bareAt50k.lagP99} ms (max ${bareAt50k.lagMax} ms)`);
+if (at50k)
+  console.log(
+    `lag p99 at 50k frames/s:      ${at50k.lagP99} ms (max ${at50k.lagMax} ms); bare client at 50k: ${bareAt50k.lagP99} ms (max ${bareAt50k.lagMax} ms)`,
+  );

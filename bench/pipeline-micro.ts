@@ -35,12 +35,29 @@ const metrics = new Metrics(["binance"], 900_000);
 const queue = new BoundedQueue<RecordRow>(1_000_000);
 const encoder = createWorkerEncoder();
 const writer = new Writer(queue, createLocalStorage(dir), encoder, metrics, silentLogger, {
-  bufferSize: 5000, flushIntervalMs: 60_000, minFlushGapMs: 5000, maxInflightUploads: 16, instanceId: "bench000", collectorVersion: "bench",
-  retryBudget: 3, retryBackoff: { baseMs: 500, maxMs: 30_000 }, maxBacklogRows: 50_000_000, symbols: { binance: symbols },
+  bufferSize: 5000,
+  flushIntervalMs: 60_000,
+  minFlushGapMs: 5000,
+  maxInflightUploads: 16,
+  instanceId: "bench000",
+  collectorVersion: "bench",
+  retryBudget: 3,
+  retryBackoff: { baseMs: 500, maxMs: 30_000 },
+  maxBacklogRows: 50_000_000,
+  symbols: { binance: symbols },
 });
 const hooks = createIngestHooks({
-  metrics, queue, record: (r) => writer.record(r), log: silentLogger, silence: new SilenceTracker(), firstData: new FirstDataTracker(), tradeGaps: new TradeIdGapTracker(),
-  contiguousIds: new Set(["binance"] as const), subscriptionDeadlineMs: 60_000, findConnection: () => undefined, onConnectivityChange: () => {},
+  metrics,
+  queue,
+  record: (r) => writer.record(r),
+  log: silentLogger,
+  silence: new SilenceTracker(),
+  firstData: new FirstDataTracker(),
+  tradeGaps: new TradeIdGapTracker(),
+  contiguousIds: new Set(["binance"] as const),
+  subscriptionDeadlineMs: 60_000,
+  findConnection: () => undefined,
+  onConnectivityChange: () => {},
   subscribed: subscribedSymbols(["binance"], symbols, (_ex, s) => binance.venueSymbol(s)),
 });
 await writer.start();
@@ -76,4 +93,6 @@ for (let done = 0; done < total; done += CHUNK) {
 await writer.close(60_000);
 await encoder.close();
 rmSync(dir, { recursive: true, force: true });
-console.log(`${total} frames: parse + ingest ${((parseMs * 1000) / total).toFixed(2)} µs/frame, writer drain + ticks ${((drainMs * 1000) / total).toFixed(2)} µs/frame; rows written ${metrics.writer.total_written}, drops ${metrics.droppedTotal}, files ${metrics.writer.files_written}`);
+console.log(
+  `${total} frames: parse + ingest ${((parseMs * 1000) / total).toFixed(2)} µs/frame, writer drain + ticks ${((drainMs * 1000) / total).toFixed(2)} µs/frame; rows written ${metrics.writer.total_written}, drops ${metrics.droppedTotal}, files ${metrics.writer.files_written}`,
+);

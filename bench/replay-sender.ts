@@ -85,10 +85,12 @@ export function startReplaySender(o: { ring: string[]; gen: SeriesGenerator }): 
   const marks = setInterval(() => {
     if (paused) return;
     const texts = o.gen.markPrices();
-    for (const ws of markets) for (const t of texts) if (ws.send(t) !== 0) {
-      frames++;
-      rows += 2;
-    }
+    for (const ws of markets)
+      for (const t of texts)
+        if (ws.send(t) !== 0) {
+          frames++;
+          rows += 2;
+        }
   }, 1000);
 
   const server = Bun.serve<Sock>({

@@ -49,7 +49,22 @@ await col.waitForLog("status_api_start");
 const t0 = Date.now();
 const line = async (tag: string) => {
   const m = await col.get("/metrics");
-  console.log(JSON.stringify({ t_s: Math.round((Date.now() - t0) / 1000), tag, state: m.state, rss_mb: m.rss_mb, events: m.total_events, written: m.writer.total_written, spool_files: m.writer.spool_files, spool_mb: +(m.writer.spool_bytes / 1048576).toFixed(2), oldest_s: m.writer.spool_oldest_age_seconds, upload_failures: m.writer.upload_failures, files_uploaded: m.writer.files_uploaded, drops: m.dropped_events_total }));
+  console.log(
+    JSON.stringify({
+      t_s: Math.round((Date.now() - t0) / 1000),
+      tag,
+      state: m.state,
+      rss_mb: m.rss_mb,
+      events: m.total_events,
+      written: m.writer.total_written,
+      spool_files: m.writer.spool_files,
+      spool_mb: +(m.writer.spool_bytes / 1048576).toFixed(2),
+      oldest_s: m.writer.spool_oldest_age_seconds,
+      upload_failures: m.writer.upload_failures,
+      files_uploaded: m.writer.files_uploaded,
+      drops: m.dropped_events_total,
+    }),
+  );
 };
 const phase = async (tag: string, seconds: number) => {
   for (let s = 0; s < seconds; s += 10) {
@@ -73,7 +88,21 @@ await Bun.sleep(7000);
 const code = await col.stop("SIGTERM");
 const stop = col.logs.find((l) => l.event === "collector_stop")!;
 const w = stop.writer as Record<string, number>;
-console.log(JSON.stringify({ exit_code: code, total_events: stop.total_events, total_written: w.total_written, files_written: w.files_written, files_uploaded: w.files_uploaded, spool_files: w.spool_files, upload_failures: w.upload_failures, dropped: stop.dropped_events_total, puts: [...proxy.stats.putsByPath.values()].reduce((a, b) => a + b, 0), objects_put: proxy.stats.putsByPath.size, proxy: proxy.stats.byOutcome }));
+console.log(
+  JSON.stringify({
+    exit_code: code,
+    total_events: stop.total_events,
+    total_written: w.total_written,
+    files_written: w.files_written,
+    files_uploaded: w.files_uploaded,
+    spool_files: w.spool_files,
+    upload_failures: w.upload_failures,
+    dropped: stop.dropped_events_total,
+    puts: [...proxy.stats.putsByPath.values()].reduce((a, b) => a + b, 0),
+    objects_put: proxy.stats.putsByPath.size,
+    proxy: proxy.stats.byOutcome,
+  }),
+);
 await sim.stop();
 await proxy.close();
 await s3.close();

@@ -28,7 +28,18 @@ const symbols = Array.from({ length: nSymbols }, (_, i) => `S${i}USDT`);
 
 const dataDir = mkdtempSync(join(tmpdir(), "qlc-starve-"));
 const sim = startSimulator({ rate, symbols });
-const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: dataDir, FLUSH_INTERVAL: String(flush), MIN_FLUSH_GAP_SECONDS: "5" }));
+const col = spawnCollector(
+  [],
+  baseEnv({
+    BINANCE_WS_URL: sim.url,
+    BYBIT_WS_URL: sim.url,
+    OKX_WS_URL: sim.url,
+    SYMBOLS: symbols.join(","),
+    DATA_DIR: dataDir,
+    FLUSH_INTERVAL: String(flush),
+    MIN_FLUSH_GAP_SECONDS: "5",
+  }),
+);
 await col.waitForLog("status_api_start");
 console.log(`starvation bench: ${nSymbols} symbols × 3 venues, FLUSH_INTERVAL=${flush}, ${rate} frames/s per venue, kill -9 after ${seconds} s`);
 await Bun.sleep(seconds * 1000);
@@ -45,12 +56,27 @@ const res = await conn.runAndReadAll(
 );
 const parts = res.getRowObjects().map((r) => ({ key: `${r.exchange}|${r.stream}|${r.symbol}`, n: Number(r.n), windowS: (killUs - Number(r.last_us)) / 1e6 }));
 rmSync(dataDir, { recursive: true, force: true });
-const expected = Object.entries(sim.stats().rows).filter(([, n]) => n > 0).map(([k]) => k);
+const expected = Object.entries(sim.stats().rows)
+  .filter(([, n]) => n > 0)
+  .map(([k]) => k);
 const inFiles = new Set(parts.map((p) => p.key));
 const neverFlushed = expected.filter((k) => !inFiles.has(k));
 const worst = parts.reduce((a, p) => Math.max(a, p.windowS), 0);
 const rowsInFiles = parts.reduce((a, p) => a + p.n, 0);
 const sorted = parts.map((p) => p.windowS).sort((a, b) => a - b);
-console.log(`partitions with data: ${expected.length}; in files: ${inFiles.size}; never flushed: ${neverFlushed.length}${neverFlushed.length ? ` (${neverFlushed.slice(0, 10).map((k) => `${k}: ${sim.stats().rows[k]} rows sent`).join(", ")})` : ""}`);
-console.log(`loss window per partition: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s, p99 ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)} s, worst ${worst.toFixed(1)} s (bound FLUSH_INTERVAL + 5 = ${flush + 5} s: ${worst <= flush + 5 && neverFlushed.length === 0 ? "met" : "NOT met"})`);
-console.log(`rows: ${received} received by the last /metrics sample, ${rowsInFiles} in files (${((1 - rowsInFiles / Math.max(1, received)) * 100).toFixed(1)} % only in memory at the kill)`);
+console.log(
+  `partitions with data: ${expected.length}; in files: ${inFiles.size}; never flushed: ${neverFlushed.length}${
+    neverFlushed.length
+      ? ` (${neverFlushed
+          .slice(0, 10)
+          .map((k) => `${k}: ${sim.stats().rows[k]} rows sent`)
+          .join(", ")})`
+      : ""
+  }`,
+);
+console.log(
+  `loss window per partition: median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} s, p99 ${sorted[Math.floor(sorted.length * 0.99)]?.toFixed(1)} s, worst ${worst.toFixed(1)} s (bound FLUSH_INTERVAL + 5 = ${flush + 5} s: ${worst <= flush + 5 && neverFlushed.length === 0 ? "met" : "NOT met"})`,
+);
+console.log(
+  `rows: ${received} received by the last /metrics sample, ${rowsInFiles} in files (${((1 - rowsInFiles / Math.max(1, received)) * 100).toFixed(1)} % only in memory at the kill)`,
+);

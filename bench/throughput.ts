@@ -32,13 +32,25 @@ const exchanges = (ai >= 0 ? args[ai + 1]!.split(",") : ["binance"]) as Exchange
 const dataDir = mkdtempSync(join(tmpdir(), "qlc-bench-"));
 const sim = startSimulator({ rate, symbols, exchanges });
 sim.pause();
-const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir, FLUSH_INTERVAL: String(flushInterval) }));
+const col = spawnCollector(
+  [],
+  baseEnv({
+    BINANCE_WS_URL: sim.url,
+    BYBIT_WS_URL: sim.url,
+    OKX_WS_URL: sim.url,
+    EXCHANGES: exchanges.join(","),
+    SYMBOLS: symbols.join(","),
+    DATA_DIR: dataDir,
+    FLUSH_INTERVAL: String(flushInterval),
+  }),
+);
 await col.waitForLog("status_api_start");
 const port = col.statusPort();
 const proc = col.proc;
 
 const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).json() as Promise<any>;
-const allOpen = (m: any) => Object.values(m.connections as Record<string, { open: number; planned: number }>).every((c) => c.planned > 0 && c.open >= c.planned);
+const allOpen = (m: any) =>
+  Object.values(m.connections as Record<string, { open: number; planned: number }>).every((c) => c.planned > 0 && c.open >= c.planned);
 while (!allOpen(await metrics())) await Bun.sleep(50);
 
 console.log(`bench: ${rate} frames/s per venue (${exchanges.join(",")}) for ${seconds} s, ${symbols.length} symbols, collector pid ${proc.pid}`);
@@ -56,7 +68,10 @@ for (let s = 1; s <= seconds; s++) {
   rssMax = Math.max(rssMax, m.rss_mb);
   lagLast = m.event_loop_lag_ms;
   if (s >= 60) lagP99Max = Math.max(lagP99Max, m.event_loop_lag_ms.p99);
-  if (s % 5 === 0) samples.push(`  t=${s}s events=${m.total_events} drops=${m.dropped_events_total} queue=${m.queue_size} files=${m.writer.files_written} rss=${m.rss_mb}MB lag p50/p99/max=${m.event_loop_lag_ms.p50}/${m.event_loop_lag_ms.p99}/${m.event_loop_lag_ms.max} ms`);
+  if (s % 5 === 0)
+    samples.push(
+      `  t=${s}s events=${m.total_events} drops=${m.dropped_events_total} queue=${m.queue_size} files=${m.writer.files_written} rss=${m.rss_mb}MB lag p50/p99/max=${m.event_loop_lag_ms.p50}/${m.event_loop_lag_ms.p99}/${m.event_loop_lag_ms.max} ms`,
+    );
 }
 sim.pause();
 const elapsed = (performance.now() - t0) / 1000;
@@ -74,7 +89,9 @@ await sim.stop();
 
 const received = end.total_events - start.total_events;
 console.log(samples.join("\n"));
-console.log(`sent rows:        ${sentRows} (${Math.round(sentRows / elapsed)} rows/s over ${elapsed.toFixed(1)} s; frames ${JSON.stringify(sim.stats().frames)})`);
+console.log(
+  `sent rows:        ${sentRows} (${Math.round(sentRows / elapsed)} rows/s over ${elapsed.toFixed(1)} s; frames ${JSON.stringify(sim.stats().frames)})`,
+);
 console.log(`received rows:    ${end.total_events} (${Math.round(received / elapsed)} rows/s)`);
 console.log(`dropped:          ${end.dropped_events_total}`);
 console.log(`rows in files:    ${rowsInFiles} (${rowsInFiles === end.total_events - end.dropped_events_total ? "verified = received - dropped" : "MISMATCH"})`);

@@ -42,13 +42,36 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const venues = new Venues(config, adapters, instanceId);
   const { findConnection } = venues;
   const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
-  const health = new Health({ metrics, connections: () => venues.totals(), queueUtilizationPct: () => queue.utilizationPct(), localStorage: config.STORAGE_BACKEND === "local" }, log, clock);
+  const health = new Health(
+    { metrics, connections: () => venues.totals(), queueUtilizationPct: () => queue.utilizationPct(), localStorage: config.STORAGE_BACKEND === "local" },
+    log,
+    clock,
+  );
   // REST book snapshots are recorded like socket rows: through the ingest hooks below (once rows flow).
   const books = createBooks(config, { log, metrics, adapters, record, findConnection, onRow: (row) => hooks.onRow(row) });
   const subscriptionDeadlineMs = config.SUBSCRIPTION_DEADLINE_SECONDS * 1000;
   const subscribed = subscribedSymbols(config.EXCHANGES, config.SYMBOLS, (ex, sym) => adapters[ex].venueSymbol(sym));
-  const hooks = createIngestHooks({ ...trackers, metrics, queue, record, log, subscriptionDeadlineMs, subscribed, findConnection, onConnectivityChange: () => health.evaluate(), ...(books ? { books: books.tracker } : {}) });
-  log.info("collector_start", { version: COLLECTOR_VERSION, commit: BUILD_COMMIT_ID, schema_version: SCHEMA_VERSION, instance_id: instanceId, pid: process.pid, storage: storage.describe, config: redact(config) });
+  const hooks = createIngestHooks({
+    ...trackers,
+    metrics,
+    queue,
+    record,
+    log,
+    subscriptionDeadlineMs,
+    subscribed,
+    findConnection,
+    onConnectivityChange: () => health.evaluate(),
+    ...(books ? { books: books.tracker } : {}),
+  });
+  log.info("collector_start", {
+    version: COLLECTOR_VERSION,
+    commit: BUILD_COMMIT_ID,
+    schema_version: SCHEMA_VERSION,
+    instance_id: instanceId,
+    pid: process.pid,
+    storage: storage.describe,
+    config: redact(config),
+  });
 
   const snapshot = snapshotOf({ clock, metrics, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
   const status = await openStatus(config, snapshot, log).catch(async (err: unknown) => {
@@ -57,9 +80,24 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   });
   const restWeightUsed = books ? (now: number) => books.anchor.weightUsed(now) : undefined;
   const heartbeatMs = config.HEARTBEAT_INTERVAL * 1000;
-  const stopMonitors = startMonitors({ clock, log, metrics, ...trackers, ...(restWeightUsed ? { restWeightUsed } : {}), evaluateState: () => health.evaluate(), snapshot, heartbeatMs });
+  const stopMonitors = startMonitors({
+    clock,
+    log,
+    metrics,
+    ...trackers,
+    ...(restWeightUsed ? { restWeightUsed } : {}),
+    evaluateState: () => health.evaluate(),
+    snapshot,
+    heartbeatMs,
+  });
   const shutdown = new Shutdown({
-    clock, log, metrics, pipeline, storage, status, snapshot,
+    clock,
+    log,
+    metrics,
+    pipeline,
+    storage,
+    status,
+    snapshot,
     timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     booksOn: books !== null,
     stopMonitoring: () => (health.freeze(), stopMonitors()),
@@ -67,7 +105,11 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     openSockets: () => venues.totals().open,
     stopLag: () => trackers.lag.stop(),
   });
-  if (opts.handleSignals) handleSignals((signal) => void shutdown.run(signal), (error) => health.fatal(error));
+  if (opts.handleSignals)
+    handleSignals(
+      (signal) => void shutdown.run(signal),
+      (error) => health.fatal(error),
+    );
 
   await writer.start();
   trackers.lag.start();

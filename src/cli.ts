@@ -99,13 +99,38 @@ function settingsHelp(): string {
   return `\nEnvironment variables (default shown; flags win over the environment, the environment over --env-file):\n${rows.join("\n")}\n\nExit codes: 0 clean stop, 1 runtime failure (unwritten rows at shutdown), 2 invalid configuration or status port unusable.`;
 }
 
-async function simulate(o: { port: number; host: string; rate: number; symbols?: string; exchanges?: string; pingSeconds: number; seed: number; binanceMaxAgeSeconds: number; okxNoticeCloseSeconds: number }): Promise<number> {
+async function simulate(o: {
+  port: number;
+  host: string;
+  rate: number;
+  symbols?: string;
+  exchanges?: string;
+  pingSeconds: number;
+  seed: number;
+  binanceMaxAgeSeconds: number;
+  okxNoticeCloseSeconds: number;
+}): Promise<number> {
   const log = createLogger("info", undefined, defaultLogFormat(), useColor());
   const exchanges = o.exchanges ? (o.exchanges.split(",").map((s) => s.trim()) as ExchangeId[]) : undefined;
   const bad = exchanges?.find((x) => !EXCHANGES.includes(x));
   if (bad) throw new ConfigError(`invalid option: --exchanges ${bad} is not one of ${EXCHANGES.join(",")}`);
-  const sim = startSimulator({ host: o.host, port: o.port, rate: o.rate, symbols: o.symbols ? o.symbols.split(",") : SIM_DEFAULT_SYMBOLS, exchanges, binancePingMs: o.pingSeconds * 1000, seed: o.seed, binanceMaxAgeMs: o.binanceMaxAgeSeconds * 1000, okxNoticeCloseMs: o.okxNoticeCloseSeconds * 1000 });
-  log.info("sim_start", { url: sim.url, rate_per_venue: o.rate, hint: `BINANCE_WS_URL=${sim.url} BYBIT_WS_URL=${sim.url} OKX_WS_URL=${sim.url} npm start`, faults: `curl -X POST 'http://${o.host}:${sim.port}/_sim/fault?kind=kill&venue=binance' (docs/simulator.md)` });
+  const sim = startSimulator({
+    host: o.host,
+    port: o.port,
+    rate: o.rate,
+    symbols: o.symbols ? o.symbols.split(",") : SIM_DEFAULT_SYMBOLS,
+    exchanges,
+    binancePingMs: o.pingSeconds * 1000,
+    seed: o.seed,
+    binanceMaxAgeMs: o.binanceMaxAgeSeconds * 1000,
+    okxNoticeCloseMs: o.okxNoticeCloseSeconds * 1000,
+  });
+  log.info("sim_start", {
+    url: sim.url,
+    rate_per_venue: o.rate,
+    hint: `BINANCE_WS_URL=${sim.url} BYBIT_WS_URL=${sim.url} OKX_WS_URL=${sim.url} npm start`,
+    faults: `curl -X POST 'http://${o.host}:${sim.port}/_sim/fault?kind=kill&venue=binance' (docs/simulator.md)`,
+  });
   return new Promise<number>((resolve) => {
     const stop = async () => {
       log.info("sim_stop", { stats: sim.stats() });
@@ -119,8 +144,10 @@ async function simulate(o: { port: number; host: string; rate: number; symbols?:
 
 /** `book-check`: rebuild every book from the files alone; exit 1 on a break no `book_gap` event explains. */
 async function bookCheck(dataDir: string, o: { exchange?: string; symbol?: string; date?: string; json?: boolean }): Promise<number> {
-  if (o.exchange !== undefined && !(EXCHANGES as readonly string[]).includes(o.exchange)) throw new ConfigError(`invalid option: --exchange ${o.exchange} is not one of ${EXCHANGES.join(",")}`);
-  if (o.symbol !== undefined && !/^[A-Z0-9]{1,20}USDT$/.test(o.symbol)) throw new ConfigError(`invalid option: --symbol must be a unified symbol such as BTCUSDT (got ${JSON.stringify(o.symbol.slice(0, 40))})`);
+  if (o.exchange !== undefined && !(EXCHANGES as readonly string[]).includes(o.exchange))
+    throw new ConfigError(`invalid option: --exchange ${o.exchange} is not one of ${EXCHANGES.join(",")}`);
+  if (o.symbol !== undefined && !/^[A-Z0-9]{1,20}USDT$/.test(o.symbol))
+    throw new ConfigError(`invalid option: --symbol must be a unified symbol such as BTCUSDT (got ${JSON.stringify(o.symbol.slice(0, 40))})`);
   if (o.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) throw new ConfigError("invalid option: --date must be YYYY-MM-DD (UTC)");
   if (!isDirectory(dataDir)) throw new ConfigError(`invalid option: data directory ${dataDir} does not exist`);
   const rules: Record<string, VenueBookRule> = {};
@@ -140,7 +167,11 @@ async function bookCheck(dataDir: string, o: { exchange?: string; symbol?: strin
         `${r.exchange} ${r.symbol}: segments=${r.segments} rows=${r.rows} applied=${r.applied} breaks=${r.breaks} unexplained=${r.unexplained_breaks} crossed=${r.crossed} stale_snapshots=${r.stale_snapshots} venue_resets=${r.venue_resets} levels_at_end=${r.final ? `${r.bid_levels}/${r.ask_levels}` : "none (no valid segment at the end)"}\n`,
       );
     }
-    process.stdout.write(bad.length === 0 ? "book-check: ok, every break is explained by a book_gap event\n" : `book-check: ${bad.length} symbol(s) with unexplained breaks (rows lost between the venue and the files)\n`);
+    process.stdout.write(
+      bad.length === 0
+        ? "book-check: ok, every break is explained by a book_gap event\n"
+        : `book-check: ${bad.length} symbol(s) with unexplained breaks (rows lost between the venue and the files)\n`,
+    );
   }
   return bad.length === 0 ? EXIT_OK : EXIT_RUNTIME;
 }
@@ -153,7 +184,10 @@ export async function main(argv: string[]): Promise<number> {
     .description("Records public WebSocket market data (bbo, trade, mark price, funding, open interest) from Binance, Bybit and OKX into Parquet (schema v1).")
     .version(versionLine(), "-v, --version", "print version, commit and schema version")
     .exitOverride()
-    .addHelpText("after", '\nCollector options and every environment variable with its default:\n  quantlab-collector run --help   (the options work without "run" too)\nCheck a configuration without starting: quantlab-collector check-config --env-file FILE')
+    .addHelpText(
+      "after",
+      '\nCollector options and every environment variable with its default:\n  quantlab-collector run --help   (the options work without "run" too)\nCheck a configuration without starting: quantlab-collector check-config --env-file FILE',
+    )
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const addRunOptions = (cmd: Command) =>
@@ -183,7 +217,11 @@ export async function main(argv: string[]): Promise<number> {
       result = run(flags);
     });
 
-  addRunOptions(program.command("check-config").description("print the resolved configuration (secrets redacted) with the source of each value and validate it; exit 0 if valid, 2 if not"))
+  addRunOptions(
+    program
+      .command("check-config")
+      .description("print the resolved configuration (secrets redacted) with the source of each value and validate it; exit 0 if valid, 2 if not"),
+  )
     .option("--json", "one JSON object instead of a table")
     .action((flags: RunFlags & { json?: boolean }) => {
       result = Promise.resolve(checkConfig(flags));
@@ -199,7 +237,12 @@ export async function main(argv: string[]): Promise<number> {
     .option("--exchanges <list>", "venues to simulate (default: all implemented)")
     .option("--ping-seconds <n>", "Binance server ping interval in seconds", intArg("--ping-seconds", 1, 3600), 180)
     .option("--seed <n>", "random seed for reproducible payloads", intArg("--seed", 1, 2 ** 31), 42)
-    .option("--binance-max-age-seconds <n>", "Binance closes connections at this age (stand-in for its 24 h cut; 0 = never)", intArg("--binance-max-age-seconds", 0, 86_400), 0)
+    .option(
+      "--binance-max-age-seconds <n>",
+      "Binance closes connections at this age (stand-in for its 24 h cut; 0 = never)",
+      intArg("--binance-max-age-seconds", 0, 86_400),
+      0,
+    )
     .option("--okx-notice-close-seconds <n>", "OKX drops a socket this long after its notice 64008", intArg("--okx-notice-close-seconds", 1, 3600), 60)
     .addHelpText(
       "after",
@@ -266,7 +309,13 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--env-file <path>", "read S3 settings from this env file (values already in the environment win)")
     .action((source: string, o: InspectFlags & { envFile?: string }) => {
       const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
-      result = runInspect(source, o, env, (s) => process.stdout.write(s), (path, text) => Bun.write(path, text));
+      result = runInspect(
+        source,
+        o,
+        env,
+        (s) => process.stdout.write(s),
+        (path, text) => Bun.write(path, text),
+      );
     });
 
   try {

@@ -37,7 +37,10 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A
 const bindHost = z
   .string()
   .trim()
-  .refine((s) => isIP(s.replace(/^\[(.*)\]$/, "$1")) !== 0 || (HOSTNAME.test(s) && !/^[\d.]+$/.test(s)), "must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1) or a host name")
+  .refine(
+    (s) => isIP(s.replace(/^\[(.*)\]$/, "$1")) !== 0 || (HOSTNAME.test(s) && !/^[\d.]+$/.test(s)),
+    "must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1) or a host name",
+  )
   .transform((s) => s.replace(/^\[(.*)\]$/, "$1"));
 
 const wsBaseUrl = z
@@ -96,10 +99,17 @@ const httpBaseUrl = z
   }, "must be an http:// or https:// URL with scheme, host and optional port only (the collector appends /fapi/v1/depth)")
   .transform((s) => s.replace(/\/+$/, ""));
 
-const optionalText = z.string().trim().optional().transform((s) => (s === "" ? undefined : s));
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((s) => (s === "" ? undefined : s));
 
 const EnvSchema = z.object({
-  STORAGE_BACKEND: z.enum(["local", "s3"], { error: "must be local or s3" }).default("local").describe("where files go: local (DATA_DIR) or s3 (S3_*; files wait in SPOOL_DIR until S3 confirms them)"),
+  STORAGE_BACKEND: z
+    .enum(["local", "s3"], { error: "must be local or s3" })
+    .default("local")
+    .describe("where files go: local (DATA_DIR) or s3 (S3_*; files wait in SPOOL_DIR until S3 confirms them)"),
   DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data").describe("root of the local Parquet tree (and of the S3 spool)"),
   S3_ENDPOINT: optionalText.describe("S3-compatible endpoint, http(s)://host[:port] (STORAGE_BACKEND=s3)"),
   S3_ACCESS_KEY: optionalText.describe("S3 access key (never logged or served)"),
@@ -110,7 +120,9 @@ const EnvSchema = z.object({
   /** STORAGE_BACKEND=s3: encoded files wait here (same hive key) until S3 confirms them. Default <DATA_DIR>/spool. */
   SPOOL_DIR: optionalText.describe("STORAGE_BACKEND=s3: local spool of files waiting for S3 (unset: <DATA_DIR>/spool)"),
   /** Spool size above which new files are refused and the state is ERROR (default 10 GiB). */
-  SPOOL_MAX_BYTES: intIn(1024, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3).describe("spool size above which new files are refused and the state is ERROR (bytes)"),
+  SPOOL_MAX_BYTES: intIn(1024, Number.MAX_SAFE_INTEGER)
+    .default(10 * 1024 ** 3)
+    .describe("spool size above which new files are refused and the state is ERROR (bytes)"),
   /** One upload attempt is abandoned (and retried) after this long. */
   S3_UPLOAD_TIMEOUT_SECONDS: positiveSeconds(0.1, 3600).default(30).describe("one upload attempt is abandoned (and retried) after this long"),
   /** Cap of the exponential backoff between failed upload attempts. */
@@ -120,20 +132,35 @@ const EnvSchema = z.object({
   /** Streams to record (issue 11): default every stream but `book`, which is opt-in. */
   STREAMS: streamList.default(DEFAULT_STREAMS).describe("streams to record, comma-separated (default: every stream but book, which is opt-in)"),
   /** Bybit order-book depth of the `book` stream: orderbook.{50,200,1000} (OKX `books` is 400 levels, Binance diffs are full depth). */
-  BOOK_DEPTH: z.enum(["50", "200", "1000"], { error: "must be 50, 200 or 1000 (Bybit orderbook depths)" }).default("200").transform(Number).describe("Bybit order-book depth of the book stream: 50, 200 or 1000"),
+  BOOK_DEPTH: z
+    .enum(["50", "200", "1000"], { error: "must be 50, 200 or 1000 (Bybit orderbook depths)" })
+    .default("200")
+    .transform(Number)
+    .describe("Bybit order-book depth of the book stream: 50, 200 or 1000"),
   /** Binance REST base URL for the order-book anchoring snapshot (`/fapi/v1/depth`), the one REST call. */
-  BINANCE_REST_URL: httpBaseUrl.default("https://fapi.binance.com").describe("Binance REST base URL for the order-book anchoring snapshot (/fapi/v1/depth), the product's one REST call"),
+  BINANCE_REST_URL: httpBaseUrl
+    .default("https://fapi.binance.com")
+    .describe("Binance REST base URL for the order-book anchoring snapshot (/fapi/v1/depth), the product's one REST call"),
   /** REST request weight the anchoring snapshots may spend per minute (venue limit 2,400/min per IP; limit=1000 costs 20). */
-  BINANCE_REST_WEIGHT_PER_MINUTE: intIn(20, 2400).default(1200).describe("REST request weight the anchoring snapshots may spend per minute (venue limit 2,400; one snapshot costs 20)"),
+  BINANCE_REST_WEIGHT_PER_MINUTE: intIn(20, 2400)
+    .default(1200)
+    .describe("REST request weight the anchoring snapshots may spend per minute (venue limit 2,400; one snapshot costs 20)"),
   STATUS_HOST: bindHost.default("127.0.0.1").describe("status API bind address (0.0.0.0 only on a trusted network)"),
   STATUS_PORT: intIn(0, 65535).default(9100).describe("status API port (0 = any free port)"),
-  QUEUE_SIZE: intIn(1, 50_000_000).default(500_000).describe("ingest queue capacity; a full queue drops and counts; also bounds rows in files waiting for failing storage"),
+  QUEUE_SIZE: intIn(1, 50_000_000)
+    .default(500_000)
+    .describe("ingest queue capacity; a full queue drops and counts; also bounds rows in files waiting for failing storage"),
   BUFFER_SIZE: intIn(1, 1_000_000).default(5000).describe("rows per partition that trigger a flush"),
   FLUSH_INTERVAL: positiveSeconds(0.1, 86_400).default(60).describe("seconds: flush a partition whose oldest row is this old"),
-  MIN_FLUSH_GAP_SECONDS: positiveSeconds(0, 3600).default(5).describe("never flush a partition sooner than this after its last flush (4 x BUFFER_SIZE flushes anyway)"),
+  MIN_FLUSH_GAP_SECONDS: positiveSeconds(0, 3600)
+    .default(5)
+    .describe("never flush a partition sooner than this after its last flush (4 x BUFFER_SIZE flushes anyway)"),
   MAX_INFLIGHT_UPLOADS: intIn(1, 256).default(16).describe("concurrent storage writes"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info").describe("debug, info, warn or error"),
-  LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional().describe("json (one object per line) or pretty (coloured, for a person); unset: pretty on a terminal, json otherwise"),
+  LOG_FORMAT: z
+    .enum(["json", "pretty"], { error: "must be json or pretty" })
+    .optional()
+    .describe("json (one object per line) or pretty (coloured, for a person); unset: pretty on a terminal, json otherwise"),
   BINANCE_WS_URL: wsBaseUrl.default("wss://fstream.binance.com").describe("Binance base URL: scheme, host, port only (the adapter appends the paths)"),
   BYBIT_WS_URL: wsBaseUrl.default("wss://stream.bybit.com").describe("Bybit base URL (the adapter appends /v5/public/linear)"),
   OKX_WS_URL: wsBaseUrl.default("wss://ws.okx.com:8443").describe("OKX base URL (the adapter appends /ws/v5/public and /ws/v5/business)"),
@@ -147,7 +174,9 @@ const EnvSchema = z.object({
    */
   WS_PING_INTERVAL_MS: intIn(50, 20_000).optional().describe("testing only: caps the Bybit/OKX client ping interval in ms (venue value 20 s)"),
   /** A subscription with no first event this long after its connection opened is reported silent (docs/venues.md §0). */
-  SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1, 86_400).default(60).describe("a subscription with no first event this long after its connection opened is reported silent"),
+  SUBSCRIPTION_DEADLINE_SECONDS: positiveSeconds(1, 86_400)
+    .default(60)
+    .describe("a subscription with no first event this long after its connection opened is reported silent"),
   /**
    * Testing and troubleshooting: caps every connection's watchdog (data-silence and pong deadlines)
    * in ms. Unset = per connection from its subscriptions and the venue keepalive (docs/venues.md §0).
@@ -162,13 +191,18 @@ const EnvSchema = z.object({
    * Binance trades (docs/schema-v1.md §2, docs/venues.md §1.1): `trade` = `<sym>@trade` on /public, one row per fill (default);
    * `aggTrade` = `<sym>@aggTrade` on /market, fills aggregated over 100 ms, trade_id = aggregate id.
    */
-  BINANCE_TRADE_STREAM: z.enum(["trade", "aggTrade"], { message: 'must be "trade" or "aggTrade"' }).default("trade").describe("trade (<sym>@trade, one row per fill) or aggTrade (<sym>@aggTrade, aggregated over 100 ms)"),
+  BINANCE_TRADE_STREAM: z
+    .enum(["trade", "aggTrade"], { message: 'must be "trade" or "aggTrade"' })
+    .default("trade")
+    .describe("trade (<sym>@trade, one row per fill) or aggTrade (<sym>@aggTrade, aggregated over 100 ms)"),
   /** Cap of the reconnect backoff (docs/venues.md §0: about 0.5 s growing to 30 s, full jitter). */
   WS_BACKOFF_MAX_SECONDS: positiveSeconds(1, 3600).default(30).describe("cap of the reconnect backoff (0.5 s doubling, full jitter)"),
   /** After HTTP 418/429 on a handshake the next reconnect waits at least this long (docs/venues.md §1.3). */
   WS_RATE_LIMIT_BACKOFF_SECONDS: positiveSeconds(1, 3600).default(60).describe("after HTTP 418/429 on a handshake the next reconnect waits at least this long"),
   /** Replace connections of venues with a lifetime cap (Binance 24 h) this long after open, make-before-break. */
-  WS_ROTATE_AFTER_SECONDS: positiveSeconds(1, 86_400).default(82_800).describe("Binance connections are replaced make-before-break after this long (venue cut: 24 h)"),
+  WS_ROTATE_AFTER_SECONDS: positiveSeconds(1, 86_400)
+    .default(82_800)
+    .describe("Binance connections are replaced make-before-break after this long (venue cut: 24 h)"),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -244,16 +278,21 @@ export function loadConfig(env: Record<string, string | undefined>, flags: CliOv
   const e = res.data;
   const exchanges = e.EXCHANGES ?? [...available];
   const missing = exchanges.filter((x) => !available.includes(x));
-  if (missing.length > 0) throw new ConfigError(`invalid configuration: EXCHANGES: ${missing.join(",")} not supported by this build (supported: ${available.join(",")})`);
+  if (missing.length > 0)
+    throw new ConfigError(`invalid configuration: EXCHANGES: ${missing.join(",")} not supported by this build (supported: ${available.join(",")})`);
   if (e.STORAGE_BACKEND === "s3") {
     for (const key of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
       if (!e[key]) throw new ConfigError(`invalid configuration: ${key} is required when STORAGE_BACKEND=s3`);
     }
-    if (!isHttpUrl(e.S3_ENDPOINT!)) throw new ConfigError("invalid configuration: S3_ENDPOINT must be an http:// or https:// URL without user info, e.g. https://s3.eu-west-1.amazonaws.com");
+    if (!isHttpUrl(e.S3_ENDPOINT!))
+      throw new ConfigError("invalid configuration: S3_ENDPOINT must be an http:// or https:// URL without user info, e.g. https://s3.eu-west-1.amazonaws.com");
     // Bun's S3 client attaches an ambient session token to every request even when the client is
     // built with explicit keys (measured: sessionToken "" or undefined does not suppress it).
     for (const key of ["AWS_SESSION_TOKEN", "S3_SESSION_TOKEN"]) {
-      if (env[key]) throw new ConfigError(`invalid configuration: ${key} is set in the environment; Bun's S3 client would sign every request with it next to S3_ACCESS_KEY: unset it (the collector uses static keys)`);
+      if (env[key])
+        throw new ConfigError(
+          `invalid configuration: ${key} is set in the environment; Bun's S3 client would sign every request with it next to S3_ACCESS_KEY: unset it (the collector uses static keys)`,
+        );
     }
   }
   return Object.freeze({ ...e, EXCHANGES: exchanges });
@@ -347,7 +386,11 @@ export type ValueSource = "default" | "env file" | "environment" | "flag";
  * Where each setting's value comes from, in precedence order: flag > environment > env file >
  * default (values already in the environment win over `--env-file`, as systemd's do).
  */
-export function configSources(processEnv: Record<string, string | undefined>, fileEnv: Record<string, string | undefined>, flags: CliOverrides): Record<string, ValueSource> {
+export function configSources(
+  processEnv: Record<string, string | undefined>,
+  fileEnv: Record<string, string | undefined>,
+  flags: CliOverrides,
+): Record<string, ValueSource> {
   const out: Record<string, ValueSource> = {};
   for (const key of settingKeys()) {
     const flag = FLAG_FOR[key];

@@ -43,7 +43,11 @@ export interface IngestDeps {
 export type SubscribedSymbols = Partial<Record<ExchangeId, ReadonlyMap<string, { readonly symbol: string; readonly exchangeSymbol: string }>>>;
 
 /** Builds the table from the configured symbols and each venue's own symbol mapping. */
-export function subscribedSymbols(exchanges: readonly ExchangeId[], symbols: readonly string[], venueSymbol: (ex: ExchangeId, unified: string) => string): SubscribedSymbols {
+export function subscribedSymbols(
+  exchanges: readonly ExchangeId[],
+  symbols: readonly string[],
+  venueSymbol: (ex: ExchangeId, unified: string) => string,
+): SubscribedSymbols {
   const out: SubscribedSymbols = {};
   for (const ex of exchanges) out[ex] = new Map(symbols.map((s) => [venueSymbol(ex, s), { symbol: s, exchangeSymbol: venueSymbol(ex, s) }]));
   return out;
@@ -95,7 +99,13 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
     const kind = `${exchange}:${label}`;
     if (!seenSkipReasons.has(kind)) {
       seenSkipReasons.add(kind);
-      log.warn("parse_error", { exchange, conn_id: connId, reason: label, ...(label !== reason ? { venue_reason: reason.slice(0, 100) } : {}), sample: detail?.slice(0, 200) });
+      log.warn("parse_error", {
+        exchange,
+        conn_id: connId,
+        reason: label,
+        ...(label !== reason ? { venue_reason: reason.slice(0, 100) } : {}),
+        sample: detail?.slice(0, 200),
+      });
     }
   }
   let dropsSinceLog = 0;
@@ -113,7 +123,12 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         return;
       }
       if (sub === undefined || sub.symbol !== row.symbol) {
-        skip(row.exchange, row.conn_id, UNKNOWN_SYMBOL, JSON.stringify({ symbol: String(row.symbol).slice(0, 64), exchange_symbol: String(row.exchange_symbol).slice(0, 64), stream: row.stream }));
+        skip(
+          row.exchange,
+          row.conn_id,
+          UNKNOWN_SYMBOL,
+          JSON.stringify({ symbol: String(row.symbol).slice(0, 64), exchange_symbol: String(row.exchange_symbol).slice(0, 64), stream: row.stream }),
+        );
         return;
       }
       row.symbol = sub.symbol;
@@ -124,7 +139,14 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
       if (ended) log.info("silence_end", { exchange: ended.exchange, stream: ended.stream, symbol: ended.symbol, silent_ms: ended.silentMs });
       const live = firstData.seen(row.conn_id, row.stream, row.symbol);
       if (live) {
-        if (live.late) log.info("subscription_live", { exchange: row.exchange, conn_id: row.conn_id, stream: row.stream, symbol: row.symbol, silent_ms: now - live.late.since_ms });
+        if (live.late)
+          log.info("subscription_live", {
+            exchange: row.exchange,
+            conn_id: row.conn_id,
+            stream: row.stream,
+            symbol: row.symbol,
+            silent_ms: now - live.late.since_ms,
+          });
         if (live.complete) {
           const conn = d.findConnection(row.conn_id);
           if (conn) d.record(connectionEvent(conn, "subscribed", "first data on every subscription", null));
@@ -136,10 +158,25 @@ export function createIngestHooks(d: IngestDeps): SupervisorHooks {
         const gap = tradeGaps.observe(row.exchange, row.symbol, row.trade_id, now);
         if (gap?.kind === "gap") {
           metrics.recordTradeIdGap(gap.exchange, gap.missing);
-          log.warn("trade_id_gap", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, missing: gap.missing, conn_id: row.conn_id });
+          log.warn("trade_id_gap", {
+            exchange: gap.exchange,
+            symbol: gap.symbol,
+            after_id: gap.afterId,
+            next_id: gap.nextId,
+            missing: gap.missing,
+            conn_id: row.conn_id,
+          });
         } else if (gap?.kind === "jump") {
           metrics.recordTradeIdJump(gap.exchange);
-          log.warn("trade_id_jump", { exchange: gap.exchange, symbol: gap.symbol, after_id: gap.afterId, next_id: gap.nextId, bound: gap.bound, conn_id: row.conn_id, note: "implausible id move: not counted as missing trades; the sequence re-anchors on the new id" });
+          log.warn("trade_id_jump", {
+            exchange: gap.exchange,
+            symbol: gap.symbol,
+            after_id: gap.afterId,
+            next_id: gap.nextId,
+            bound: gap.bound,
+            conn_id: row.conn_id,
+            note: "implausible id move: not counted as missing trades; the sequence re-anchors on the new id",
+          });
         }
       }
       // Checked before the queue: a break the venue caused is seen even if the row is then dropped.

@@ -80,7 +80,12 @@ export function defaultLogFormat(isTTY = process.stdout.isTTY === true): LogForm
   return isTTY ? "pretty" : "json";
 }
 
-export function createLogger(minLevel: LogLevel = "info", write: LogWriter = stdoutWriter, format: LogFormat = "json", color = process.stdout.isTTY === true): Logger {
+export function createLogger(
+  minLevel: LogLevel = "info",
+  write: LogWriter = stdoutWriter,
+  format: LogFormat = "json",
+  color = process.stdout.isTTY === true,
+): Logger {
   const min = LEVEL_RANK[minLevel];
   const log = (level: LogLevel, event: LogEvent, fields?: Record<string, unknown>): void => {
     if (LEVEL_RANK[level] < min) return;

@@ -48,7 +48,9 @@ interface Edge {
 }
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Static `import … from "./x"` / `export … from "./x"` statements, multi-line ones included. */
@@ -58,7 +60,13 @@ function edgesOf(file: string): Edge[] {
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^;]*?)\s*from\s+"(\.[^"]+)"/gms)) {
     const specifiers = m[2]!;
     const braces = /^\{([^}]*)\}$/.exec(specifiers.trim());
-    const inlineTypeOnly = braces !== null && braces[1]!.split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "));
+    const inlineTypeOnly =
+      braces !== null &&
+      braces[1]!
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith("type "));
     out.push({ from: relative(SRC, file), to: relative(SRC, resolve(dirname(file), m[3]!)), typeOnly: m[1] !== undefined || inlineTypeOnly });
   }
   return out;
@@ -102,7 +110,9 @@ describe("architecture", () => {
   });
 
   test("the writer, storage and state know nothing about venues", () => {
-    const leaks = edges.filter((e) => ["pipeline", "storage", "state", "status"].includes(layerOf(e.from)) && ["exchanges", "ws", "sim"].includes(layerOf(e.to)));
+    const leaks = edges.filter(
+      (e) => ["pipeline", "storage", "state", "status"].includes(layerOf(e.from)) && ["exchanges", "ws", "sim"].includes(layerOf(e.to)),
+    );
     expect(leaks).toEqual([]);
   });
 
@@ -112,12 +122,25 @@ describe("architecture", () => {
   });
 
   test("runtime APIs appear only at the edges", () => {
-    const where = (re: RegExp) => files.filter((f) => re.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f)).sort();
+    const where = (re: RegExp) =>
+      files
+        .filter((f) => re.test(readFileSync(f, "utf8")))
+        .map((f) => relative(SRC, f))
+        .sort();
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
     expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/objects.ts", "storage/s3.ts"]);
     // status/port-holder and status/process read /proc (who holds a taken status port; open fds).
-    expect(where(/from "node:fs(\/promises)?"/)).toEqual(["books/files.ts", "config.ts", "status/port-holder.ts", "status/process.ts", "storage/local.ts", "storage/objects.ts", "storage/spool-files.ts", "storage/spool-recovery.ts"]);
+    expect(where(/from "node:fs(\/promises)?"/)).toEqual([
+      "books/files.ts",
+      "config.ts",
+      "status/port-holder.ts",
+      "status/process.ts",
+      "storage/local.ts",
+      "storage/objects.ts",
+      "storage/spool-files.ts",
+      "storage/spool-recovery.ts",
+    ]);
     expect(where(/process\.(env|argv)\b/)).toEqual(["cli.ts"]);
     // The product's one kind of HTTP request: the REST order-book snapshot (issue 11).
     expect(where(/(^|[^.\w])fetch\((?!req\b)/m)).toEqual(["books/rest-fetch.ts"]);

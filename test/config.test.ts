@@ -31,7 +31,11 @@ describe("loadConfig", () => {
   });
 
   test("flags override env; lists are trimmed and de-duplicated", () => {
-    const c = loadConfig({ SYMBOLS: "ETHUSDT", STATUS_PORT: "9200", DATA_DIR: "/x" }, { symbols: " BTCUSDT, SOLUSDT,BTCUSDT ", statusPort: "9300", dataDir: "/y", exchanges: "binance" }, ["binance"]);
+    const c = loadConfig(
+      { SYMBOLS: "ETHUSDT", STATUS_PORT: "9200", DATA_DIR: "/x" },
+      { symbols: " BTCUSDT, SOLUSDT,BTCUSDT ", statusPort: "9300", dataDir: "/y", exchanges: "binance" },
+      ["binance"],
+    );
     expect(c.SYMBOLS).toEqual(["BTCUSDT", "SOLUSDT"]);
     expect(c.STATUS_PORT).toBe(9300);
     expect(c.DATA_DIR).toBe("/y");
@@ -102,12 +106,26 @@ describe("loadConfig", () => {
   });
 
   test("STATUS_HOST accepts addresses and host names", () => {
-    for (const h of ["127.0.0.1", "0.0.0.0", "::1", "[::1]", "::", "localhost", "collector-1.internal"]) expect(loadConfig({ STATUS_HOST: h }).STATUS_HOST).toBe(h.replace(/[[\]]/g, ""));
+    for (const h of ["127.0.0.1", "0.0.0.0", "::1", "[::1]", "::", "localhost", "collector-1.internal"])
+      expect(loadConfig({ STATUS_HOST: h }).STATUS_HOST).toBe(h.replace(/[[\]]/g, ""));
   });
 
   test("misspelled-looking environment keys name the likely setting; ordinary variables do not", () => {
     expect(editDistance("QUEUESIZE", "QUEUE_SIZE")).toBe(1);
-    const env = { QUEUESIZE: "5", FLUSH_INTERVALL: "3", STATUS_PROT: "1", PATH: "/bin", HOME: "/root", HOSTNAME: "x", AWS_REGION: "eu", JOURNAL_STREAM: "8:1", INVOCATION_ID: "x", LOGNAME: "q", QUEUE_SIZE: "5", queue_siz: "1" };
+    const env = {
+      QUEUESIZE: "5",
+      FLUSH_INTERVALL: "3",
+      STATUS_PROT: "1",
+      PATH: "/bin",
+      HOME: "/root",
+      HOSTNAME: "x",
+      AWS_REGION: "eu",
+      JOURNAL_STREAM: "8:1",
+      INVOCATION_ID: "x",
+      LOGNAME: "q",
+      QUEUE_SIZE: "5",
+      queue_siz: "1",
+    };
     expect(misspelledKeys(env).sort((a, b) => a.key.localeCompare(b.key))).toEqual([
       { key: "FLUSH_INTERVALL", likely: "FLUSH_INTERVAL" },
       { key: "QUEUESIZE", likely: "QUEUE_SIZE" },
@@ -123,7 +141,13 @@ describe("loadConfig", () => {
   });
 
   test("an invalid secret is never echoed back, and redact() hides keys", () => {
-    const c = loadConfig({ STORAGE_BACKEND: "s3", S3_ENDPOINT: "http://127.0.0.1:1", S3_BUCKET: "b", S3_ACCESS_KEY: "AKIDEXAMPLE", S3_SECRET_KEY: "s3cr3t-value" });
+    const c = loadConfig({
+      STORAGE_BACKEND: "s3",
+      S3_ENDPOINT: "http://127.0.0.1:1",
+      S3_BUCKET: "b",
+      S3_ACCESS_KEY: "AKIDEXAMPLE",
+      S3_SECRET_KEY: "s3cr3t-value",
+    });
     const shown = JSON.stringify(redact(c));
     expect(shown).not.toContain("s3cr3t-value");
     expect(shown).not.toContain("AKIDEXAMPLE");
@@ -202,7 +226,10 @@ describe("CLI exit codes", () => {
   test("check-config prints the resolved, redacted configuration with each value's source; invalid → exit 2", () => {
     const dir = mkdtempSync(join(tmpdir(), "qlc-check-"));
     const envFile = join(dir, "collector.env");
-    writeFileSync(envFile, "QUEUE_SIZE=1234\nBUFFER_SIZE=77\nSTORAGE_BACKEND=s3\nS3_ENDPOINT=http://127.0.0.1:1\nS3_BUCKET=b\nS3_ACCESS_KEY=AKIDEXAMPLE\nS3_SECRET_KEY=s3cr3t-value\nQUEUESIZE=5\n");
+    writeFileSync(
+      envFile,
+      "QUEUE_SIZE=1234\nBUFFER_SIZE=77\nSTORAGE_BACKEND=s3\nS3_ENDPOINT=http://127.0.0.1:1\nS3_BUCKET=b\nS3_ACCESS_KEY=AKIDEXAMPLE\nS3_SECRET_KEY=s3cr3t-value\nQUEUESIZE=5\n",
+    );
     const r = run(["check-config", "--env-file", envFile, "--flush-interval", "7", "--json"], { BUFFER_SIZE: "88" });
     expect(r.code).toBe(0);
     expect(r.out).not.toContain("s3cr3t-value");
@@ -230,7 +257,10 @@ describe("CLI exit codes", () => {
 });
 
 function expectFatalLine(stdout: string, key: string): void {
-  const lines = stdout.trim().split("\n").filter((l) => l !== "");
+  const lines = stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "");
   expect(lines).toHaveLength(1);
   const j = JSON.parse(lines[0]!);
   expect(j).toMatchObject({ level: "error", event: "fatal_error", exit_code: 2 });
@@ -264,7 +294,10 @@ describe("status port that cannot be bound", () => {
       expect(lines[0]).toContain(`port ${port} is already in use`);
       expect(lines[0]).toContain(`(pid ${process.pid})`); // this test process holds it
       expect(lines[0]).toContain("STATUS_PORT");
-      const logs = out.trim().split("\n").map((l) => JSON.parse(l));
+      const logs = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(logs.find((l) => l.event === "config_warning")).toMatchObject({ level: "warn", key: "QUEUESIZE", likely: "QUEUE_SIZE" });
       expect(logs.at(-1)).toMatchObject({ event: "fatal_error", exit_code: 2 });
       expect(logs.at(-1).error).toBe(lines[0]!.replace(/^quantlab-collector: /, ""));
@@ -281,7 +314,13 @@ describe("status port that cannot be bound", () => {
     await listen();
     try {
       const cmd = `${process.execPath} ${ENTRY} --exchanges binance --data-dir /tmp/qlc-pretty-unused --status-port ${port}`;
-      const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "xterm", BINANCE_WS_URL: "ws://127.0.0.1:1" }, cwd: "/tmp", stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "", TERM: "xterm", BINANCE_WS_URL: "ws://127.0.0.1:1" },
+        cwd: "/tmp",
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      });
       const [code, out] = await Promise.all([p.exited, new Response(p.stdout).text()]);
       expect(code).toBe(2);
       expect(out).toMatch(/\d\d:\d\d:\d\d\.\d{3}\S* \x1b\[36mINFO \x1b\[0m \x1b\[1mcollector_start\x1b\[0m/);

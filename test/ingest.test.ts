@@ -27,7 +27,13 @@ function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] 
     markLive: () => lives++,
     connId: "binance-public-abcd-1",
     adapter: adapters.binance,
-    plan: { route: "public", url: "ws://127.0.0.1:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade", subscribeMessages: [], streams: o.streams ?? ["bbo", "trade"], symbols: ["BTCUSDT"] },
+    plan: {
+      route: "public",
+      url: "ws://127.0.0.1:1/public/stream?streams=btcusdt@bookTicker/btcusdt@trade",
+      subscribeMessages: [],
+      streams: o.streams ?? ["bbo", "trade"],
+      symbols: ["BTCUSDT"],
+    },
   } as unknown as Connection;
   const firstData = new FirstDataTracker();
   const hooks = createIngestHooks({
@@ -47,10 +53,33 @@ function setup(queueCapacity = 100, o: { streams?: string[]; symbols?: string[] 
   return { lines, recorded, metrics, queue, conn, hooks, firstData, changes: () => changes, lives: () => lives };
 }
 
-const common = { exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: 1, ts_recv_us: 1_000, conn_id: "binance-public-abcd-1", recv_seq: 1 } as const;
+const common = {
+  exchange: "binance",
+  symbol: "BTCUSDT",
+  exchange_symbol: "BTCUSDT",
+  ts_event_ms: 1,
+  ts_recv_us: 1_000,
+  conn_id: "binance-public-abcd-1",
+  recv_seq: 1,
+} as const;
 const trade = (id: string): TradeRow => ({ ...common, stream: "trade", trade_id: id, price: 1, qty: 1, side: "buy", ts_trade_ms: 1 });
 const bbo: Row = { ...common, stream: "bbo", bid_px: 1, bid_qty: 1, ask_px: 2, ask_qty: 1, update_id: 1, ts_tx_ms: 1 };
-const liquidation = (symbol: string): Row => ({ ...common, symbol, exchange_symbol: symbol, stream: "liquidation", side: "sell", price: 1, avg_price: null, qty: 2, orig_qty: null, status: null, ts_trade_ms: 1, last_qty: null, pos_side: "long", bankruptcy_loss: null });
+const liquidation = (symbol: string): Row => ({
+  ...common,
+  symbol,
+  exchange_symbol: symbol,
+  stream: "liquidation",
+  side: "sell",
+  price: 1,
+  avg_price: null,
+  qty: 2,
+  orig_qty: null,
+  status: null,
+  ts_trade_ms: 1,
+  last_qty: null,
+  pos_side: "long",
+  bankruptcy_loss: null,
+});
 
 describe("ingest hooks", () => {
   test("a full queue drops and counts every row beyond capacity, logging once per 5 s", () => {
@@ -99,7 +128,21 @@ describe("ingest hooks", () => {
       ["warn", 101, 9007199254740991],
       ["warn", 9007199254740991, 102],
     ]);
-    const snap = buildSnapshot({ metrics, queueSize: 0, queueCapacity: 100, state: "READY", stateSinceMs: 0, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: Date.now(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [], connections: {} });
+    const snap = buildSnapshot({
+      metrics,
+      queueSize: 0,
+      queueCapacity: 100,
+      state: "READY",
+      stateSinceMs: 0,
+      stateReasons: [],
+      symbols: ["BTCUSDT"],
+      streams: {},
+      nowMs: Date.now(),
+      rssBytes: 0,
+      lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+      silentSubscriptions: [],
+      connections: {},
+    });
     expect(snap.metrics.effective_data_loss_rate_pct).toBe(25); // 2 missing of 6 received + 2 missing, not 100
     expect(snap.metrics.trade_id_jumps_total).toBe(2);
   });
@@ -123,7 +166,8 @@ describe("ingest hooks", () => {
       ["rotate", "max age", null],
       ["disconnect", "watchdog: no frame for 10000 ms", 1006],
     ]);
-    for (const r of recorded) expect(r).toMatchObject({ stream: "connection", exchange: "binance", conn_id: conn.connId, url: conn.plan.url, streams: "bbo:BTCUSDT,trade:BTCUSDT" });
+    for (const r of recorded)
+      expect(r).toMatchObject({ stream: "connection", exchange: "binance", conn_id: conn.connId, url: conn.plan.url, streams: "bbo:BTCUSDT,trade:BTCUSDT" });
     expect(metrics.watchdogTotal.binance).toBe(1);
     expect(metrics.rotationsTotal.binance).toBe(1);
     expect(changes()).toBe(2);
@@ -134,7 +178,12 @@ describe("ingest hooks", () => {
     for (let i = 1; i <= 60; i++) hooks.onSubscribeError(conn, `-1121: Invalid symbol ${i}`, [`s${i}usdt@trade`]);
     expect(metrics.subscribeErrorsTotal).toBe(60);
     expect(metrics.rejectedSubscriptions).toHaveLength(50);
-    expect(metrics.rejectedSubscriptions[0]).toMatchObject({ exchange: "binance", conn_id: conn.connId, topics: ["s11usdt@trade"], error: "-1121: Invalid symbol 11" });
+    expect(metrics.rejectedSubscriptions[0]).toMatchObject({
+      exchange: "binance",
+      conn_id: conn.connId,
+      topics: ["s11usdt@trade"],
+      error: "-1121: Invalid symbol 11",
+    });
     expect(metrics.rejectedSubscriptions.at(-1)!.topics).toEqual(["s60usdt@trade"]);
     expect(lines.filter((l) => l.event === "subscribe_error")).toHaveLength(60);
   });
@@ -185,7 +234,10 @@ describe("ingest hooks", () => {
     expect(metrics.parseErrorsTotal).toBe(bad.length + 2);
     expect(metrics.parseErrorsByReason).toEqual({ unknown_symbol: bad.length + 2 });
     const logged = lines.filter((l) => l.event === "parse_error");
-    expect(logged.map((l) => [l.exchange, l.reason])).toEqual([["binance", "unknown_symbol"], ["okx", "unknown_symbol"]]);
+    expect(logged.map((l) => [l.exchange, l.reason])).toEqual([
+      ["binance", "unknown_symbol"],
+      ["okx", "unknown_symbol"],
+    ]);
     for (const l of logged) expect(String(l.sample).length).toBeLessThanOrEqual(200);
 
     // The subscribed ones pass, and carry the collector's own strings from here on.

@@ -15,7 +15,9 @@ const V1: Record<string, string> = {
 
 describe("schema v1", () => {
   test.each(Object.keys(V1))("%s columns are exactly as specified", (stream) => {
-    const got = columnsFor(stream as never).map((c) => `${c.name} ${c.type}${c.nullable ? "?" : ""}`).join(", ");
+    const got = columnsFor(stream as never)
+      .map((c) => `${c.name} ${c.type}${c.nullable ? "?" : ""}`)
+      .join(", ");
     expect(got).toBe(V1[stream]!);
   });
 });

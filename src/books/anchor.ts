@@ -112,11 +112,19 @@ export class BookAnchor {
   private wait(ms: number, why: string, used?: number): void {
     const m = this.d.metrics.bookRest;
     m.waits++;
-    this.d.log.info("book_rest_wait", { why, wait_ms: Math.max(0, Math.ceil(ms)), queued: this.queue.length, ...(used !== undefined ? { weight_used_1m: used, weight_per_minute: this.d.weightPerMinute } : {}) });
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.pump();
-    }, Math.max(1, Math.ceil(ms)));
+    this.d.log.info("book_rest_wait", {
+      why,
+      wait_ms: Math.max(0, Math.ceil(ms)),
+      queued: this.queue.length,
+      ...(used !== undefined ? { weight_used_1m: used, weight_per_minute: this.d.weightPerMinute } : {}),
+    });
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
   }
 
   private async run(r: AnchorRequest): Promise<void> {
@@ -136,7 +144,13 @@ export class BookAnchor {
         const waitMs = Math.max((res.retryAfterS ?? 0) * 1000, this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
         this.pausedUntilMs = Math.max(this.pausedUntilMs, Date.now() + waitMs);
-        this.d.log.warn("book_rest_rate_limited", { exchange: r.exchange, symbol: r.symbol, http_status: res.status, retry_after_s: res.retryAfterS, pause_ms: waitMs });
+        this.d.log.warn("book_rest_rate_limited", {
+          exchange: r.exchange,
+          symbol: r.symbol,
+          http_status: res.status,
+          retry_after_s: res.retryAfterS,
+          pause_ms: waitMs,
+        });
         retry = true;
       } else if (res.status !== 200) {
         m.failures++;
@@ -157,7 +171,8 @@ export class BookAnchor {
       this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: err instanceof Error ? err.message : String(err) });
     } finally {
       this.inFlight--;
-      if (retry && !this.stopped && this.d.isOpen(r.connId)) this.queue.unshift(r); // still pending
+      if (retry && !this.stopped && this.d.isOpen(r.connId))
+        this.queue.unshift(r); // still pending
       else if (!done) this.pendingKeys.delete(key);
       this.pump();
     }
@@ -178,12 +193,25 @@ export class BookAnchor {
     if (res.kind !== "rows") {
       this.d.metrics.bookRest.failures++;
       this.d.metrics.recordParseError(res.kind === "skip" ? res.reason : `rest_depth:${res.kind}`);
-      this.d.log.warn("book_rest_error", { exchange: r.exchange, symbol: r.symbol, error: res.kind === "skip" ? res.reason : res.kind, body: text.slice(0, 200) });
+      this.d.log.warn("book_rest_error", {
+        exchange: r.exchange,
+        symbol: r.symbol,
+        error: res.kind === "skip" ? res.reason : res.kind,
+        body: text.slice(0, 200),
+      });
       return;
     }
     this.d.metrics.bookRest.snapshots++;
     for (const row of res.rows) {
-      this.d.log.info("book_rest_snapshot", { exchange: r.exchange, conn_id: r.connId, symbol: r.symbol, reason: r.reason, update_id: row.stream === "book" ? row.update_id : null, took_ms: tookMs, weight_used_1m: this.weightUsed() });
+      this.d.log.info("book_rest_snapshot", {
+        exchange: r.exchange,
+        conn_id: r.connId,
+        symbol: r.symbol,
+        reason: r.reason,
+        update_id: row.stream === "book" ? row.update_id : null,
+        took_ms: tookMs,
+        weight_used_1m: this.weightUsed(),
+      });
       this.d.onRow(row);
     }
   }

@@ -104,7 +104,12 @@ export class BookContinuity {
     if (rule === "prev_id") {
       if (row.prev_update_id === expected) return { kind: "ok" };
       st.resyncing = true;
-      return { kind: "gap", expected, got: row.prev_update_id ?? -1, detail: `prev_update_id ${row.prev_update_id ?? "null"} != previous update_id ${expected}` };
+      return {
+        kind: "gap",
+        expected,
+        got: row.prev_update_id ?? -1,
+        detail: `prev_update_id ${row.prev_update_id ?? "null"} != previous update_id ${expected}`,
+      };
     }
     if (row.update_id === expected + 1) return { kind: "ok" };
     st.resyncing = true;

@@ -98,7 +98,23 @@ export function rebuildBooks(rows: readonly BookRow[], gaps: readonly GapEvent[]
     list.sort((a, b) => a.recv_seq - b.recv_seq || (a.source === b.source ? 0 : a.source === "ws" ? -1 : 1) || a.ts_recv_us - b.ts_recv_us);
     let rep = reports.get(`${exchange}|${symbol}`);
     if (!rep) {
-      rep = { exchange, symbol, connections: 0, segments: 0, rows: 0, applied: 0, breaks: 0, unexplained_breaks: 0, crossed: 0, stale_snapshots: 0, venue_resets: 0, bid_levels: 0, ask_levels: 0, final: null, lastTs: -Infinity };
+      rep = {
+        exchange,
+        symbol,
+        connections: 0,
+        segments: 0,
+        rows: 0,
+        applied: 0,
+        breaks: 0,
+        unexplained_breaks: 0,
+        crossed: 0,
+        stale_snapshots: 0,
+        venue_resets: 0,
+        bid_levels: 0,
+        ask_levels: 0,
+        final: null,
+        lastTs: -Infinity,
+      };
       reports.set(`${exchange}|${symbol}`, rep);
     }
     rep.connections++;

@@ -55,13 +55,27 @@ export class BookTracker {
         return;
       case "snapshot":
         this.dropResyncing.delete(key);
-        if (v.venueReset) this.d.log.warn("book_resync", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, method: "venue_reset", detail: "snapshot with u=1: the venue restarted its book" });
+        if (v.venueReset)
+          this.d.log.warn("book_resync", {
+            exchange: row.exchange,
+            conn_id: row.conn_id,
+            symbol: row.symbol,
+            method: "venue_reset",
+            detail: "snapshot with u=1: the venue restarted its book",
+          });
         return;
       case "needs_anchor":
         this.requestAnchor(adapter, row, "first diff on this connection");
         return;
       case "stale_anchor":
-        this.d.log.warn("book_rest_stale", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, snapshot_update_id: v.anchor, chain_start: v.chainStart, detail: "snapshot older than the diffs received: fetching another" });
+        this.d.log.warn("book_rest_stale", {
+          exchange: row.exchange,
+          conn_id: row.conn_id,
+          symbol: row.symbol,
+          snapshot_update_id: v.anchor,
+          chain_start: v.chainStart,
+          detail: "snapshot older than the diffs received: fetching another",
+        });
         this.requestAnchor(adapter, row, "snapshot older than the diff chain");
         return;
       case "gap":
@@ -99,8 +113,25 @@ export class BookTracker {
   private gap(adapter: ExchangeAdapter, row: BookRow, detail: string): void {
     this.d.metrics.recordBookGap(row.exchange);
     const conn = this.d.findConnection(row.conn_id);
-    this.d.log.warn("book_gap", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, update_id: row.update_id, prev_update_id: row.prev_update_id, detail });
-    this.d.record({ stream: "connection", exchange: row.exchange, conn_id: row.conn_id, event: "book_gap", reason: `${row.symbol}: ${detail} at update_id ${row.update_id}`, close_code: null, ts_us: this.d.nowUs(), url: conn?.plan.url ?? null, streams: `book:${row.symbol}` });
+    this.d.log.warn("book_gap", {
+      exchange: row.exchange,
+      conn_id: row.conn_id,
+      symbol: row.symbol,
+      update_id: row.update_id,
+      prev_update_id: row.prev_update_id,
+      detail,
+    });
+    this.d.record({
+      stream: "connection",
+      exchange: row.exchange,
+      conn_id: row.conn_id,
+      event: "book_gap",
+      reason: `${row.symbol}: ${detail} at update_id ${row.update_id}`,
+      close_code: null,
+      ts_us: this.d.nowUs(),
+      url: conn?.plan.url ?? null,
+      streams: `book:${row.symbol}`,
+    });
     if (adapter.restBook) return this.requestAnchor(adapter, row, `gap: ${detail}`);
     if (!conn) return;
     const msgs = adapter.bookResync?.(row.symbol) ?? [];
@@ -108,7 +139,13 @@ export class BookTracker {
       for (const m of msgs) conn.send(m);
       this.d.log.info("book_resync", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, method: "resubscribe", ops: msgs.length });
     } else {
-      this.d.log.warn("book_resync", { exchange: row.exchange, conn_id: row.conn_id, symbol: row.symbol, method: "reconnect", detail: msgs.length > 0 ? "subscribe budget of this connection spent" : "no resubscribe for this venue" });
+      this.d.log.warn("book_resync", {
+        exchange: row.exchange,
+        conn_id: row.conn_id,
+        symbol: row.symbol,
+        method: "reconnect",
+        detail: msgs.length > 0 ? "subscribe budget of this connection spent" : "no resubscribe for this venue",
+      });
       conn.reconnect(`book resync ${row.symbol}`);
     }
   }

@@ -21,25 +21,39 @@ const NAME = /^[A-Za-z0-9_-]+$/;
 
 export function objectsFor(config: Readonly<Config>): Objects {
   if (config.STORAGE_BACKEND === "s3") {
-    return s3Objects({ endpoint: config.S3_ENDPOINT!, bucket: config.S3_BUCKET!, region: config.S3_REGION, accessKey: config.S3_ACCESS_KEY!, secretKey: config.S3_SECRET_KEY! }, config.S3_PREFIX ?? "");
+    return s3Objects(
+      {
+        endpoint: config.S3_ENDPOINT!,
+        bucket: config.S3_BUCKET!,
+        region: config.S3_REGION,
+        accessKey: config.S3_ACCESS_KEY!,
+        secretKey: config.S3_SECRET_KEY!,
+      },
+      config.S3_PREFIX ?? "",
+    );
   }
   return localObjects(config.DATA_DIR);
 }
 
 /** Returns the exit code: 0 done (or nothing to do), 1 some partition failed (logged; sources kept). */
 export async function runCompact(config: Readonly<Config>, flags: CompactFlags, log: Logger, env: Record<string, string | undefined>): Promise<number> {
-  if (flags.granularity !== "day" && flags.granularity !== "hour") throw new ConfigError(`invalid option: --granularity must be day or hour (got ${JSON.stringify(flags.granularity)})`);
-  if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date)) throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
+  if (flags.granularity !== "day" && flags.granularity !== "hour")
+    throw new ConfigError(`invalid option: --granularity must be day or hour (got ${JSON.stringify(flags.granularity)})`);
+  if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date))
+    throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
   for (const k of ["exchange", "stream", "symbol"] as const) {
     const v = flags[k];
-    if (v !== undefined && !NAME.test(v)) throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
+    if (v !== undefined && !NAME.test(v))
+      throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
   }
   // Testing only: QLC_COMPACT_CRASH_AFTER=<step> kills this process (SIGKILL) right after that step of the first partition.
   const crash = env.QLC_COMPACT_CRASH_AFTER;
-  if (crash !== undefined && !STEPS.includes(crash as Step)) throw new ConfigError(`invalid configuration: QLC_COMPACT_CRASH_AFTER must be one of ${STEPS.join(",")}`);
+  if (crash !== undefined && !STEPS.includes(crash as Step))
+    throw new ConfigError(`invalid configuration: QLC_COMPACT_CRASH_AFTER must be one of ${STEPS.join(",")}`);
   // Testing only: QLC_COMPACT_NOW_MS replaces the clock that decides which periods are closed.
   const nowRaw = env.QLC_COMPACT_NOW_MS;
-  if (nowRaw !== undefined && !/^\d{13}$/.test(nowRaw)) throw new ConfigError("invalid configuration: QLC_COMPACT_NOW_MS must be epoch milliseconds (13 digits)");
+  if (nowRaw !== undefined && !/^\d{13}$/.test(nowRaw))
+    throw new ConfigError("invalid configuration: QLC_COMPACT_NOW_MS must be epoch milliseconds (13 digits)");
   const nowMs = nowRaw === undefined ? undefined : Number(nowRaw);
   const report = await compact({
     objects: objectsFor(config),

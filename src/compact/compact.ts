@@ -102,7 +102,10 @@ function periodEndMs(period: string): number {
   return period.length === 10 ? Date.parse(`${period}T00:00:00Z`) + 86_400_000 : Date.parse(`${period}:00:00Z`) + 3_600_000;
 }
 
-export function groupObjects(objects: ObjectInfo[], o: Pick<CompactOptions, "granularity" | "date" | "exchange" | "stream" | "symbol">): { groups: Group[]; ignored: number } {
+export function groupObjects(
+  objects: ObjectInfo[],
+  o: Pick<CompactOptions, "granularity" | "date" | "exchange" | "stream" | "symbol">,
+): { groups: Group[]; ignored: number } {
   const groups = new Map<string, Group>();
   let ignored = 0;
   for (const obj of objects) {
@@ -112,7 +115,13 @@ export function groupObjects(objects: ObjectInfo[], o: Pick<CompactOptions, "gra
       if (!obj.key.split("/").pop()!.startsWith(".")) ignored++; // temp files of a writer are not ours to count
       continue;
     }
-    if ((o.date && k.date !== o.date) || (o.exchange && k.exchange !== o.exchange) || (o.stream && k.stream !== o.stream) || (o.symbol && k.symbol !== o.symbol)) continue;
+    if (
+      (o.date && k.date !== o.date) ||
+      (o.exchange && k.exchange !== o.exchange) ||
+      (o.stream && k.stream !== o.stream) ||
+      (o.symbol && k.symbol !== o.symbol)
+    )
+      continue;
     const period = periodOf(k.file, k.date, o.granularity);
     if (period === null) {
       if (!COMPACTED_RE.test(k.file)) ignored++;
@@ -124,15 +133,38 @@ export function groupObjects(objects: ObjectInfo[], o: Pick<CompactOptions, "gra
     g.files.push({ key: obj.key, name: k.file, size: obj.size, compacted: COMPACTED_RE.test(k.file) });
   }
   for (const g of groups.values()) g.files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { groups: [...groups.values()].sort((a, b) => (a.period + a.exchange + a.stream + a.symbol < b.period + b.exchange + b.stream + b.symbol ? -1 : 1)), ignored };
+  return {
+    groups: [...groups.values()].sort((a, b) => (a.period + a.exchange + a.stream + a.symbol < b.period + b.exchange + b.stream + b.symbol ? -1 : 1)),
+    ignored,
+  };
 }
 
 export async function compact(o: CompactOptions): Promise<CompactReport> {
-  const report: CompactReport = { partitions: 0, compacted: 0, alreadyCompact: 0, recovered: 0, open: 0, errors: 0, filesBefore: 0, filesAfter: 0, bytesBefore: 0, bytesAfter: 0, rows: 0, ignoredKeys: 0 };
+  const report: CompactReport = {
+    partitions: 0,
+    compacted: 0,
+    alreadyCompact: 0,
+    recovered: 0,
+    open: 0,
+    errors: 0,
+    filesBefore: 0,
+    filesAfter: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    rows: 0,
+    ignoredKeys: 0,
+  };
   await initParquetWasm();
   const { groups, ignored } = groupObjects(await o.objects.list(), o);
   report.ignoredKeys = ignored;
-  o.log.info("compact_start", { storage: o.objects.describe, granularity: o.granularity, grace_minutes: o.graceMinutes, partitions: groups.length, ignored_keys: ignored, dry_run: o.dryRun ?? false });
+  o.log.info("compact_start", {
+    storage: o.objects.describe,
+    granularity: o.granularity,
+    grace_minutes: o.graceMinutes,
+    partitions: groups.length,
+    ignored_keys: ignored,
+    dry_run: o.dryRun ?? false,
+  });
   for (const g of groups) {
     const where = `${partitionDir(g)} ${g.period}`;
     report.partitions++;
@@ -153,7 +185,11 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
       report.errors++;
       report.filesAfter += g.files.length;
       report.bytesAfter += g.files.reduce((a, f) => a + f.size, 0);
-      o.log.error("compact_error", { partition: where, error: describeError(err), action: err instanceof CompactError ? "sources left in place; see the error" : "sources left in place; rerun compact once storage is reachable" });
+      o.log.error("compact_error", {
+        partition: where,
+        error: describeError(err),
+        action: err instanceof CompactError ? "sources left in place; see the error" : "sources left in place; rerun compact once storage is reachable",
+      });
     }
   }
   o.log.info("compact_done", { ...report });
@@ -161,7 +197,12 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
 }
 
 /** Read every input, merge, sort and encode; only the encoded bytes outlive this call. */
-async function merge(g: Group, inputs: FileRef[], read: (f: FileRef) => Promise<{ t: Decoded }>, o: CompactOptions): Promise<{ bytes: Uint8Array; rows: number; sum: string }> {
+async function merge(
+  g: Group,
+  inputs: FileRef[],
+  read: (f: FileRef) => Promise<{ t: Decoded }>,
+  o: CompactOptions,
+): Promise<{ bytes: Uint8Array; rows: number; sum: string }> {
   const parts: Decoded[] = [];
   for (const f of inputs) parts.push((await read(f)).t);
   const all = concat(parts, g.stream);
@@ -264,7 +305,9 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   // Read back from the storage, streamed (the merged rows are no longer in memory).
   const back = await verifyFile(await o.objects.get(key), g.stream, key);
   if (back.rows !== rows || back.checksum !== sum || !back.sorted || back.metadata.get("compacted_checksum") !== sum) {
-    throw new CompactError(`${key}: read back ${back.rows} rows (checksum ${back.checksum}, sorted ${back.sorted}), not the ${rows} rows of its sources (checksum ${sum}); sources kept`);
+    throw new CompactError(
+      `${key}: read back ${back.rows} rows (checksum ${back.checksum}, sorted ${back.sorted}), not the ${rows} rows of its sources (checksum ${sum}); sources kept`,
+    );
   }
   step("verify");
 
@@ -279,6 +322,14 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
   present.set(name, { key, name, size: bytes.length, compacted: true });
   report.compacted++;
   report.rows += rows;
-  o.log.info("compact_partition", { partition: where, key, files_in: inputs.length, rows, bytes_in: inputs.reduce((a, f) => a + f.size, 0), bytes_out: bytes.length, checksum: sum });
+  o.log.info("compact_partition", {
+    partition: where,
+    key,
+    files_in: inputs.length,
+    rows,
+    bytes_in: inputs.reduce((a, f) => a + f.size, 0),
+    bytes_out: bytes.length,
+    checksum: sum,
+  });
   return remaining();
 }

@@ -105,7 +105,11 @@ export async function decode(bytes: Uint8Array, stream: FileStream, what: string
 }
 
 /** Row count, checksum and order of a (large) file, streamed: nothing but one batch held. */
-export async function verifyFile(bytes: Uint8Array, stream: FileStream, what: string): Promise<{ rows: number; checksum: string; sorted: boolean; metadata: Map<string, string> }> {
+export async function verifyFile(
+  bytes: Uint8Array,
+  stream: FileStream,
+  what: string,
+): Promise<{ rows: number; checksum: string; sorted: boolean; metadata: Map<string, string> }> {
   const sum = new Checksum();
   let sorted = true;
   let last: SortKey | null = null;
@@ -175,7 +179,8 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
       const vals = d.values as BigInt64Array;
       for (let j = 0; j < d.length; j++, i++) {
         const x = vals[j]!;
-        if (x > 9007199254740991n || x < -9007199254740991n) throw new CompactError(`${what}: ${def.name} value ${x} is outside the safe integer range; not compacted`);
+        if (x > 9007199254740991n || x < -9007199254740991n)
+          throw new CompactError(`${what}: ${def.name} value ${x} is outside the safe integer range; not compacted`);
         numbers[i] = Number(x);
       }
     }
@@ -188,7 +193,8 @@ function decodeColumn(v: Vector, def: ColumnDef, n: number, what: string): Colum
 function decodeList(v: Vector, n: number, valid: Uint8Array | undefined): { offsets: Int32Array; values: Float64Array } {
   const offsets = new Int32Array(n + 1);
   // Fast path: a chunk's own offsets into its child's Float64 values (what a Parquet read yields).
-  const isFast = (d: Vector["data"][number]) => !!d.valueOffsets && !!d.children[0] && d.offset === 0 && d.children[0].offset === 0 && d.children[0].values instanceof Float64Array;
+  const isFast = (d: Vector["data"][number]) =>
+    !!d.valueOffsets && !!d.children[0] && d.offset === 0 && d.children[0].offset === 0 && d.children[0].values instanceof Float64Array;
   let total = 0;
   let row0 = 0;
   for (const d of v.data) {
@@ -483,7 +489,14 @@ const SLICE_ROWS = 65_536;
  * Encode rows (in `order`) with the product's own encoder settings (same columns, types and
  * encodings as the writer), streamed slice by slice through parquet-wasm's transformParquetStream.
  */
-export async function encode(t: Decoded, order: Uint32Array, stream: FileStream, metadata: Map<string, string>, createdBy: string, maxRowGroupRows: number): Promise<Uint8Array> {
+export async function encode(
+  t: Decoded,
+  order: Uint32Array,
+  stream: FileStream,
+  metadata: Map<string, string>,
+  createdBy: string,
+  maxRowGroupRows: number,
+): Promise<Uint8Array> {
   const n = t.length;
   let next = 0;
   const first = sliceBatch(t, order, 0, Math.min(n, 1), stream);

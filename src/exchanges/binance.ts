@@ -4,21 +4,7 @@
  * Facts used here: docs/venues.md §1 (routes, combined streams, keepalive, samples).
  */
 import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
-import {
-  bookSide,
-  FieldError,
-  isObject,
-  optFloat,
-  optInt,
-  optString,
-  parseJson,
-  reqBool,
-  reqFloat,
-  reqId,
-  reqInt,
-  reqSide,
-  reqString,
-} from "./fields.ts";
+import { bookSide, FieldError, isObject, optFloat, optInt, optString, parseJson, reqBool, reqFloat, reqId, reqInt, reqSide, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
 /** Streams per connection: docs say 1024, older copies 200 (docs/venues.md §1.3) — stay at 200. */
@@ -78,8 +64,20 @@ function connections(routes: Routes, baseUrl: string, symbols: readonly string[]
       // A socket carrying only liquidations may get nothing but the server's ping frames, sent every
       // 3 min (docs/venues.md §1.4): its deadline must outlast one missed ping.
       const sporadic = routeStreams.filter((s) => SPORADIC_STREAMS.has(s));
-      const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding") ? 10_000 : sporadic.length === routeStreams.length ? SPORADIC_ONLY_IDLE_MS : undefined;
-      plans.push({ route, url: `${base}/${route}/stream?streams=${chunk.join("/")}`, subscribeMessages: [], streams: routeStreams, symbols: chunkSymbols, ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
+      const idleTimeoutMs = routeStreams.some((s) => s === "bbo" || s === "mark_price" || s === "funding")
+        ? 10_000
+        : sporadic.length === routeStreams.length
+          ? SPORADIC_ONLY_IDLE_MS
+          : undefined;
+      plans.push({
+        route,
+        url: `${base}/${route}/stream?streams=${chunk.join("/")}`,
+        subscribeMessages: [],
+        streams: routeStreams,
+        symbols: chunkSymbols,
+        ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+        ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}),
+      });
     }
   }
   return plans;
@@ -138,20 +136,57 @@ function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
     case "bookTicker":
       return {
         kind: "rows",
-        rows: [{ ...common(d, recv), stream: "bbo", bid_px: reqFloat(d, "b"), bid_qty: reqFloat(d, "B"), ask_px: reqFloat(d, "a"), ask_qty: reqFloat(d, "A"), update_id: optInt(d, "u"), ts_tx_ms: optInt(d, "T") }],
+        rows: [
+          {
+            ...common(d, recv),
+            stream: "bbo",
+            bid_px: reqFloat(d, "b"),
+            bid_qty: reqFloat(d, "B"),
+            ask_px: reqFloat(d, "a"),
+            ask_qty: reqFloat(d, "A"),
+            update_id: optInt(d, "u"),
+            ts_tx_ms: optInt(d, "T"),
+          },
+        ],
       };
     case "trade":
     case "aggTrade":
       return {
         kind: "rows",
-        rows: [{ ...common(d, recv), stream: "trade", trade_id: reqId(d, e === "trade" ? "t" : "a"), price: reqFloat(d, "p"), qty: reqFloat(d, "q"), side: reqBool(d, "m") ? "sell" : "buy", ts_trade_ms: optInt(d, "T") }],
+        rows: [
+          {
+            ...common(d, recv),
+            stream: "trade",
+            trade_id: reqId(d, e === "trade" ? "t" : "a"),
+            price: reqFloat(d, "p"),
+            qty: reqFloat(d, "q"),
+            side: reqBool(d, "m") ? "sell" : "buy",
+            ts_trade_ms: optInt(d, "T"),
+          },
+        ],
       };
     case "depthUpdate": {
       const [bidPx, bidQty] = bookSide(d, "b");
       const [askPx, askQty] = bookSide(d, "a");
       return {
         kind: "rows",
-        rows: [{ ...common(d, recv), stream: "book", is_snapshot: false, source: "ws", update_id: reqInt(d, "u"), first_update_id: optInt(d, "U"), prev_update_id: optInt(d, "pu"), seq: null, ts_tx_ms: optInt(d, "T"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
+        rows: [
+          {
+            ...common(d, recv),
+            stream: "book",
+            is_snapshot: false,
+            source: "ws",
+            update_id: reqInt(d, "u"),
+            first_update_id: optInt(d, "U"),
+            prev_update_id: optInt(d, "pu"),
+            seq: null,
+            ts_tx_ms: optInt(d, "T"),
+            bid_px: bidPx,
+            bid_qty: bidQty,
+            ask_px: askPx,
+            ask_qty: askQty,
+          },
+        ],
       };
     }
     case "markPriceUpdate": {
@@ -209,7 +244,29 @@ function parseRestDepth(text: string, symbol: string, recv: RecvMeta): ParseResu
     const S = symbol.toUpperCase();
     return {
       kind: "rows",
-      rows: [{ exchange: "binance", symbol: S, exchange_symbol: S, ts_event_ms: optInt(d, "E"), ts_recv_us: recv.tsRecvUs, conn_id: recv.connId, recv_seq: recv.recvSeq, stream: "book", is_snapshot: true, source: "rest", update_id: reqInt(d, "lastUpdateId"), first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: optInt(d, "T"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
+      rows: [
+        {
+          exchange: "binance",
+          symbol: S,
+          exchange_symbol: S,
+          ts_event_ms: optInt(d, "E"),
+          ts_recv_us: recv.tsRecvUs,
+          conn_id: recv.connId,
+          recv_seq: recv.recvSeq,
+          stream: "book",
+          is_snapshot: true,
+          source: "rest",
+          update_id: reqInt(d, "lastUpdateId"),
+          first_update_id: null,
+          prev_update_id: null,
+          seq: null,
+          ts_tx_ms: optInt(d, "T"),
+          bid_px: bidPx,
+          bid_qty: bidQty,
+          ask_px: askPx,
+          ask_qty: askQty,
+        },
+      ],
     };
   } catch (err) {
     if (err instanceof FieldError) return { kind: "skip", reason: `rest_depth:${err.reason}` };

@@ -25,7 +25,15 @@ const BASE_TOPIC: Record<Stream, string> = {
 const MAX_SYMBOLS_PER_CONNECTION = 200;
 
 /** Short codes keep req_id compact: Bybit documents no maximum length (docs/venues.md §2.2), so stay well short. */
-const CODE: Record<string, string> = { "orderbook.1": "ob1", publicTrade: "pt", tickers: "tk", allLiquidation: "al", "orderbook.50": "ob50", "orderbook.200": "ob200", "orderbook.1000": "ob1000" };
+const CODE: Record<string, string> = {
+  "orderbook.1": "ob1",
+  publicTrade: "pt",
+  tickers: "tk",
+  allLiquidation: "al",
+  "orderbook.50": "ob50",
+  "orderbook.200": "ob200",
+  "orderbook.1000": "ob1000",
+};
 const PREFIX_OF: Record<string, string> = Object.fromEntries(Object.entries(CODE).map(([p, c]) => [c, p]));
 
 /**
@@ -59,12 +67,22 @@ function connections(TOPIC: Record<Stream, string>, baseUrl: string, symbols: re
   const plans: ConnectionPlan[] = [];
   for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_CONNECTION) {
     const chunk = symbols.slice(i, i + MAX_SYMBOLS_PER_CONNECTION).map((s) => s.toUpperCase());
-    const subscribeMessages = chunk.map((sym) => JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }));
+    const subscribeMessages = chunk.map((sym) =>
+      JSON.stringify({ op: "subscribe", args: prefixes.map((p) => `${p}.${sym}`), req_id: bybitReqId(sym, prefixes) }),
+    );
     // orderbook.1 re-sends a snapshot at least every 3 s per symbol (docs/venues.md §2.5): 15 s without
     // a frame is a dead socket; without it, the 20 s pings and their pongs bound the silence.
     // A liquidation-only socket is kept alive by the 20 s pings and their pongs (keepalive below).
     const sporadic = streams.filter((s) => SPORADIC_STREAMS.has(s));
-    plans.push({ route: "linear", url, subscribeMessages, streams: [...streams], symbols: chunk, ...(streams.includes("bbo") ? { idleTimeoutMs: 15_000 } : {}), ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
+    plans.push({
+      route: "linear",
+      url,
+      subscribeMessages,
+      streams: [...streams],
+      symbols: chunk,
+      ...(streams.includes("bbo") ? { idleTimeoutMs: 15_000 } : {}),
+      ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}),
+    });
   }
   return plans;
 }
@@ -89,7 +107,18 @@ function bbo(msg: Obj, recv: RecvMeta): ParseResult {
   const [askPx, askQty] = firstLevel(d, "a", ["px", "qty"]);
   return {
     kind: "rows",
-    rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "u"), ts_tx_ms: optInt(msg, "cts") }],
+    rows: [
+      {
+        ...common(msg, reqString(d, "s"), recv),
+        stream: "bbo",
+        bid_px: bidPx,
+        bid_qty: bidQty,
+        ask_px: askPx,
+        ask_qty: askQty,
+        update_id: optInt(d, "u"),
+        ts_tx_ms: optInt(msg, "cts"),
+      },
+    ],
   };
 }
 
@@ -106,7 +135,23 @@ function book(msg: Obj, recv: RecvMeta): ParseResult {
   const [askPx, askQty] = bookSide(d, "a");
   return {
     kind: "rows",
-    rows: [{ ...common(msg, reqString(d, "s"), recv), stream: "book", is_snapshot: type === "snapshot", source: "ws", update_id: reqInt(d, "u"), first_update_id: null, prev_update_id: null, seq: optInt(d, "seq"), ts_tx_ms: optInt(msg, "cts"), bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty }],
+    rows: [
+      {
+        ...common(msg, reqString(d, "s"), recv),
+        stream: "book",
+        is_snapshot: type === "snapshot",
+        source: "ws",
+        update_id: reqInt(d, "u"),
+        first_update_id: null,
+        prev_update_id: null,
+        seq: optInt(d, "seq"),
+        ts_tx_ms: optInt(msg, "cts"),
+        bid_px: bidPx,
+        bid_qty: bidQty,
+        ask_px: askPx,
+        ask_qty: askQty,
+      },
+    ],
   };
 }
 
@@ -120,7 +165,15 @@ function trades(msg: Obj, recv: RecvMeta): ParseResult {
     if (!isObject(t)) throw new FieldError("bad_trade");
     const side = reqString(t, "S").toLowerCase();
     if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:S");
-    rows.push({ ...common(msg, reqString(t, "s"), recv), stream: "trade", trade_id: reqId(t, "i"), price: reqFloat(t, "p"), qty: reqFloat(t, "v"), side, ts_trade_ms: optInt(t, "T") });
+    rows.push({
+      ...common(msg, reqString(t, "s"), recv),
+      stream: "trade",
+      trade_id: reqId(t, "i"),
+      price: reqFloat(t, "p"),
+      qty: reqFloat(t, "v"),
+      side,
+      ts_trade_ms: optInt(t, "T"),
+    });
   }
   return { kind: "rows", rows };
 }
@@ -190,7 +243,9 @@ function control(m: Obj): ParseResult | null {
     return { kind: "subscribe_error", detail, topics: topicsOfReqId(m.req_id) };
   }
   if ("success" in m && !("topic" in m)) {
-    return m.success === true ? { kind: "ack", detail: String(m.op ?? "") } : { kind: "subscribe_error", detail: String(m.ret_msg ?? "request failed"), topics: topicsOfReqId(m.req_id) };
+    return m.success === true
+      ? { kind: "ack", detail: String(m.op ?? "") }
+      : { kind: "subscribe_error", detail: String(m.ret_msg ?? "request failed"), topics: topicsOfReqId(m.req_id) };
   }
   return null;
 }

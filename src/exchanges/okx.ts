@@ -63,7 +63,10 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
     const instStreams = routeStreams.filter((s) => FEED_ARGS[s] === undefined);
     const perSymbol = instStreams.length;
     // OKX advises fewer than 30 channels of 50/400 levels per connection (docs/venues.md §3.5): `books` caps the symbols.
-    const symbolsPerConn = perSymbol === 0 ? Math.max(1, symbols.length) : Math.min(Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol)), instStreams.includes("book") ? MAX_BOOK_SYMBOLS_PER_CONNECTION : Infinity);
+    const symbolsPerConn =
+      perSymbol === 0
+        ? Math.max(1, symbols.length)
+        : Math.min(Math.max(1, Math.floor(MAX_ARGS_PER_CONNECTION / perSymbol)), instStreams.includes("book") ? MAX_BOOK_SYMBOLS_PER_CONNECTION : Infinity);
     for (let i = 0; i < symbols.length; i += symbolsPerConn) {
       const chunk = symbols.slice(i, i + symbolsPerConn).map((s) => s.toUpperCase());
       const first = i === 0;
@@ -76,7 +79,14 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
       const planStreams = first ? routeStreams : instStreams;
       const sporadic = planStreams.filter((s) => SPORADIC_STREAMS.has(s));
       // A liquidation-only socket stays alive on the idle text ping and its pong (keepalive below).
-      plans.push({ route, url: `${base}/ws/v5/${route}`, subscribeMessages, streams: planStreams, symbols: chunk, ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}) });
+      plans.push({
+        route,
+        url: `${base}/ws/v5/${route}`,
+        subscribeMessages,
+        streams: planStreams,
+        symbols: chunk,
+        ...(sporadic.length > 0 ? { sporadicStreams: sporadic } : {}),
+      });
     }
   }
   return plans;
@@ -127,7 +137,9 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
       const oi = optFloat(d, "oi");
       const ccy = optFloat(d, "oiCcy");
       const usd = optFloat(d, "oiUsd");
-      return oi === null && ccy === null && usd === null ? null : { ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: ccy, open_interest_usd: usd };
+      return oi === null && ccy === null && usd === null
+        ? null
+        : { ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: ccy, open_interest_usd: usd };
     }
     default:
       throw new FieldError(`unknown_channel:${channel.slice(0, 40)}`);
@@ -148,7 +160,21 @@ function bookRows(m: Obj, argInstId: string, items: unknown[], recv: RecvMeta): 
     const instId = typeof d.instId === "string" ? d.instId : argInstId;
     const [bidPx, bidQty] = bookSide(d, "bids");
     const [askPx, askQty] = bookSide(d, "asks");
-    return { ...common(instId, optInt(d, "ts"), recv), stream: "book", is_snapshot: action === "snapshot", source: "ws", update_id: reqInt(d, "seqId"), first_update_id: null, prev_update_id: optInt(d, "prevSeqId"), seq: null, ts_tx_ms: null, bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty };
+    return {
+      ...common(instId, optInt(d, "ts"), recv),
+      stream: "book",
+      is_snapshot: action === "snapshot",
+      source: "ws",
+      update_id: reqInt(d, "seqId"),
+      first_update_id: null,
+      prev_update_id: optInt(d, "prevSeqId"),
+      seq: null,
+      ts_tx_ms: null,
+      bid_px: bidPx,
+      bid_qty: bidQty,
+      ask_px: askPx,
+      ask_qty: askQty,
+    };
   });
 }
 
@@ -262,7 +288,10 @@ export const okx: ExchangeAdapter = {
   venueSymbol: okxInstId,
   bookContinuity: "prev_id",
   // unsubscribe + subscribe: a fresh snapshot (prevSeqId -1) follows the subscribe; 2 of the 480 ops/hour.
-  bookResync: (symbol) => [JSON.stringify({ op: "unsubscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] }), JSON.stringify({ op: "subscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] })],
+  bookResync: (symbol) => [
+    JSON.stringify({ op: "unsubscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] }),
+    JSON.stringify({ op: "subscribe", args: [{ channel: "books", instId: okxInstId(symbol) }] }),
+  ],
   subscribeOpsPerHour: 480,
   connections,
   keepalive: {

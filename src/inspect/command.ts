@@ -18,11 +18,19 @@ export interface InspectFlags {
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Writes the report; returns the exit code (0; 1 when some file could not be read). */
-export async function runInspect(source: string, flags: InspectFlags, env: Record<string, string | undefined>, out: (s: string) => void, writeFile: (path: string, text: string) => Promise<unknown>): Promise<number> {
-  if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date)) throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
+export async function runInspect(
+  source: string,
+  flags: InspectFlags,
+  env: Record<string, string | undefined>,
+  out: (s: string) => void,
+  writeFile: (path: string, text: string) => Promise<unknown>,
+): Promise<number> {
+  if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date))
+    throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
   for (const k of ["exchange", "stream", "symbol"] as const) {
     const v = flags[k];
-    if (v !== undefined && !NAME.test(v)) throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
+    if (v !== undefined && !NAME.test(v))
+      throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
   }
   let config;
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(source);
@@ -34,7 +42,14 @@ export async function runInspect(source: string, flags: InspectFlags, env: Recor
   } else {
     config = loadConfig({ ...env, STORAGE_BACKEND: "local" }, { dataDir: source });
   }
-  const report = await inspect({ objects: objectsFor(config), date: flags.date, exchange: flags.exchange, stream: flags.stream, symbol: flags.symbol, topGaps: flags.top });
+  const report = await inspect({
+    objects: objectsFor(config),
+    date: flags.date,
+    exchange: flags.exchange,
+    stream: flags.stream,
+    symbol: flags.symbol,
+    topGaps: flags.top,
+  });
   if (flags.html) await writeFile(flags.html, renderHtml(report));
   out(flags.json ? JSON.stringify(report, null, 1) + "\n" : renderTable(report) + (flags.html ? `\nHTML report: ${flags.html}\n` : ""));
   return report.partitions.some((p) => p.errors.length > 0) ? 1 : 0;

@@ -17,11 +17,45 @@ function explained(g: Gap | undefined, sporadic: boolean): string {
 }
 
 export function renderTable(r: InspectReport): string {
-  const head = ["exchange", "stream", "symbol", "rows", "files", "first (UTC)", "last (UTC)", "largest gap", "disconnect explains it", "trade ids missing", "schema"];
-  const rows = r.partitions.map((p) => [p.exchange, p.stream, p.symbol, String(p.rows), p.compacted_files ? `${p.files} (${p.compacted_files} compacted)` : String(p.files), time(p.first_ts_recv_us), time(p.last_ts_recv_us), gapText(p.gaps[0]), p.stream === "connection" ? "-" : explained(p.gaps[0], p.sporadic), p.trade_ids ? String(p.trade_ids.missing) : "-", p.schema_versions.join(",") + (p.errors.length ? ` ERRORS: ${p.errors.length}` : "")]);
+  const head = [
+    "exchange",
+    "stream",
+    "symbol",
+    "rows",
+    "files",
+    "first (UTC)",
+    "last (UTC)",
+    "largest gap",
+    "disconnect explains it",
+    "trade ids missing",
+    "schema",
+  ];
+  const rows = r.partitions.map((p) => [
+    p.exchange,
+    p.stream,
+    p.symbol,
+    String(p.rows),
+    p.compacted_files ? `${p.files} (${p.compacted_files} compacted)` : String(p.files),
+    time(p.first_ts_recv_us),
+    time(p.last_ts_recv_us),
+    gapText(p.gaps[0]),
+    p.stream === "connection" ? "-" : explained(p.gaps[0], p.sporadic),
+    p.trade_ids ? String(p.trade_ids.missing) : "-",
+    p.schema_versions.join(",") + (p.errors.length ? ` ERRORS: ${p.errors.length}` : ""),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  const out = [`${r.source} — ${r.date} (UTC; dates present: ${r.dates_available.join(", ") || "none"})`, "", line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const out = [
+    `${r.source} — ${r.date} (UTC; dates present: ${r.dates_available.join(", ") || "none"})`,
+    "",
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ];
   if (r.disconnects.length) {
     out.push("", "disconnects:");
     for (const d of r.disconnects) out.push(`  ${iso(d.ts_us)}  ${d.conn_id}  ${d.close_code ?? ""} ${d.reason ?? ""}`.trimEnd());
@@ -29,14 +63,18 @@ export function renderTable(r: InspectReport): string {
   const idGaps = r.partitions.filter((p) => p.trade_ids && p.trade_ids.missing > 0);
   if (idGaps.length) {
     out.push("", "trade-id gaps (ids skipped on venues whose ids are contiguous):");
-    for (const p of idGaps) for (const g of p.trade_ids!.gaps) out.push(`  ${p.exchange} ${p.symbol}: ${g.missing} missing after id ${g.after_id} (next ${g.next_id} at ${time(g.at_us)})`);
+    for (const p of idGaps)
+      for (const g of p.trade_ids!.gaps)
+        out.push(`  ${p.exchange} ${p.symbol}: ${g.missing} missing after id ${g.after_id} (next ${g.next_id} at ${time(g.at_us)})`);
   }
   const books = r.partitions.filter((p) => p.book);
   if (books.length) {
     out.push("", "books (snapshots; book_gap events: breaks the collector saw and resynced, docs/books.md):");
     for (const p of books) {
       const b = p.book!;
-      out.push(`  ${p.exchange} ${p.symbol}: ${b.snapshots} snapshot(s)${b.rest_snapshots ? ` (${b.rest_snapshots} REST)` : ""}, ${b.gap_events} book_gap event(s)`);
+      out.push(
+        `  ${p.exchange} ${p.symbol}: ${b.snapshots} snapshot(s)${b.rest_snapshots ? ` (${b.rest_snapshots} REST)` : ""}, ${b.gap_events} book_gap event(s)`,
+      );
       for (const g of b.gaps) out.push(`    ${iso(g.ts_us)}  ${g.conn_id}  ${g.reason ?? ""}`.trimEnd());
     }
   }
@@ -60,20 +98,36 @@ function timeline(p: PartitionReport, r: InspectReport): string {
   const max = Math.max(1, ...p.per_bucket);
   const bw = W / buckets;
   const bars = p.per_bucket
-    .map((n, i) => (n === 0 ? "" : `<rect class="bar" x="${(i * bw).toFixed(2)}" y="${(H - (n / max) * (H - 4)).toFixed(2)}" width="${Math.max(bw, 0.6).toFixed(2)}" height="${((n / max) * (H - 4)).toFixed(2)}"/>`))
+    .map((n, i) =>
+      n === 0
+        ? ""
+        : `<rect class="bar" x="${(i * bw).toFixed(2)}" y="${(H - (n / max) * (H - 4)).toFixed(2)}" width="${Math.max(bw, 0.6).toFixed(2)}" height="${((n / max) * (H - 4)).toFixed(2)}"/>`,
+    )
     .join("");
   const empty = p.per_bucket
-    .map((n, i) => (n === 0 && p.stream !== "connection" && !p.sporadic && p.first_ts_recv_us !== null && start_us + i * bucket_us >= p.first_ts_recv_us - bucket_us && start_us + i * bucket_us <= p.last_ts_recv_us! ? `<rect class="empty" x="${(i * bw).toFixed(2)}" y="0" width="${Math.max(bw, 0.6).toFixed(2)}" height="${H}"/>` : ""))
+    .map((n, i) =>
+      n === 0 &&
+      p.stream !== "connection" &&
+      !p.sporadic &&
+      p.first_ts_recv_us !== null &&
+      start_us + i * bucket_us >= p.first_ts_recv_us - bucket_us &&
+      start_us + i * bucket_us <= p.last_ts_recv_us!
+        ? `<rect class="empty" x="${(i * bw).toFixed(2)}" y="0" width="${Math.max(bw, 0.6).toFixed(2)}" height="${H}"/>`
+        : "",
+    )
     .join("");
-  const gaps = p.stream === "connection" ? "" : p.gaps
-    .filter((g) => g.disconnect !== null || (g.seconds >= MARK_GAP_SECONDS && !p.sporadic))
-    .map((g) => {
-      const gx = x(g.from_us);
-      const w = Math.max(3, x(g.to_us) - gx);
-      const title = `gap ${secs(g.seconds)} s from ${iso(g.from_us)} to ${iso(g.to_us)}${g.disconnect ? ` — explained: ${g.disconnect.conn_id} disconnected (${g.disconnect.close_code ?? "no code"} ${g.disconnect.reason ?? ""})` : " — no disconnect inside"}`;
-      return `<rect class="gap ${g.disconnect ? "explained" : "unexplained"}" data-from-us="${g.from_us}" data-to-us="${g.to_us}" data-seconds="${g.seconds}" x="${gx.toFixed(2)}" y="0" width="${w.toFixed(2)}" height="${H}"><title>${esc(title)}</title></rect>`;
-    })
-    .join("");
+  const gaps =
+    p.stream === "connection"
+      ? ""
+      : p.gaps
+          .filter((g) => g.disconnect !== null || (g.seconds >= MARK_GAP_SECONDS && !p.sporadic))
+          .map((g) => {
+            const gx = x(g.from_us);
+            const w = Math.max(3, x(g.to_us) - gx);
+            const title = `gap ${secs(g.seconds)} s from ${iso(g.from_us)} to ${iso(g.to_us)}${g.disconnect ? ` — explained: ${g.disconnect.conn_id} disconnected (${g.disconnect.close_code ?? "no code"} ${g.disconnect.reason ?? ""})` : " — no disconnect inside"}`;
+            return `<rect class="gap ${g.disconnect ? "explained" : "unexplained"}" data-from-us="${g.from_us}" data-to-us="${g.to_us}" data-seconds="${g.seconds}" x="${gx.toFixed(2)}" y="0" width="${w.toFixed(2)}" height="${H}"><title>${esc(title)}</title></rect>`;
+          })
+          .join("");
   const discs = r.disconnects
     .filter((d) => d.exchange === p.exchange && (p.stream === "connection" || d.streams === null || d.streams.split(",").includes(`${p.stream}:${p.symbol}`)))
     .map((d) => {
@@ -117,7 +171,9 @@ export function renderHtml(r: InspectReport): string {
 </tr>`;
     })
     .join("\n");
-  const discs = r.disconnects.map((d) => `<li>${esc(iso(d.ts_us))} <code>${esc(d.conn_id)}</code> ${esc(String(d.close_code ?? ""))} ${esc(d.reason ?? "")}</li>`).join("");
+  const discs = r.disconnects
+    .map((d) => `<li>${esc(iso(d.ts_us))} <code>${esc(d.conn_id)}</code> ${esc(String(d.close_code ?? ""))} ${esc(d.reason ?? "")}</li>`)
+    .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

@@ -138,7 +138,9 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
   }
   const dates = [...new Set(keys.map((k) => k.date))].sort();
   const date = o.date ?? dates[dates.length - 1] ?? new Date(o.now?.() ?? Date.now()).toISOString().slice(0, 10);
-  const ofDay = keys.filter((k) => k.date === date && (!o.exchange || k.exchange === o.exchange) && (!o.symbol || k.symbol === o.symbol || k.stream === "connection"));
+  const ofDay = keys.filter(
+    (k) => k.date === date && (!o.exchange || k.exchange === o.exchange) && (!o.symbol || k.symbol === o.symbol || k.stream === "connection"),
+  );
 
   // Disconnects (and book_gap events) of every exchange in view (the connection stream is read even when --stream filters it out).
   const disconnects: Disconnect[] = [];
@@ -165,7 +167,14 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
           continue;
         }
         if (c.event![i] !== "disconnect") continue;
-        disconnects.push({ exchange: f.exchange, conn_id: String(c.conn_id![i]), ts_us: Number(c.ts_us![i]), reason: (c.reason![i] as string | null) ?? null, close_code: (c.close_code![i] as number | null) ?? null, streams: (c.streams![i] as string | null) ?? null });
+        disconnects.push({
+          exchange: f.exchange,
+          conn_id: String(c.conn_id![i]),
+          ts_us: Number(c.ts_us![i]),
+          reason: (c.reason![i] as string | null) ?? null,
+          close_code: (c.close_code![i] as number | null) ?? null,
+          streams: (c.streams![i] as string | null) ?? null,
+        });
       }
     }
   }
@@ -181,7 +190,25 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
     const tsCol = isConn ? "ts_us" : "ts_recv_us";
     const withIds = f0.stream === "trade" && CONTIGUOUS_TRADE_IDS.has(f0.exchange);
     const isBook = f0.stream === "book";
-    const p: PartitionReport = { exchange: f0.exchange, stream: f0.stream, symbol: f0.symbol, date, rows: 0, files: files.length, compacted_files: files.filter((f) => f.file.startsWith("compacted-")).length, bytes: files.reduce((a, f) => a + f.size, 0), first_ts_recv_us: null, last_ts_recv_us: null, schema_versions: [], gaps: [], trade_ids: null, sporadic: SPORADIC_STREAMS.has(f0.stream as Stream), book: null, per_bucket: [], errors: [] };
+    const p: PartitionReport = {
+      exchange: f0.exchange,
+      stream: f0.stream,
+      symbol: f0.symbol,
+      date,
+      rows: 0,
+      files: files.length,
+      compacted_files: files.filter((f) => f.file.startsWith("compacted-")).length,
+      bytes: files.reduce((a, f) => a + f.size, 0),
+      first_ts_recv_us: null,
+      last_ts_recv_us: null,
+      schema_versions: [],
+      gaps: [],
+      trade_ids: null,
+      sporadic: SPORADIC_STREAMS.has(f0.stream as Stream),
+      book: null,
+      per_bucket: [],
+      errors: [],
+    };
     let snapshots = 0;
     let restSnapshots = 0;
     const ts: number[] = [];
@@ -220,7 +247,12 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
       p.first_ts_recv_us = sorted[0]!;
       p.last_ts_recv_us = sorted[sorted.length - 1]!;
     }
-    if (!isConn) p.gaps = largestGaps(sorted, topGaps, disconnects.filter((d) => d.exchange === p.exchange && carries(d, p.stream, p.symbol)));
+    if (!isConn)
+      p.gaps = largestGaps(
+        sorted,
+        topGaps,
+        disconnects.filter((d) => d.exchange === p.exchange && carries(d, p.stream, p.symbol)),
+      );
     if (idsOk && ids.length > 0) p.trade_ids = tradeIdGaps(ids, idTs, topGaps);
     if (isBook) {
       const events = (bookGaps.get(`${p.exchange}/${p.symbol}`) ?? []).sort((a, b) => a.ts_us - b.ts_us);
@@ -244,7 +276,16 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
     for (const t of sorted) counts[Math.min(buckets - 1, Math.floor((t - start) / bucket))]!++;
     p.per_bucket = counts;
   }
-  return { source: o.objects.describe, date, dates_available: dates, generated_at: new Date(o.now?.() ?? Date.now()).toISOString(), timeline: { start_us: start, bucket_us: bucket, buckets }, partitions, disconnects: disconnects.filter((d) => !o.exchange || d.exchange === o.exchange), ignored_keys: ignored };
+  return {
+    source: o.objects.describe,
+    date,
+    dates_available: dates,
+    generated_at: new Date(o.now?.() ?? Date.now()).toISOString(),
+    timeline: { start_us: start, bucket_us: bucket, buckets },
+    partitions,
+    disconnects: disconnects.filter((d) => !o.exchange || d.exchange === o.exchange),
+    ignored_keys: ignored,
+  };
 }
 
 /** The connection carried `stream:SYMBOL` (or its `streams` is unknown). */

@@ -1,25 +1,6 @@
 /** @module pipeline/encode — column batch → Arrow → Parquet bytes with tuned, fresh writer properties. */
-import {
-  Field,
-  Float64,
-  Int64,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableToIPC,
-  Utf8,
-  type Data,
-  type DataType,
-} from "apache-arrow";
-import {
-  Compression,
-  Encoding,
-  Table as WasmTable,
-  writeParquet,
-  WriterPropertiesBuilder,
-} from "parquet-wasm/esm";
+import { Field, Float64, Int64, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, Utf8, type Data, type DataType } from "apache-arrow";
+import { Compression, Encoding, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm/esm";
 import { unpackUtf8, type ColumnBatch, type ColumnData } from "./columns.ts";
 import { DICTIONARY_COLUMNS } from "../schema/v1.ts";
 import { extraArrowColumn } from "./encode-lists.ts";
@@ -130,7 +111,10 @@ function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataTy
   // The builder hands its buffers over untrimmed (no copy on the ingest thread): read `n` rows.
   const numbers = c.numbers?.subarray(0, n);
   if (c.type === "utf8") {
-    const { offsets, bytes } = c.utf8 && "dict" in c.utf8 ? utf8FromDict(c.utf8.dict, c.utf8.codes, n, c.valid) : (c.utf8 && utf8FromJoinedAscii(c.utf8.joined, c.utf8.lengths, n, c.valid)) || utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
+    const { offsets, bytes } =
+      c.utf8 && "dict" in c.utf8
+        ? utf8FromDict(c.utf8.dict, c.utf8.codes, n, c.valid)
+        : (c.utf8 && utf8FromJoinedAscii(c.utf8.joined, c.utf8.lengths, n, c.valid)) || utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
     const type = new Utf8();
     const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
     return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };

@@ -219,7 +219,11 @@ export class Writer {
       this.probeFailed = true;
       this.metrics.writeErrorsTotal++;
       this.updateFailing();
-      this.log.error("write_error", { storage: this.storage.describe, error: describeError(err), action: "check that the data directory exists and is writable by the collector's user" });
+      this.log.error("write_error", {
+        storage: this.storage.describe,
+        error: describeError(err),
+        action: "check that the data directory exists and is writable by the collector's user",
+      });
     }
     if (this.storage.removeLeftovers) {
       // In the background: a long-lived data directory is a large tree, and start-up must not wait on it.
@@ -338,7 +342,12 @@ export class Writer {
     if (!this.rejectedLogged.has(exchange)) {
       this.rejectedLogged.add(exchange);
       const symbol = row.stream === "connection" ? CONNECTION_SYMBOL : row.symbol;
-      this.log.warn("parse_error", { exchange, reason: "unknown_symbol", sample: JSON.stringify({ stream: String(row.stream).slice(0, 40), symbol: String(symbol).slice(0, 64) }), note: "refused by the writer: not a subscribed symbol" });
+      this.log.warn("parse_error", {
+        exchange,
+        reason: "unknown_symbol",
+        sample: JSON.stringify({ stream: String(row.stream).slice(0, 40), symbol: String(symbol).slice(0, 64) }),
+        note: "refused by the writer: not a subscribed symbol",
+      });
     }
     return null;
   }
@@ -434,7 +443,13 @@ export class Writer {
   }
 
   private async run(job: Job): Promise<void> {
-    const meta = fileMetadata({ exchange: job.exchange, stream: job.stream, symbol: job.symbol, instanceId: this.opts.instanceId, collectorVersion: this.opts.collectorVersion });
+    const meta = fileMetadata({
+      exchange: job.exchange,
+      stream: job.stream,
+      symbol: job.symbol,
+      instanceId: this.opts.instanceId,
+      collectorVersion: this.opts.collectorVersion,
+    });
     const signal = this.abort.signal;
     let bytes: Uint8Array | null = null;
     for (;;) {
@@ -472,7 +487,14 @@ export class Writer {
         if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
         this.updateFailing();
         const delayMs = backoffDelayMs(this.opts.retryBackoff, job.attempts);
-        this.log.error("write_error", { key: job.key, rows: job.batch.length, attempt: job.attempts, retry_in_ms: delayMs, storage: this.storage.describe, error: describeError(err) });
+        this.log.error("write_error", {
+          key: job.key,
+          rows: job.batch.length,
+          attempt: job.attempts,
+          retry_in_ms: delayMs,
+          storage: this.storage.describe,
+          error: describeError(err),
+        });
         await Bun.sleep(delayMs);
       }
     }
@@ -490,7 +512,13 @@ export class Writer {
     this.metrics.writer.upload_failures++;
     this.metrics.writeErrorsTotal++;
     this.metrics.recordDrop(Date.now(), job.batch.length);
-    this.log.error("write_error", { key: job.key, rows: job.batch.length, lost: true, error: describeError(err), action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs" });
+    this.log.error("write_error", {
+      key: job.key,
+      rows: job.batch.length,
+      lost: true,
+      error: describeError(err),
+      action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs",
+    });
     // Counted as dropped here: not again as unwritten at shutdown.
     if (job.stream !== "connection") this.pendingRows -= job.batch.length;
     this.finish(job, false);
@@ -552,5 +580,5 @@ function staggerFor(key: string, flushIntervalMs: number): number {
   // Deterministic spread over [0, 25%) of the interval.
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return ((h >>> 0) % 1000) / 1000 * flushIntervalMs * 0.25;
+  return (((h >>> 0) % 1000) / 1000) * flushIntervalMs * 0.25;
 }

@@ -79,7 +79,8 @@ async function drain(p: DrainParts, signal: string): Promise<number> {
   if (p.storage.close) {
     // Spooled files are durable: whatever is not uploaded now is uploaded by the next start.
     const left = await p.storage.close(Math.max(0, shutdownDeadline - clock.nowMs()));
-    if (left.pendingFiles > 0) log.warn("spool_pending", { files: left.pendingFiles, bytes: left.pendingBytes, note: "kept in SPOOL_DIR; uploaded first on the next start" });
+    if (left.pendingFiles > 0)
+      log.warn("spool_pending", { files: left.pendingFiles, bytes: left.pendingBytes, note: "kept in SPOOL_DIR; uploaded first on the next start" });
   }
   p.stopLag();
   const s = p.snapshot();

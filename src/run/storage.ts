@@ -13,7 +13,8 @@ export function createStorage(config: Readonly<Config>, metrics: Metrics, log: L
   if (config.STORAGE_BACKEND !== "s3") return createLocalStorage(config.DATA_DIR);
   const { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = config;
   // loadConfig refuses STORAGE_BACKEND=s3 without these; checked again here so the types need no `!`.
-  if (!endpoint || !bucket || !accessKey || !secretKey) throw new ConfigError("STORAGE_BACKEND=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY and S3_SECRET_KEY");
+  if (!endpoint || !bucket || !accessKey || !secretKey)
+    throw new ConfigError("STORAGE_BACKEND=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY and S3_SECRET_KEY");
   const store = createS3Store({ endpoint, bucket, region: config.S3_REGION, accessKey, secretKey });
   return createSpoolingStorage({
     dir: config.SPOOL_DIR ?? join(config.DATA_DIR, "spool"),

@@ -42,11 +42,7 @@ export const STREAM_COLUMNS: Readonly<Record<Stream, readonly ColumnDef[]>> = {
   ],
   mark_price: [col("mark_price", "float64", true), col("index_price", "float64", true)],
   funding: [col("funding_rate", "float64", true), col("funding_time_ms", "int64", true)],
-  open_interest: [
-    col("open_interest", "float64", true),
-    col("open_interest_ccy", "float64", true),
-    col("open_interest_usd", "float64", true),
-  ],
+  open_interest: [col("open_interest", "float64", true), col("open_interest_ccy", "float64", true), col("open_interest_usd", "float64", true)],
   liquidation: [
     col("side", "utf8", false),
     col("price", "float64", true),
@@ -91,7 +87,17 @@ export function columnsFor(stream: FileStream): readonly ColumnDef[] {
 }
 
 /** String columns with few distinct values per file: dictionary-encode these only (few distinct values per file; docs/schema-v1.md §6). */
-export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set(["exchange", "symbol", "exchange_symbol", "conn_id", "side", "event", "status", "pos_side", "source"]);
+export const DICTIONARY_COLUMNS: ReadonlySet<string> = new Set([
+  "exchange",
+  "symbol",
+  "exchange_symbol",
+  "conn_id",
+  "side",
+  "event",
+  "status",
+  "pos_side",
+  "source",
+]);
 
 export interface FileIdentity {
   exchange: string;

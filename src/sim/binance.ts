@@ -10,7 +10,16 @@ import { SimBook, type BookFaults } from "./book.ts";
 
 type Route = "public" | "market";
 
-const ROUTE_OF: Record<string, Route> = { bookTicker: "public", trade: "public", depth: "public", "depth@100ms": "public", aggTrade: "market", markPrice: "market", "markPrice@1s": "market", forceOrder: "market" };
+const ROUTE_OF: Record<string, Route> = {
+  bookTicker: "public",
+  trade: "public",
+  depth: "public",
+  "depth@100ms": "public",
+  aggTrade: "market",
+  markPrice: "market",
+  "markPrice@1s": "market",
+  forceOrder: "market",
+};
 
 export interface BinanceSimOptions {
   market: Market;
@@ -28,7 +37,15 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
   const books = new Map<string, { book: SimBook; u: number; faults: BookFaults }>();
   const bookOf = (S: string) => {
     let b = books.get(S);
-    if (!b) books.set(S, (b = { book: new SimBook(o.market, o.market.price(S)), u: 11_270_657_000_000 + Math.floor(o.market.random() * 1000), faults: { skip: 0, reset: false } }));
+    if (!b)
+      books.set(
+        S,
+        (b = {
+          book: new SimBook(o.market, o.market.price(S)),
+          u: 11_270_657_000_000 + Math.floor(o.market.random() * 1000),
+          faults: { skip: 0, reset: false },
+        }),
+      );
     return b;
   };
   const advance = (b: { u: number }) => {
@@ -49,36 +66,76 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
     switch (kind) {
       case "bookTicker":
         return {
-          name, symbol: S, weight: 10,
+          name,
+          symbol: S,
+          weight: 10,
           emit(now) {
             const p = m.price(S);
             const d = decimalsFor(p);
             const spread = p * 0.0001;
             return {
-              text: wrap({ e: "bookTicker", u: m.nextId(`${S}:u`, 400_000_000), s: S, b: m.fmt(p - spread, d), B: m.fmt(m.random() * 50, 3), a: m.fmt(p + spread, d), A: m.fmt(m.random() * 50, 3), T: now - 2, E: now, st: 1, ps: S }),
+              text: wrap({
+                e: "bookTicker",
+                u: m.nextId(`${S}:u`, 400_000_000),
+                s: S,
+                b: m.fmt(p - spread, d),
+                B: m.fmt(m.random() * 50, 3),
+                a: m.fmt(p + spread, d),
+                A: m.fmt(m.random() * 50, 3),
+                T: now - 2,
+                E: now,
+                st: 1,
+                ps: S,
+              }),
               rows: [{ stream: "bbo", symbol: S }],
             };
           },
         };
       case "trade":
         return {
-          name, symbol: S, weight: 4,
+          name,
+          symbol: S,
+          weight: 4,
           emit(now) {
             const p = m.price(S);
             return {
-              text: wrap({ e: "trade", E: now, T: now - 1, s: S, t: m.nextId(`${S}:t`, 7_967_419_000), p: m.fmt(p, decimalsFor(p)), q: m.fmt(m.random() * 2 + 0.001, 3), X: "MARKET", m: m.random() < 0.5, st: 1 }),
+              text: wrap({
+                e: "trade",
+                E: now,
+                T: now - 1,
+                s: S,
+                t: m.nextId(`${S}:t`, 7_967_419_000),
+                p: m.fmt(p, decimalsFor(p)),
+                q: m.fmt(m.random() * 2 + 0.001, 3),
+                X: "MARKET",
+                m: m.random() < 0.5,
+                st: 1,
+              }),
               rows: [{ stream: "trade", symbol: S }],
             };
           },
         };
       case "aggTrade":
         return {
-          name, symbol: S, weight: 4,
+          name,
+          symbol: S,
+          weight: 4,
           emit(now) {
             const p = m.price(S);
             const f = m.nextId(`${S}:t`, 7_967_419_000);
             return {
-              text: wrap({ e: "aggTrade", E: now, s: S, a: m.nextId(`${S}:a`, 5_933_014), p: m.fmt(p, decimalsFor(p)), q: m.fmt(m.random() * 2 + 0.001, 3), f, l: f, T: now - 1, m: m.random() < 0.5 }),
+              text: wrap({
+                e: "aggTrade",
+                E: now,
+                s: S,
+                a: m.nextId(`${S}:a`, 5_933_014),
+                p: m.fmt(p, decimalsFor(p)),
+                q: m.fmt(m.random() * 2 + 0.001, 3),
+                f,
+                l: f,
+                T: now - 1,
+                m: m.random() < 0.5,
+              }),
               rows: [{ stream: "trade", symbol: S }],
             };
           },
@@ -86,7 +143,9 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       case "depth":
       case "depth@100ms":
         return {
-          name, symbol: S, weight: 5,
+          name,
+          symbol: S,
+          weight: 5,
           emit(now) {
             const b = bookOf(S);
             while (b.faults.skip > 0) {
@@ -97,19 +156,33 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
             }
             const ch = b.book.step();
             const ids = advance(b);
-            return { text: wrap({ e: "depthUpdate", E: now, T: now - 1, s: S, U: ids.U, u: ids.u, pu: ids.pu, b: ch.bids, a: ch.asks }), rows: [{ stream: "book", symbol: S }] };
+            return {
+              text: wrap({ e: "depthUpdate", E: now, T: now - 1, s: S, U: ids.U, u: ids.u, pu: ids.pu, b: ch.bids, a: ch.asks }),
+              rows: [{ stream: "book", symbol: S }],
+            };
           },
         };
       case "markPrice":
       case "markPrice@1s":
         return {
-          name, symbol: S, weight: 1,
+          name,
+          symbol: S,
+          weight: 1,
           emit(now) {
             const p = m.price(S);
             const d = decimalsFor(p) + 3;
             const nextFunding = Math.ceil(now / 28_800_000) * 28_800_000;
             return {
-              text: wrap({ e: "markPriceUpdate", E: now, s: S, p: m.fmt(p, d), i: m.fmt(p * 0.9999, d), P: m.fmt(p * 1.0001, d), r: m.fmt((m.random() - 0.4) * 0.001, 8), T: nextFunding }),
+              text: wrap({
+                e: "markPriceUpdate",
+                E: now,
+                s: S,
+                p: m.fmt(p, d),
+                i: m.fmt(p * 0.9999, d),
+                P: m.fmt(p * 1.0001, d),
+                r: m.fmt((m.random() - 0.4) * 0.001, 8),
+                T: nextFunding,
+              }),
               rows: [
                 { stream: "mark_price", symbol: S },
                 { stream: "funding", symbol: S },
@@ -126,12 +199,28 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           const sell = side ? side === "sell" : m.random() < 0.5;
           const q = m.random() * 5 + 0.001;
           const last = q * (0.2 + m.random() * 0.8);
-          const o = { s: S, S: sell ? "SELL" : "BUY", o: "LIMIT", f: "IOC", q: m.fmt(q, 3), p: m.fmt(sell ? p * 0.995 : p * 1.005, d), ap: m.fmt(p, d), X: "FILLED", l: m.fmt(last, 3), z: m.fmt(q, 3), T: now - 1, ps: S, st: 1 };
+          const o = {
+            s: S,
+            S: sell ? "SELL" : "BUY",
+            o: "LIMIT",
+            f: "IOC",
+            q: m.fmt(q, 3),
+            p: m.fmt(sell ? p * 0.995 : p * 1.005, d),
+            ap: m.fmt(p, d),
+            X: "FILLED",
+            l: m.fmt(last, 3),
+            z: m.fmt(q, 3),
+            T: now - 1,
+            ps: S,
+            st: 1,
+          };
           return { text: wrap({ e: "forceOrder", E: now, o }), rows: [{ stream: "liquidation", symbol: S }] };
         };
         const due = paced(o.liquidationIntervalMs ?? 1000);
         return {
-          name, symbol: S, weight: 1,
+          name,
+          symbol: S,
+          weight: 1,
           emit: (now) => (due(now) ? frame(now) : null),
           inject: (now, req: LiquidationRequest) => frame(now, req.side),
         };
@@ -163,7 +252,10 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       ws.data.state = { route: match[1], combined: match[2] === "stream", names: new Set<string>(), openedMs: Date.now(), closing: false };
       const params = new URLSearchParams(ws.data.query);
       const names = match[2] === "stream" ? (params.get("streams") ?? "").split("/") : match[3]!.split("/");
-      add(ws, names.filter((n) => n !== ""));
+      add(
+        ws,
+        names.filter((n) => n !== ""),
+      );
     },
     message(ws, text) {
       let msg: unknown;
@@ -184,7 +276,12 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       } else if (m.method === "LIST_SUBSCRIPTIONS") {
         ws.send(JSON.stringify({ result: [...(ws.data.state.names as Set<string>)], id: m.id }));
       } else {
-        ws.send(JSON.stringify({ code: 2, msg: `Invalid request: unknown variant ${String(m.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY at line 1 column 28` }));
+        ws.send(
+          JSON.stringify({
+            code: 2,
+            msg: `Invalid request: unknown variant ${String(m.method)}, expected one of SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY at line 1 column 28`,
+          }),
+        );
       }
     },
     tick(ws, now) {

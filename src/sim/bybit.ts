@@ -46,12 +46,23 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   const bookSnapshot = (topic: string, S: string, now: number) => {
     const b = bookOf(S);
     const lv = b.book.levels();
-    return { text: JSON.stringify({ topic, type: "snapshot", ts: now, data: { s: S, b: lv.bids, a: lv.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 }), rows: [{ stream: "book" as Stream, symbol: S }] };
+    return {
+      text: JSON.stringify({
+        topic,
+        type: "snapshot",
+        ts: now,
+        data: { s: S, b: lv.bids, a: lv.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) },
+        cts: now - 1,
+      }),
+      rows: [{ stream: "book" as Stream, symbol: S }],
+    };
   };
 
   function depthBook(topic: string, S: string): SimSubscription {
     return {
-      name: topic, symbol: S, weight: 5,
+      name: topic,
+      symbol: S,
+      weight: 5,
       emit(now) {
         const b = bookOf(S);
         while (b.faults.skip > 0) {
@@ -68,20 +79,43 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         }
         const ch = b.book.step();
         b.u++;
-        return { text: JSON.stringify({ topic, type: "delta", ts: now, data: { s: S, b: ch.bids, a: ch.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 }), rows: [{ stream: "book", symbol: S }] };
+        return {
+          text: JSON.stringify({
+            topic,
+            type: "delta",
+            ts: now,
+            data: { s: S, b: ch.bids, a: ch.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) },
+            cts: now - 1,
+          }),
+          rows: [{ stream: "book", symbol: S }],
+        };
       },
     };
   }
 
   function orderbook(S: string): SimSubscription {
     return {
-      name: `orderbook.1.${S}`, symbol: S, weight: 10,
+      name: `orderbook.1.${S}`,
+      symbol: S,
+      weight: 10,
       emit(now) {
         const p = m.price(S);
         const d = decimalsFor(p);
         const spread = p * 0.0001;
         // Level 1 is snapshot-only; `ts` precedes `type` in the venue's text (§2.5).
-        const text = JSON.stringify({ topic: `orderbook.1.${S}`, ts: now, type: "snapshot", data: { s: S, b: [[m.fmt(p - spread, d), m.fmt(m.random() * 20, 6)]], a: [[m.fmt(p + spread, d), m.fmt(m.random() * 20, 6)]], u: m.nextId(`bybit:${S}:u`, 72_212_000), seq: m.nextId("bybit:seq", 112_603_120_000) }, cts: now - 1 });
+        const text = JSON.stringify({
+          topic: `orderbook.1.${S}`,
+          ts: now,
+          type: "snapshot",
+          data: {
+            s: S,
+            b: [[m.fmt(p - spread, d), m.fmt(m.random() * 20, 6)]],
+            a: [[m.fmt(p + spread, d), m.fmt(m.random() * 20, 6)]],
+            u: m.nextId(`bybit:${S}:u`, 72_212_000),
+            seq: m.nextId("bybit:seq", 112_603_120_000),
+          },
+          cts: now - 1,
+        });
         return { text, rows: [{ stream: "bbo", symbol: S }] };
       },
     };
@@ -89,16 +123,32 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
 
   function trades(S: string): SimSubscription {
     return {
-      name: `publicTrade.${S}`, symbol: S, weight: 4,
+      name: `publicTrade.${S}`,
+      symbol: S,
+      weight: 4,
       emit(now) {
         // Up to a few fills per message, sorted by match time, sharing one cross sequence (§2.5).
         const n = 1 + Math.floor(m.random() * 3);
         const seq = m.nextId("bybit:seq", 112_603_120_000);
         const data = Array.from({ length: n }, (_, k) => {
           const p = m.price(S);
-          return { T: now - n + k, s: S, S: m.random() < 0.5 ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(p, decimalsFor(p)), L: m.random() < 0.5 ? "PlusTick" : "ZeroMinusTick", i: uuid(), BT: false, RPI: m.random() < 0.1, seq };
+          return {
+            T: now - n + k,
+            s: S,
+            S: m.random() < 0.5 ? "Buy" : "Sell",
+            v: m.fmt(m.random() * 3 + 0.001, 3),
+            p: m.fmt(p, decimalsFor(p)),
+            L: m.random() < 0.5 ? "PlusTick" : "ZeroMinusTick",
+            i: uuid(),
+            BT: false,
+            RPI: m.random() < 0.1,
+            seq,
+          };
         });
-        return { text: JSON.stringify({ topic: `publicTrade.${S}`, type: "snapshot", ts: now, data }), rows: data.map(() => ({ stream: "trade" as Stream, symbol: S })) };
+        return {
+          text: JSON.stringify({ topic: `publicTrade.${S}`, type: "snapshot", ts: now, data }),
+          rows: data.map(() => ({ stream: "trade" as Stream, symbol: S })),
+        };
       },
     };
   }
@@ -106,7 +156,9 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   function tickers(S: string): SimSubscription {
     let sentSnapshot = false;
     return {
-      name: `tickers.${S}`, symbol: S, weight: 3,
+      name: `tickers.${S}`,
+      symbol: S,
+      weight: 3,
       emit(now) {
         const p = m.price(S);
         const d = decimalsFor(p);
@@ -125,7 +177,25 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         if (!sentSnapshot) {
           sentSnapshot = true;
           type = "snapshot";
-          data = { symbol: S, tickDirection: "ZeroMinusTick", price24hPcnt: "-0.00506", lastPrice: extra.lastPrice, markPrice: all.markPrice!, indexPrice: all.indexPrice!, openInterest: all.openInterest!, openInterestValue: all.openInterestValue!, fundingIntervalHour: "8", fundingCap: "0.005", nextFundingTime: all.nextFundingTime!, fundingRate: all.fundingRate!, bid1Price: extra.bid1Price, bid1Size: extra.bid1Size, preOpenPrice: "", preQty: "", curPreListingPhase: "" };
+          data = {
+            symbol: S,
+            tickDirection: "ZeroMinusTick",
+            price24hPcnt: "-0.00506",
+            lastPrice: extra.lastPrice,
+            markPrice: all.markPrice!,
+            indexPrice: all.indexPrice!,
+            openInterest: all.openInterest!,
+            openInterestValue: all.openInterestValue!,
+            fundingIntervalHour: "8",
+            fundingCap: "0.005",
+            nextFundingTime: all.nextFundingTime!,
+            fundingRate: all.fundingRate!,
+            bid1Price: extra.bid1Price,
+            bid1Size: extra.bid1Size,
+            preOpenPrice: "",
+            preQty: "",
+            curPreListingPhase: "",
+          };
         } else {
           // Deltas carry only changed fields (§2.5): any subset, sometimes none of a stream's fields.
           type = "delta";
@@ -151,11 +221,16 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         const sell = side ? side === "sell" : m.random() < 0.5;
         return { T: now - 300 + k, s: S, S: sell ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)) };
       });
-      return { text: JSON.stringify({ topic: `allLiquidation.${S}`, type: "snapshot", ts: now, data }), rows: data.map(() => ({ stream: "liquidation" as Stream, symbol: S })) };
+      return {
+        text: JSON.stringify({ topic: `allLiquidation.${S}`, type: "snapshot", ts: now, data }),
+        rows: data.map(() => ({ stream: "liquidation" as Stream, symbol: S })),
+      };
     };
     const due = paced(o.liquidationIntervalMs ?? 500);
     return {
-      name: `allLiquidation.${S}`, symbol: S, weight: 1,
+      name: `allLiquidation.${S}`,
+      symbol: S,
+      weight: 1,
       emit: (now) => (due(now) ? frame(now, undefined, 1 + Math.floor(m.random() * 2)) : null),
       inject: (now, req) => frame(now, req.side),
     };
@@ -188,7 +263,9 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         snapshots.push(t);
         continue;
       }
-      ws.data.subs.push(kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : kind === "allLiquidation" ? liquidations(S!) : tickers(S!));
+      ws.data.subs.push(
+        kind === "orderbook.1" ? orderbook(S!) : kind === "publicTrade" ? trades(S!) : kind === "allLiquidation" ? liquidations(S!) : tickers(S!),
+      );
     }
     reply(ws, st, "subscribe", reqId, true, "");
     // The first book message after a subscribe is a snapshot (docs/venues.md §2.5).

@@ -104,7 +104,12 @@ export async function handleControl(req: Request, url: URL, sim: Simulator): Pro
         sim.resume();
         return json({ ok: true, kind });
       default:
-        return json({ error: "kind must be one of kill, dead, reject, heal, notice, skip, liquidation, frame, pause, resume, book_skip, book_reset, rest_429, rest_slow" }, 400);
+        return json(
+          {
+            error: "kind must be one of kill, dead, reject, heal, notice, skip, liquidation, frame, pause, resume, book_skip, book_reset, rest_429, rest_slow",
+          },
+          400,
+        );
     }
   } catch (err) {
     if (err instanceof BadRequest) return json({ error: err.message }, 400);

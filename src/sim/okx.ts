@@ -30,7 +30,15 @@ export const OKX_SIM_OTHER_SWAPS = ["CNPY-USDT-SWAP", "BTC-USD-SWAP", "ETH-USDC-
 type Route = "public" | "business";
 
 /** Which URL serves which channel; a channel on the wrong URL answers 60018 (§3.1). */
-const ROUTE_OF: Record<string, Route> = { "bbo-tbt": "public", "mark-price": "public", "funding-rate": "public", "open-interest": "public", "trades-all": "business", "liquidation-orders": "public", books: "public" };
+const ROUTE_OF: Record<string, Route> = {
+  "bbo-tbt": "public",
+  "mark-price": "public",
+  "funding-rate": "public",
+  "open-interest": "public",
+  "trades-all": "business",
+  "liquidation-orders": "public",
+  books: "public",
+};
 
 interface OkxState {
   route: Route;
@@ -53,7 +61,11 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   };
   const okxLevels = (l: Level[]) => l.map(([px, sz]) => [px, sz, "0", sz === "0" ? "0" : String(1 + Math.floor(m.random() * 9))]);
   const bookFrame = (instId: string, action: "snapshot" | "update", bids: Level[], asks: Level[], prevSeqId: number, seqId: number, now: number) => ({
-    text: JSON.stringify({ arg: { channel: "books", instId }, action, data: [{ asks: okxLevels(asks), bids: okxLevels(bids), ts: String(now), checksum: 0, prevSeqId, seqId }] }),
+    text: JSON.stringify({
+      arg: { channel: "books", instId },
+      action,
+      data: [{ asks: okxLevels(asks), bids: okxLevels(bids), ts: String(now), checksum: 0, prevSeqId, seqId }],
+    }),
     rows: [{ stream: "book" as Stream, symbol: unified(instId) }],
   });
   const bookSnapshot = (instId: string, now: number) => {
@@ -64,7 +76,9 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   function booksSub(instId: string): SimSubscription {
     const S = unified(instId);
     return {
-      name: `books:${instId}`, symbol: S, weight: 5,
+      name: `books:${instId}`,
+      symbol: S,
+      weight: 5,
       emit(now) {
         const b = bookOf(S);
         while (b.faults.skip > 0) {
@@ -91,7 +105,9 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     const frame = (data: Record<string, unknown>, stream: Stream) => ({ text: JSON.stringify({ arg, data: [data] }), rows: [{ stream, symbol: S }] });
     const weight = { "bbo-tbt": 10, "trades-all": 4, "mark-price": 2, "funding-rate": 1, "open-interest": 1 }[channel] ?? 1;
     return {
-      name: `${channel}:${instId}`, symbol: S, weight,
+      name: `${channel}:${instId}`,
+      symbol: S,
+      weight,
       emit(now) {
         const p = m.price(S);
         const d = decimalsFor(p);
@@ -104,17 +120,51 @@ export function okxSim(o: OkxSimOptions): SimVenue {
           }
           case "trades-all":
             // Exactly one trade per message on trades-all (§3.5).
-            return frame({ instId, tradeId: String(m.nextId(`okx:${instId}:trade`, 130_639_000)), px: m.fmt(p, d), sz: m.random() < 0.5 ? String(1 + Math.floor(m.random() * 40)) : m.fmt(m.random(), 2), side: m.random() < 0.5 ? "buy" : "sell", source: "0", ts: String(now - 1) }, "trade");
+            return frame(
+              {
+                instId,
+                tradeId: String(m.nextId(`okx:${instId}:trade`, 130_639_000)),
+                px: m.fmt(p, d),
+                sz: m.random() < 0.5 ? String(1 + Math.floor(m.random() * 40)) : m.fmt(m.random(), 2),
+                side: m.random() < 0.5 ? "buy" : "sell",
+                source: "0",
+                ts: String(now - 1),
+              },
+              "trade",
+            );
           case "mark-price":
             return frame({ instType: "SWAP", instId, markPx: m.fmt(p, d + 1), ts: String(now) }, "mark_price");
           case "funding-rate": {
             const fundingTime = Math.ceil(now / 28_800_000) * 28_800_000;
             const rate = m.fmt((m.random() - 0.4) * 0.0003, 16);
-            return frame({ formulaType: "noRate", fundingRate: rate, fundingTime: String(fundingTime), impactValue: "", instId, instType: "SWAP", interestRate: "", method: "current_period", maxFundingRate: "0.00375", minFundingRate: "-0.00375", nextFundingRate: "", nextFundingTime: String(fundingTime + 28_800_000), premium: m.fmt((m.random() - 0.5) * 0.0004, 16), settFundingRate: "0.0001699799259033", settState: "settled", ts: String(now) }, "funding");
+            return frame(
+              {
+                formulaType: "noRate",
+                fundingRate: rate,
+                fundingTime: String(fundingTime),
+                impactValue: "",
+                instId,
+                instType: "SWAP",
+                interestRate: "",
+                method: "current_period",
+                maxFundingRate: "0.00375",
+                minFundingRate: "-0.00375",
+                nextFundingRate: "",
+                nextFundingTime: String(fundingTime + 28_800_000),
+                premium: m.fmt((m.random() - 0.5) * 0.0004, 16),
+                settFundingRate: "0.0001699799259033",
+                settState: "settled",
+                ts: String(now),
+              },
+              "funding",
+            );
           }
           default: {
             const oi = 1_000_000 + m.random() * 500_000;
-            return frame({ instType: "SWAP", instId, oi: m.fmt(oi, 2), oiCcy: m.fmt(oi * 0.01, 4), oiUsd: m.fmt(oi * 0.01 * p, 1), ts: String(now) }, "open_interest");
+            return frame(
+              { instType: "SWAP", instId, oi: m.fmt(oi, 2), oiCcy: m.fmt(oi * 0.01, 4), oiUsd: m.fmt(oi * 0.01 * p, 1), ts: String(now) },
+              "open_interest",
+            );
           }
         }
       },
@@ -133,7 +183,15 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       const p = m.price(`${base}USDT`);
       const sell = side ? side === "sell" : m.random() < 0.5;
       const posSide = m.random() < 0.2 ? "net" : sell ? "long" : "short";
-      const detail = { bkLoss: m.random() < 0.8 ? "0" : m.fmt(m.random() * 5, 4), bkPx: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)), ccy: "", posSide, side: sell ? "sell" : "buy", sz: String(1 + Math.floor(m.random() * 500)), ts: String(now - Math.floor(m.random() * 900)) };
+      const detail = {
+        bkLoss: m.random() < 0.8 ? "0" : m.fmt(m.random() * 5, 4),
+        bkPx: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)),
+        ccy: "",
+        posSide,
+        side: sell ? "sell" : "buy",
+        sz: String(1 + Math.floor(m.random() * 500)),
+        ts: String(now - Math.floor(m.random() * 900)),
+      };
       return { details: [detail], instFamily: `${base}-${quote}`, instId, instType: "SWAP", uly: `${base}-${quote}` };
     };
     const frame = (items: ReturnType<typeof item>[]): SimFrame => ({
@@ -142,7 +200,9 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     });
     const due = paced(o.liquidationIntervalMs ?? 1000);
     return {
-      name: "liquidation-orders:SWAP", symbol: "ALL", weight: 1,
+      name: "liquidation-orders:SWAP",
+      symbol: "ALL",
+      weight: 1,
       emit(now) {
         if (!due(now)) return null;
         const n = 1 + Math.floor(m.random() * 3);
@@ -166,7 +226,16 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         // Subscribed by instType; the simulator serves SWAP only.
         if (ROUTE_OF[channel] !== st.route || arg.instType !== "SWAP") {
           o.count("okx|subscribe_error");
-          send(ws, st, { event: "error", code: "60018", msg: `Wrong URL or channel:${channel},instType:${String(arg.instType ?? "")} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` }, id);
+          send(
+            ws,
+            st,
+            {
+              event: "error",
+              code: "60018",
+              msg: `Wrong URL or channel:${channel},instType:${String(arg.instType ?? "")} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+            },
+            id,
+          );
           continue;
         }
         if (!st.args.has("liquidation-orders:SWAP")) {
@@ -178,7 +247,16 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       }
       if (ROUTE_OF[channel] !== st.route || !known.has(instId)) {
         o.count("okx|subscribe_error");
-        send(ws, st, { event: "error", code: "60018", msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.` }, id);
+        send(
+          ws,
+          st,
+          {
+            event: "error",
+            code: "60018",
+            msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+          },
+          id,
+        );
         continue;
       }
       const key = `${channel}:${instId}`;

@@ -96,7 +96,20 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
-export const SIM_DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT", "LINKUSDT", "LTCUSDT", "1000PEPEUSDT", "SUIUSDT"];
+export const SIM_DEFAULT_SYMBOLS = [
+  "BTCUSDT",
+  "ETHUSDT",
+  "BNBUSDT",
+  "SOLUSDT",
+  "XRPUSDT",
+  "DOGEUSDT",
+  "ADAUSDT",
+  "AVAXUSDT",
+  "LINKUSDT",
+  "LTCUSDT",
+  "1000PEPEUSDT",
+  "SUIUSDT",
+];
 
 const TICK_MS = 5;
 
@@ -112,7 +125,15 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const all: SimVenue[] = [
     binanceSim({ market, symbols, pingIntervalMs: opts.binancePingMs ?? 180_000, maxAgeMs: opts.binanceMaxAgeMs ?? 0, ...liq }),
     bybitSim({ market, symbols, pingTimeoutMs: opts.bybitPingTimeoutMs ?? 600_000, count, deliver: (ws, out) => deliverFn(ws, out), ...liq }),
-    okxSim({ market, symbols, idleCloseMs: opts.okxIdleCloseMs ?? 30_000, noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000, count, deliver: (ws, out) => deliverFn(ws, out), ...liq }),
+    okxSim({
+      market,
+      symbols,
+      idleCloseMs: opts.okxIdleCloseMs ?? 30_000,
+      noticeCloseMs: opts.okxNoticeCloseMs ?? 60_000,
+      count,
+      deliver: (ws, out) => deliverFn(ws, out),
+      ...liq,
+    }),
   ];
   const venues = all.filter((v) => !opts.exchanges || opts.exchanges.includes(v.id));
   const rate = opts.rate ?? 200;
@@ -162,7 +183,16 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       }
       if (dead.has(venue.id)) return new Response("dead peer (simulated)", { status: 503 });
       const now = Date.now();
-      const data: SimSocketData = { venue: venue.id, path: url.pathname, query: url.search, id: nextId++, subs: [], state: {}, lastRecvMs: now, lastSentMs: now };
+      const data: SimSocketData = {
+        venue: venue.id,
+        path: url.pathname,
+        query: url.search,
+        id: nextId++,
+        subs: [],
+        state: {},
+        lastRecvMs: now,
+        lastSentMs: now,
+      };
       if (srv.upgrade(req, { data })) return undefined;
       return new Response("expected a websocket upgrade", { status: 400 });
     },
@@ -197,7 +227,10 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     if (restFaults.status429 > 0) {
       restFaults.status429--;
       count("binance|rest_429");
-      return new Response(JSON.stringify({ code: -1003, msg: "Too many requests (simulated)" }), { status: 429, headers: { "Retry-After": String(restFaults.retryAfterSeconds) } });
+      return new Response(JSON.stringify({ code: -1003, msg: "Too many requests (simulated)" }), {
+        status: 429,
+        headers: { "Retry-After": String(restFaults.retryAfterSeconds) },
+      });
     }
     if (restFaults.slowMs > 0) await Bun.sleep(restFaults.slowMs);
     // Computed after the wait: the snapshot is the book as it is when the answer leaves.
@@ -258,7 +291,6 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
         const group = groups.get(weighted[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % weighted.length)]!)!;
         const out = group[0]!.ws.data.subs[group[0]!.i]!.emit(wall);
         if (out) deliver(v.id, group, out, wall); // null: a paced (liquidation) stream has nothing now
-
       }
     }
   }, TICK_MS);

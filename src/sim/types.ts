@@ -136,7 +136,10 @@ export class Market {
   /** Lower-case hex digits from the seeded generator (UUID-like ids, connection ids). */
   hex(n: number): string {
     let out = "";
-    while (out.length < n) out += Math.floor(this.random() * 0x10000).toString(16).padStart(4, "0");
+    while (out.length < n)
+      out += Math.floor(this.random() * 0x10000)
+        .toString(16)
+        .padStart(4, "0");
     return out.slice(0, n);
   }
 

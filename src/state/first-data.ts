@@ -25,7 +25,16 @@ export class FirstDataTracker {
   /** `deadlineMs` per subscription: a stream that pushes rarely (OKX funding-rate: 30–90 s) needs longer. */
   open(exchange: string, connId: string, subs: ReadonlyArray<{ stream: Stream; symbol: string; deadlineMs: number }>, nowMs: number): void {
     const m = new Map<string, Pending>();
-    for (const s of subs) m.set(`${s.stream}|${s.symbol}`, { exchange, conn_id: connId, stream: s.stream, symbol: s.symbol, since_ms: nowMs, deadlineMs: nowMs + s.deadlineMs, reported: false });
+    for (const s of subs)
+      m.set(`${s.stream}|${s.symbol}`, {
+        exchange,
+        conn_id: connId,
+        stream: s.stream,
+        symbol: s.symbol,
+        since_ms: nowMs,
+        deadlineMs: nowMs + s.deadlineMs,
+        reported: false,
+      });
     this.byConn.set(connId, m);
   }
 

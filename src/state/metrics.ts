@@ -204,7 +204,18 @@ export class Metrics {
  * adapters' reasons carry venue strings, e.g. `unknown_event:<event>` or `<channel>:missing:<field>`;
  * /metrics keeps them verbatim in `parse_errors_by_reason`). Every class is exported from the start.
  */
-export const PARSE_ERROR_CLASSES = ["invalid_json", "not_an_object", "bad_envelope", "unknown_message", "unknown_event", "unknown_topic", "empty_event", "parser_exception", "invalid_field", "other"] as const;
+export const PARSE_ERROR_CLASSES = [
+  "invalid_json",
+  "not_an_object",
+  "bad_envelope",
+  "unknown_message",
+  "unknown_event",
+  "unknown_topic",
+  "empty_event",
+  "parser_exception",
+  "invalid_field",
+  "other",
+] as const;
 export type ParseErrorClass = (typeof PARSE_ERROR_CLASSES)[number];
 
 export function parseErrorClass(reason: string): ParseErrorClass {

@@ -47,8 +47,10 @@ export async function explainBindError(host: string, port: number, err: unknown)
       return `${where}: STATUS_HOST ${host} does not resolve; set STATUS_HOST (or --status-host) to a local address such as 127.0.0.1`;
     }
   }
-  if (code === "EADDRNOTAVAIL") return `${where}: ${host} is not an address of this host; set STATUS_HOST (or --status-host) to a local address such as 127.0.0.1 or 0.0.0.0`;
-  if (code === "EACCES") return `${where}: permission denied (ports below 1024 need privileges); set STATUS_PORT (or --status-port) to a port from 1024 to 65535`;
+  if (code === "EADDRNOTAVAIL")
+    return `${where}: ${host} is not an address of this host; set STATUS_HOST (or --status-host) to a local address such as 127.0.0.1 or 0.0.0.0`;
+  if (code === "EACCES")
+    return `${where}: permission denied (ports below 1024 need privileges); set STATUS_PORT (or --status-port) to a port from 1024 to 65535`;
   if (code === "EADDRINUSE" && port !== 0) {
     const holder = describeHolder(findPortHolder(port));
     return `${where}: port ${port} is already in use${holder ? ` (${holder})` : ""}; set STATUS_PORT (or --status-port) to a free port, or STATUS_HOST to another address`;

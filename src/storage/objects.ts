@@ -69,7 +69,14 @@ export function localObjects(root: string): Objects {
 
 /** S3: list pages of 1000 keys (ListObjectsV2 continuation), GET, PUT, DELETE. */
 export function s3Objects(s: S3Settings, prefix: string): Objects {
-  const client = new S3Client({ endpoint: s.endpoint, bucket: s.bucket, region: s.region, accessKeyId: s.accessKey, secretAccessKey: s.secretKey, virtualHostedStyle: false });
+  const client = new S3Client({
+    endpoint: s.endpoint,
+    bucket: s.bucket,
+    region: s.region,
+    accessKeyId: s.accessKey,
+    secretAccessKey: s.secretKey,
+    virtualHostedStyle: false,
+  });
   const p = normalisePrefix(prefix);
   const secrets = [s.secretKey, s.accessKey].filter((x) => x.length >= 4);
   const wrap = async <T>(op: string, key: string, f: () => Promise<T>): Promise<T> => {

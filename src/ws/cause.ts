@@ -27,7 +27,10 @@ export function connectCause(message: string, code: string | undefined): Connect
   }
   if (code === "ETIMEDOUT" || /timed? ?out/i.test(message)) return { kind: "timeout", text: `timeout${code ? ` (${code})` : ""}` };
   if (code && NETWORK.has(code)) return { kind: "network", text: `network: ${code}` };
-  return { kind: "unknown", text: ((code ? `${code}: ` : "") + message.replace(/^WebSocket connection to '[^']*' failed: /, "")).replace(/\s+/g, " ").slice(0, 200) };
+  return {
+    kind: "unknown",
+    text: ((code ? `${code}: ` : "") + message.replace(/^WebSocket connection to '[^']*' failed: /, "")).replace(/\s+/g, " ").slice(0, 200),
+  };
 }
 
 /** Bun's failed-handshake message: "WebSocket connection to '…' failed: Expected 101 status code: 429". */

@@ -6,7 +6,6 @@ import type { ConnectionPlan, ExchangeAdapter, ParseResult } from "../exchanges/
 import type { Logger } from "../log.ts";
 import { backoffDelayMs } from "../backoff.ts";
 
-
 const decoder = new TextDecoder();
 let connCounter = 0;
 
@@ -79,7 +78,14 @@ export class Connection {
       const connecting = !this.isOpen && ws === this.ws;
       if (connecting) this.closeReason ||= `connect failed: ${cause.text}`;
       // A failed connect is reported once, by its ws_disconnect (reason = the cause): the raw error is debug detail.
-      this.log.log(connecting ? "debug" : "warn", "ws_error", { exchange: this.adapter.id, conn_id: this.connId, error, cause: cause.text, cause_kind: cause.kind, ...(status !== null ? { http_status: status } : {}) });
+      this.log.log(connecting ? "debug" : "warn", "ws_error", {
+        exchange: this.adapter.id,
+        conn_id: this.connId,
+        error,
+        cause: cause.text,
+        cause_kind: cause.kind,
+        ...(status !== null ? { http_status: status } : {}),
+      });
     };
     ws.onclose = (ev: CloseEvent) => this.handleClose(ws, ev.code, ev.reason);
     const connectTimeoutMs = this.opts.connectTimeoutMs ?? 0;
@@ -110,7 +116,15 @@ export class Connection {
     this.isOpen = true;
     this.openedAtMs = Date.now();
     this.lastFrameMs = this.openedAtMs;
-    this.log.info("ws_connect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, url: this.plan.url, streams: this.plan.streams, symbols: this.plan.symbols.length, idle_timeout_ms: this.idleTimeoutMs });
+    this.log.info("ws_connect", {
+      exchange: this.adapter.id,
+      route: this.plan.route,
+      conn_id: this.connId,
+      url: this.plan.url,
+      streams: this.plan.streams,
+      symbols: this.plan.symbols.length,
+      idle_timeout_ms: this.idleTimeoutMs,
+    });
     this.plan.subscribeMessages.forEach((msg, i) => {
       this.timers.push(
         setTimeout(() => {
@@ -204,7 +218,13 @@ export class Connection {
         this.log.debug("subscribe_ack", { exchange: this.adapter.id, conn_id: this.connId, detail: res.detail });
         break;
       case "notice":
-        this.log.warn("venue_notice", { exchange: this.adapter.id, conn_id: this.connId, code: res.code, detail: res.detail, reconnect: res.reconnect === true });
+        this.log.warn("venue_notice", {
+          exchange: this.adapter.id,
+          conn_id: this.connId,
+          code: res.code,
+          detail: res.detail,
+          reconnect: res.reconnect === true,
+        });
         if (res.reconnect) this.replace(ws, `venue notice ${res.code}`);
         break;
       case "pong":
@@ -224,7 +244,15 @@ export class Connection {
     const why = this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed");
     // Closes the collector asked for (shutdown, a completed rotation) are routine: info, not warn.
     const planned = this.stopped && (why === "shutdown" || why === "rotate");
-    this.log.log(planned ? "info" : "warn", "ws_disconnect", { exchange: this.adapter.id, route: this.plan.route, conn_id: this.connId, code, reason: why, open_for_ms: openForMs, frames: this.recvSeq });
+    this.log.log(planned ? "info" : "warn", "ws_disconnect", {
+      exchange: this.adapter.id,
+      route: this.plan.route,
+      conn_id: this.connId,
+      code,
+      reason: why,
+      open_for_ms: openForMs,
+      frames: this.recvSeq,
+    });
     if (wasOpen) this.hooks.onClose(this, code, why);
     if (this.stopped || this.retired) return;
     if (openForMs >= this.opts.stableAfterMs) this.attempt = 0;
@@ -238,7 +266,13 @@ export class Connection {
     const limited = this.rateLimitStatus;
     this.rateLimitStatus = null;
     if (limited !== null) delayMs = Math.max(delayMs, this.opts.rateLimitFloorMs ?? 60_000);
-    this.log.info("ws_reconnect_scheduled", { exchange: this.adapter.id, route: this.plan.route, attempt: this.attempt, delay_ms: delayMs, ...(limited !== null ? { rate_limited: limited } : {}) });
+    this.log.info("ws_reconnect_scheduled", {
+      exchange: this.adapter.id,
+      route: this.plan.route,
+      attempt: this.attempt,
+      delay_ms: delayMs,
+      ...(limited !== null ? { rate_limited: limited } : {}),
+    });
     this.hooks.onReconnectScheduled(this);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

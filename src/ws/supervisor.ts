@@ -101,7 +101,14 @@ export class Supervisor {
     slot.reason = reason;
     slot.startedMs = Date.now();
     slot.current = this.make(slot.plan, () => slot);
-    this.log.info("ws_rotate", { exchange: this.adapter.id, route: slot.plan.route, old_conn_id: old.connId, reason, phase: "start", deadline_ms: this.replaceDeadlineMs });
+    this.log.info("ws_rotate", {
+      exchange: this.adapter.id,
+      route: slot.plan.route,
+      old_conn_id: old.connId,
+      reason,
+      phase: "start",
+      deadline_ms: this.replaceDeadlineMs,
+    });
     this.armDeadline(slot);
     slot.current.start();
   }
@@ -121,7 +128,16 @@ export class Supervisor {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     slot.retiring = null;
-    this.log.info("ws_rotate", { exchange: this.adapter.id, route: slot.plan.route, old_conn_id: old.connId, new_conn_id: slot.current.connId, reason: slot.reason, phase: "done", why, overlap_ms: Date.now() - slot.startedMs });
+    this.log.info("ws_rotate", {
+      exchange: this.adapter.id,
+      route: slot.plan.route,
+      old_conn_id: old.connId,
+      new_conn_id: slot.current.connId,
+      reason: slot.reason,
+      phase: "done",
+      why,
+      overlap_ms: Date.now() - slot.startedMs,
+    });
     old.stop("rotate", true);
   }
 }

@@ -9,7 +9,28 @@ import type { BookRow } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 
 function row(o: Partial<BookRow>): BookRow {
-  return { exchange: "okx", symbol: "BTCUSDT", exchange_symbol: "BTC-USDT-SWAP", ts_event_ms: 1, ts_recv_us: 1, conn_id: "c1", recv_seq: 1, stream: "book", is_snapshot: false, source: "ws", update_id: 0, first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: null, bid_px: [], bid_qty: [], ask_px: [], ask_qty: [], ...o };
+  return {
+    exchange: "okx",
+    symbol: "BTCUSDT",
+    exchange_symbol: "BTC-USDT-SWAP",
+    ts_event_ms: 1,
+    ts_recv_us: 1,
+    conn_id: "c1",
+    recv_seq: 1,
+    stream: "book",
+    is_snapshot: false,
+    source: "ws",
+    update_id: 0,
+    first_update_id: null,
+    prev_update_id: null,
+    seq: null,
+    ts_tx_ms: null,
+    bid_px: [],
+    bid_qty: [],
+    ask_px: [],
+    ask_qty: [],
+    ...o,
+  };
 }
 
 describe("BookContinuity", () => {
@@ -58,7 +79,8 @@ describe("BookContinuity", () => {
 
   test("Binance ids of three consecutive recorded live frames (btcusdt@depth@100ms, 2026-08): U is not u+1, the pu chain holds", () => {
     const c = new BookContinuity();
-    const v = (U: number | null, u: number, pu: number) => c.check("prev_id", true, row({ exchange: "binance", first_update_id: U, update_id: u, prev_update_id: pu })).kind;
+    const v = (U: number | null, u: number, pu: number) =>
+      c.check("prev_id", true, row({ exchange: "binance", first_update_id: U, update_id: u, prev_update_id: pu })).kind;
     expect(v(null, 11270657298577, 11270657290653)).toBe("needs_anchor"); // U of this frame not copied
     expect(v(11270657298647, 11270657305720, 11270657298577)).toBe("ok");
     expect(v(11270657305889, 11270657314522, 11270657305720)).toBe("ok");
@@ -74,7 +96,13 @@ describe("BookAnchor", () => {
     const anchor = new BookAnchor({
       fetchText: async (url) => {
         urls.push(url);
-        return answers.shift() ?? { status: 200, text: JSON.stringify({ lastUpdateId: 1000 + urls.length, E: 1, T: 1, bids: [["1.5", "2"]], asks: [] }), retryAfterS: null };
+        return (
+          answers.shift() ?? {
+            status: 200,
+            text: JSON.stringify({ lastUpdateId: 1000 + urls.length, E: 1, T: 1, bids: [["1.5", "2"]], asks: [] }),
+            retryAfterS: null,
+          }
+        );
       },
       log: quiet,
       metrics,
@@ -84,7 +112,8 @@ describe("BookAnchor", () => {
       nowUs: () => 7,
       weightPerMinute,
     });
-    const req = (symbol: string, connId = "c1") => anchor.request({ exchange: "binance", source: adapters.binance.restBook!, baseUrl: "http://h:1", connId, symbol, reason: "test" });
+    const req = (symbol: string, connId = "c1") =>
+      anchor.request({ exchange: "binance", source: adapters.binance.restBook!, baseUrl: "http://h:1", connId, symbol, reason: "test" });
     return { metrics, rows, urls, anchor, req };
   }
   const settle = async (pred: () => boolean) => {
@@ -128,7 +157,8 @@ describe("BookAnchor", () => {
       nowUs: () => 1,
       weightPerMinute: 2400,
     });
-    const req = () => anchor.request({ exchange: "binance", source: adapters.binance.restBook!, baseUrl: "http://h:1", connId: "c1", symbol: "BTCUSDT", reason: "test" });
+    const req = () =>
+      anchor.request({ exchange: "binance", source: adapters.binance.restBook!, baseUrl: "http://h:1", connId: "c1", symbol: "BTCUSDT", reason: "test" });
     req();
     await settle(() => metrics.bookRest.snapshots === 2);
     expect(fetches).toBe(2);

@@ -11,11 +11,36 @@ import { fileMetadata } from "../../src/schema/v1.ts";
 import { ENTRY } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
-const RULES = { binance: { rule: "prev_id" as const, restAnchored: true }, okx: { rule: "prev_id" as const, restAnchored: false }, bybit: { rule: "consecutive" as const, restAnchored: false } };
+const RULES = {
+  binance: { rule: "prev_id" as const, restAnchored: true },
+  okx: { rule: "prev_id" as const, restAnchored: false },
+  bybit: { rule: "consecutive" as const, restAnchored: false },
+};
 let seq = 0;
 function r(o: Partial<BookRow>): BookRow {
   seq++;
-  return { exchange: "okx", symbol: "BTCUSDT", exchange_symbol: "BTC-USDT-SWAP", ts_event_ms: 1, ts_recv_us: seq, conn_id: "c1", recv_seq: seq, stream: "book", is_snapshot: false, source: "ws", update_id: 0, first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: null, bid_px: [], bid_qty: [], ask_px: [], ask_qty: [], ...o };
+  return {
+    exchange: "okx",
+    symbol: "BTCUSDT",
+    exchange_symbol: "BTC-USDT-SWAP",
+    ts_event_ms: 1,
+    ts_recv_us: seq,
+    conn_id: "c1",
+    recv_seq: seq,
+    stream: "book",
+    is_snapshot: false,
+    source: "ws",
+    update_id: 0,
+    first_update_id: null,
+    prev_update_id: null,
+    seq: null,
+    ts_tx_ms: null,
+    bid_px: [],
+    bid_qty: [],
+    ask_px: [],
+    ask_qty: [],
+    ...o,
+  };
 }
 
 describe("rebuildBooks", () => {
@@ -28,7 +53,23 @@ describe("rebuildBooks", () => {
       r({ update_id: 21, prev_update_id: 20, ask_px: [100], ask_qty: [2] }), // crosses the book
     ];
     const [rep] = rebuildBooks(rows, [], RULES);
-    expect(rep).toMatchObject({ exchange: "okx", symbol: "BTCUSDT", segments: 2, rows: 5, applied: 4, breaks: 1, unexplained_breaks: 1, crossed: 1, final: { bids: [[100, 5]], asks: [[100, 2], [101, 1]] } });
+    expect(rep).toMatchObject({
+      exchange: "okx",
+      symbol: "BTCUSDT",
+      segments: 2,
+      rows: 5,
+      applied: 4,
+      breaks: 1,
+      unexplained_breaks: 1,
+      crossed: 1,
+      final: {
+        bids: [[100, 5]],
+        asks: [
+          [100, 2],
+          [101, 1],
+        ],
+      },
+    });
     const [ok] = rebuildBooks(rows, [{ exchange: "okx", conn_id: "c1", streams: "book:BTCUSDT" }], RULES);
     expect(ok!.unexplained_breaks).toBe(0);
   });
@@ -39,10 +80,25 @@ describe("rebuildBooks", () => {
       r({ exchange: "binance", update_id: 110, first_update_id: 106, prev_update_id: 105, bid_px: [51], bid_qty: [2] }),
     ];
     // The answer (lastUpdateId 107) arrived after the second diff: it sorts after it (same recv_seq, source rest).
-    rows.push({ ...r({ exchange: "binance", source: "rest", is_snapshot: true, update_id: 107, bid_px: [50, 49], bid_qty: [1, 3], ask_px: [60], ask_qty: [1] }), recv_seq: rows[1]!.recv_seq });
+    rows.push({
+      ...r({ exchange: "binance", source: "rest", is_snapshot: true, update_id: 107, bid_px: [50, 49], bid_qty: [1, 3], ask_px: [60], ask_qty: [1] }),
+      recv_seq: rows[1]!.recv_seq,
+    });
     rows.push(r({ exchange: "binance", update_id: 115, first_update_id: 111, prev_update_id: 110, ask_px: [60], ask_qty: [0] }));
     const [rep] = rebuildBooks(rows, [], RULES);
-    expect(rep).toMatchObject({ segments: 1, breaks: 0, applied: 3, final: { bids: [[51, 2], [50, 1], [49, 3]], asks: [] } });
+    expect(rep).toMatchObject({
+      segments: 1,
+      breaks: 0,
+      applied: 3,
+      final: {
+        bids: [
+          [51, 2],
+          [50, 1],
+          [49, 3],
+        ],
+        asks: [],
+      },
+    });
   });
 });
 
@@ -59,7 +115,13 @@ describe("book-check CLI", () => {
     for (const x of rows) b.append(x, x.ts_recv_us);
     const sub = join(dir.path, "any", "layout");
     mkdirSync(sub, { recursive: true });
-    await Bun.write(join(sub, "f.parquet"), encodeParquet(b.build(), { metadata: fileMetadata({ exchange: "okx", stream: "book", symbol: "BTCUSDT", instanceId: "abcd0123", collectorVersion: "t" }), createdBy: "t" }));
+    await Bun.write(
+      join(sub, "f.parquet"),
+      encodeParquet(b.build(), {
+        metadata: fileMetadata({ exchange: "okx", stream: "book", symbol: "BTCUSDT", instanceId: "abcd0123", collectorVersion: "t" }),
+        createdBy: "t",
+      }),
+    );
     const p = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir.path], { stdout: "pipe", stderr: "pipe" });
     expect(p.exitCode).toBe(1);
     expect(p.stdout.toString()).toContain("okx BTCUSDT: segments=1 rows=3 applied=2 breaks=1 unexplained=1");
@@ -70,7 +132,11 @@ describe("book-check CLI", () => {
 
   test("bad options exit 2 with one line; an empty directory exits 0", () => {
     using dir = tmpDir();
-    for (const args of [["--exchange", "kraken"], ["--date", "yesterday"], ["--symbol", "btc"]]) {
+    for (const args of [
+      ["--exchange", "kraken"],
+      ["--date", "yesterday"],
+      ["--symbol", "btc"],
+    ]) {
       const p = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir.path, ...args], { stdout: "pipe", stderr: "pipe" });
       expect(p.exitCode).toBe(2);
       expect(p.stderr.toString().trim().split("\n")).toHaveLength(1);

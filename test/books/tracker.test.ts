@@ -16,7 +16,13 @@ function setup() {
   const sent: string[] = [];
   const anchors: AnchorRequest[] = [];
   const reconnects: string[] = [];
-  const conn = { connId: "c1", open: true, plan: { url: "ws://x", subscribeMessages: ["s"] }, send: (t: string) => (sent.push(t), true), reconnect: (r: string) => reconnects.push(r) } as unknown as Connection;
+  const conn = {
+    connId: "c1",
+    open: true,
+    plan: { url: "ws://x", subscribeMessages: ["s"] },
+    send: (t: string) => (sent.push(t), true),
+    reconnect: (r: string) => reconnects.push(r),
+  } as unknown as Connection;
   const tracker = new BookTracker({
     metrics,
     log: createLogger("error", () => {}),
@@ -31,7 +37,28 @@ function setup() {
 }
 
 let n = 0;
-const row = (o: Partial<BookRow>): BookRow => ({ exchange: "okx", symbol: "BTCUSDT", exchange_symbol: "BTC-USDT-SWAP", ts_event_ms: 1, ts_recv_us: ++n, conn_id: "c1", recv_seq: n, stream: "book", is_snapshot: false, source: "ws", update_id: 0, first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: null, bid_px: [], bid_qty: [], ask_px: [], ask_qty: [], ...o });
+const row = (o: Partial<BookRow>): BookRow => ({
+  exchange: "okx",
+  symbol: "BTCUSDT",
+  exchange_symbol: "BTC-USDT-SWAP",
+  ts_event_ms: 1,
+  ts_recv_us: ++n,
+  conn_id: "c1",
+  recv_seq: n,
+  stream: "book",
+  is_snapshot: false,
+  source: "ws",
+  update_id: 0,
+  first_update_id: null,
+  prev_update_id: null,
+  seq: null,
+  ts_tx_ms: null,
+  bid_px: [],
+  bid_qty: [],
+  ask_px: [],
+  ask_qty: [],
+  ...o,
+});
 
 describe("BookTracker", () => {
   test("OKX: a prevSeqId break is counted, recorded as a book_gap event and resynced by resubscribing; a dropped row too, once per resync", () => {
@@ -67,7 +94,11 @@ describe("BookTracker", () => {
     s.tracker.onRow(b({ source: "rest", is_snapshot: true, update_id: 121 }));
     s.tracker.onRow(d);
     s.tracker.onDropped(d);
-    expect(s.anchors.map((a) => a.reason)).toEqual(["first diff on this connection", expect.stringMatching(/^gap: prev_update_id 115/), expect.stringMatching(/queue full/)]);
+    expect(s.anchors.map((a) => a.reason)).toEqual([
+      "first diff on this connection",
+      expect.stringMatching(/^gap: prev_update_id 115/),
+      expect.stringMatching(/queue full/),
+    ]);
     expect(s.metrics.bookGapsByExchange.binance).toBe(2);
     // A snapshot older than the lost row cannot anchor: another is asked for.
     s.tracker.onRow(b({ source: "rest", is_snapshot: true, update_id: 123 }));

@@ -81,7 +81,9 @@ describe("compact/table", () => {
       "v1/exchange=okx/stream=trade/symbol=BTCUSDT/date=2026-11-24/1-ab12cd34-1.parquet",
     ].map((key) => ({ key, size: 1 }));
     const day = groupObjects(objs, { granularity: "day" });
-    expect(day.groups.map((g) => [g.period, g.files.map((f) => f.name.slice(0, 12))])).toEqual([["2026-11-24", ["179547840100", "179552879900", "179552880000", "compacted-20"]]]);
+    expect(day.groups.map((g) => [g.period, g.files.map((f) => f.name.slice(0, 12))])).toEqual([
+      ["2026-11-24", ["179547840100", "179552879900", "179552880000", "compacted-20"]],
+    ]);
     expect(day.ignored).toBe(2); // notes.parquet and the old-layout key; temp files are not counted
     const hour = groupObjects(objs, { granularity: "hour" });
     expect(hour.groups.map((g) => [g.period, g.files.length, new Date(g.endMs).toISOString()])).toEqual([

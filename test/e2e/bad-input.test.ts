@@ -14,7 +14,11 @@ const dir = tmpDir();
 let sim: Simulator;
 let col: CollectorProcess;
 
-const bt = (d: Record<string, unknown>) => JSON.stringify({ stream: "btcusdt@bookTicker", data: { e: "bookTicker", u: 1, E: 1786540291675, T: 1786540291674, s: "BTCUSDT", b: "1.0", B: "2", a: "1.1", A: "3", ...d } });
+const bt = (d: Record<string, unknown>) =>
+  JSON.stringify({
+    stream: "btcusdt@bookTicker",
+    data: { e: "bookTicker", u: 1, E: 1786540291675, T: 1786540291674, s: "BTCUSDT", b: "1.0", B: "2", a: "1.1", A: "3", ...d },
+  });
 
 const BAD: Array<[string, string]> = [
   ["invalid_json", "{not json"],
@@ -44,7 +48,10 @@ const BAD: Array<[string, string]> = [
 
 beforeAll(async () => {
   sim = startSimulator({ rate: 300, exchanges: ["binance"] });
-  col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }));
+  col = spawnCollector(
+    [],
+    baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }),
+  );
   await col.waitForLog("status_api_start");
   await waitFor("both connections", async () => (await col.get("/metrics")).connections.binance.open === 2);
   await waitFor("some data", async () => (await col.get("/metrics")).total_events > 50);
@@ -97,6 +104,9 @@ describe("bad input", () => {
     // Every file is where the collector's own names put it: nothing outside DATA_DIR/v1/binance/<stream>/BTCUSDT.
     const all = [...new Bun.Glob("**/*").scanSync({ cwd: dir.path, dot: true, onlyFiles: true })];
     expect(all.length).toBeGreaterThan(0);
-    for (const f of all) expect(f).toMatch(/^v1\/binance\/(bbo|trade|mark_price|funding|liquidation|connection)\/(BTCUSDT|ALL)\/date=\d{4}-\d{2}-\d{2}\/\d+-[0-9a-f]+-\d+\.parquet$/);
+    for (const f of all)
+      expect(f).toMatch(
+        /^v1\/binance\/(bbo|trade|mark_price|funding|liquidation|connection)\/(BTCUSDT|ALL)\/date=\d{4}-\d{2}-\d{2}\/\d+-[0-9a-f]+-\d+\.parquet$/,
+      );
   });
 });

@@ -49,7 +49,9 @@ describe("binance with BINANCE_TRADE_STREAM=aggTrade", () => {
       const rows = await query(`select * from ${streamGlob(dir.path, "binance", "trade")} where symbol = '${s}' order by recv_seq`);
       const want = sent.filter((d) => d.e === "aggTrade" && d.s === s);
       expect(want.length).toBeGreaterThan(10);
-      expect(rows.map((r) => [r.ts_event_ms, r.trade_id, r.price, r.qty, r.side, r.ts_trade_ms])).toEqual(want.map((d) => [d.E, String(d.a), Number(d.p), Number(d.q), d.m ? "sell" : "buy", d.T]));
+      expect(rows.map((r) => [r.ts_event_ms, r.trade_id, r.price, r.qty, r.side, r.ts_trade_ms])).toEqual(
+        want.map((d) => [d.E, String(d.a), Number(d.p), Number(d.q), d.m ? "sell" : "buy", d.T]),
+      );
       for (const r of rows) expect(String(r.conn_id)).toContain("binance-market-");
     }
     expect(before.trade_id_gaps_total).toBe(0);

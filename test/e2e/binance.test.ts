@@ -44,7 +44,9 @@ describe("binance end to end", () => {
     const rows = sim.stats().rows;
     for (const stream of ["bbo", "trade", "mark_price", "funding"] as Stream[]) {
       const got = await query(`select symbol, count(*) as n from ${streamGlob(dir.path, "binance", stream)} group by symbol order by symbol`);
-      const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
+      const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`])
+        .sort()
+        .map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
       expect(got).toEqual(want);
     }
     const oi = await query(`select count(*) as n from glob(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "open_interest" }))})`);
@@ -72,7 +74,9 @@ describe("binance end to end", () => {
   });
 
   test("transport columns: conn_id per route, recv_seq increasing, ts_recv_us is wall-clock µs", async () => {
-    const r = await query(`select conn_id, count(*) n, count(distinct recv_seq) d, min(ts_recv_us) lo, max(ts_recv_us) hi from ${streamGlob(dir.path, "binance", "bbo")} group by conn_id`);
+    const r = await query(
+      `select conn_id, count(*) n, count(distinct recv_seq) d, min(ts_recv_us) lo, max(ts_recv_us) hi from ${streamGlob(dir.path, "binance", "bbo")} group by conn_id`,
+    );
     expect(r).toHaveLength(1);
     expect(r[0]!.conn_id).toMatch(/^binance-public-[0-9a-f]{8}-\d+$/);
     expect(r[0]!.d).toBe(r[0]!.n);
@@ -91,9 +95,15 @@ describe("binance end to end", () => {
       expect(schema.map((x) => [x.name, x.repetition_type])).toEqual(columnsFor(stream).map((c) => [c.name, c.nullable ? "OPTIONAL" : "REQUIRED"]));
       const kv = await query(`select decode(key) k, decode(value) v from parquet_kv_metadata(${f}) where decode(key) <> 'ARROW:schema'`);
       const meta = Object.fromEntries(kv.map((x) => [x.k, x.v]));
-      expect(meta).toMatchObject({ schema_version: "v1", exchange: "binance", stream, collector_version: expect.any(String), instance_id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+      expect(meta).toMatchObject({
+        schema_version: "v1",
+        exchange: "binance",
+        stream,
+        collector_version: expect.any(String),
+        instance_id: expect.stringMatching(/^[0-9a-f]{8}$/),
+      });
       expect(SYMBOLS).toContain(meta.symbol);
-      expect((files[0]!.file as string)).toContain(`/${meta.symbol}/date=`);
+      expect(files[0]!.file as string).toContain(`/${meta.symbol}/date=`);
     }
   });
 });

@@ -60,7 +60,9 @@ describe("bybit end to end", () => {
     const rows = sim.stats().rows;
     for (const stream of STREAMS) {
       const got = await query(`select symbol, count(*) as n from ${streamGlob(dir.path, "bybit", stream)} group by symbol order by symbol`);
-      const want = SYMBOLS.filter((s) => rows[`bybit|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`bybit|${stream}|${s}`] }));
+      const want = SYMBOLS.filter((s) => rows[`bybit|${stream}|${s}`])
+        .sort()
+        .map((s) => ({ symbol: s, n: rows[`bybit|${stream}|${s}`] }));
       expect(want).toHaveLength(SYMBOLS.length);
       expect(got).toEqual(want);
     }
@@ -92,14 +94,22 @@ describe("bybit end to end", () => {
       expect(msgs.slice(1).every((f) => f.type === "delta")).toBe(true);
       const pick = (keys: string[]) => msgs.filter((f) => keys.some((k) => k in f.data));
       const mark = await query(`select * from ${streamGlob(dir.path, "bybit", "mark_price")} where symbol = '${s}' order by recv_seq`);
-      expect(mark.map((r) => [r.ts_event_ms, r.mark_price, r.index_price])).toEqual(pick(["markPrice", "indexPrice"]).map((f) => [f.ts, num(f.data.markPrice), num(f.data.indexPrice)]));
+      expect(mark.map((r) => [r.ts_event_ms, r.mark_price, r.index_price])).toEqual(
+        pick(["markPrice", "indexPrice"]).map((f) => [f.ts, num(f.data.markPrice), num(f.data.indexPrice)]),
+      );
       const funding = await query(`select * from ${streamGlob(dir.path, "bybit", "funding")} where symbol = '${s}' order by recv_seq`);
-      expect(funding.map((r) => [r.ts_event_ms, r.funding_rate, r.funding_time_ms])).toEqual(pick(["fundingRate", "nextFundingTime"]).map((f) => [f.ts, num(f.data.fundingRate), num(f.data.nextFundingTime)]));
+      expect(funding.map((r) => [r.ts_event_ms, r.funding_rate, r.funding_time_ms])).toEqual(
+        pick(["fundingRate", "nextFundingTime"]).map((f) => [f.ts, num(f.data.fundingRate), num(f.data.nextFundingTime)]),
+      );
       const oi = await query(`select * from ${streamGlob(dir.path, "bybit", "open_interest")} where symbol = '${s}' order by recv_seq`);
-      expect(oi.map((r) => [r.ts_event_ms, r.open_interest, r.open_interest_ccy, r.open_interest_usd])).toEqual(pick(["openInterest", "openInterestValue"]).map((f) => [f.ts, num(f.data.openInterest), null, num(f.data.openInterestValue)]));
+      expect(oi.map((r) => [r.ts_event_ms, r.open_interest, r.open_interest_ccy, r.open_interest_usd])).toEqual(
+        pick(["openInterest", "openInterestValue"]).map((f) => [f.ts, num(f.data.openInterest), null, num(f.data.openInterestValue)]),
+      );
       nullsSeen += mark.filter((r) => r.mark_price === null || r.index_price === null).length + funding.filter((r) => r.funding_rate === null).length;
       // Deltas without any stream field were sent and produced no row.
-      expect(msgs.some((f) => !["markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest", "openInterestValue"].some((k) => k in f.data))).toBe(true);
+      expect(
+        msgs.some((f) => !["markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest", "openInterestValue"].some((k) => k in f.data)),
+      ).toBe(true);
     }
     expect(nullsSeen).toBeGreaterThan(0);
   });

@@ -28,12 +28,22 @@ const LATER_MS = String(Date.now() + 2 * 86_400_000);
 let day = "";
 beforeAll(async () => {
   // Liquidations every 20 ms per symbol (the venue's pace is at most 1/s) so the short run has several files of them.
-  const run = await recordedRun("binance", ["BTCUSDT", "ETHUSDT"], src.path, 3000, { BUFFER_SIZE: "30", STREAMS: "bbo,trade,mark_price,funding,liquidation,book" }, { liquidationIntervalMs: 20 });
+  const run = await recordedRun(
+    "binance",
+    ["BTCUSDT", "ETHUSDT"],
+    src.path,
+    3000,
+    { BUFFER_SIZE: "30", STREAMS: "bbo,trade,mark_price,funding,liquidation,book" },
+    { liquidationIntervalMs: 20 },
+  );
   await run.sim.stop();
   expect(run.exitCode).toBe(0);
   // Every stream has rows in every symbol; the book has WebSocket diffs and REST snapshots (is_snapshot true).
-  for (const s of STREAMS.filter((x) => x !== "connection")) for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ s, sym, rows: (run.sim.stats().rows[`binance|${s}|${sym}`] ?? 0) > 0 }).toEqual({ s, sym, rows: true });
-  const book = await query(`select source, is_snapshot, count(*) n, sum(len(bid_px) + len(ask_px)) levels from ${streamGlob(src.path, "binance", "book")} group by all order by all`);
+  for (const s of STREAMS.filter((x) => x !== "connection"))
+    for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ s, sym, rows: (run.sim.stats().rows[`binance|${s}|${sym}`] ?? 0) > 0 }).toEqual({ s, sym, rows: true });
+  const book = await query(
+    `select source, is_snapshot, count(*) n, sum(len(bid_px) + len(ask_px)) levels from ${streamGlob(src.path, "binance", "book")} group by all order by all`,
+  );
   expect(book.map((b) => `${b.source}|${b.is_snapshot}`)).toEqual(["rest|true", "ws|false"]);
   expect(Number(book[0]!.n)).toBeGreaterThanOrEqual(2); // one REST anchor per symbol (more only if one came back stale)
   expect(Number(book[1]!.levels)).toBeGreaterThan(0);
@@ -55,10 +65,16 @@ function fresh(): string {
 /** Keys (relative) of the Parquet files under a data dir. */
 function keys(root: string): string[] {
   if (!existsSync(join(root, "v1"))) return [];
-  return (readdirSync(join(root, "v1"), { recursive: true }) as string[]).filter((f) => f.endsWith(".parquet")).map((f) => `v1/${f}`).sort();
+  return (readdirSync(join(root, "v1"), { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".parquet"))
+    .map((f) => `v1/${f}`)
+    .sort();
 }
 
-async function compactCli(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; signal: string | null; logs: LogLine[]; stderr: string }> {
+async function compactCli(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; signal: string | null; logs: LogLine[]; stderr: string }> {
   const col = spawnCollector(["compact", ...args], baseEnv({ QLC_COMPACT_NOW_MS: LATER_MS, ...env }));
   const code = await col.proc.exited;
   await Bun.sleep(20); // let the log reader take the last lines
@@ -70,7 +86,9 @@ async function expectSameRows(a: string, b: string): Promise<number> {
   let total = 0;
   for (const s of STREAMS) {
     const [ra, rb] = [streamGlob(a, "binance", s), streamGlob(b, "binance", s)];
-    const [n] = await query(`select (select count(*) from ${ra}) a, (select count(*) from ${rb}) b, (select count(*) from (select * from ${ra} except all select * from ${rb})) only_a, (select count(*) from (select * from ${rb} except all select * from ${ra})) only_b`);
+    const [n] = await query(
+      `select (select count(*) from ${ra}) a, (select count(*) from ${rb}) b, (select count(*) from (select * from ${ra} except all select * from ${rb})) only_a, (select count(*) from (select * from ${rb} except all select * from ${ra})) only_b`,
+    );
     expect({ s, ...n } as Record<string, unknown>).toEqual({ s, a: n!.a, b: n!.a, only_a: 0, only_b: 0 });
     total += n!.a as number;
   }
@@ -95,14 +113,24 @@ describe("compact (local)", () => {
     for (const k of after) expect(k.split("/").pop()!).toMatch(new RegExp(`^compacted-${day}-[0-9a-f]{16}\\.parquet$`));
     const rows = await expectSameRows(src.path, d);
     // More source files than partitions for the new streams too (so the merge is exercised).
-    for (const s of ["liquidation", "book"]) expect({ s, merged: before.filter((k) => k.includes(`/${s}/`)).length > after.filter((k) => k.includes(`/${s}/`)).length }).toEqual({ s, merged: true });
+    for (const s of ["liquidation", "book"])
+      expect({ s, merged: before.filter((k) => k.includes(`/${s}/`)).length > after.filter((k) => k.includes(`/${s}/`)).length }).toEqual({ s, merged: true });
     const done = r.logs.find((l) => l.event === "compact_done")!;
     expect(done).toMatchObject({ compacted: after.length, errors: 0, filesBefore: before.length, filesAfter: after.length, rows });
 
     // Sorted by (ts_recv_us, conn_id, recv_seq); sources listed in the metadata.
-    const unsorted = await query(`select count(*) n from (select ts_recv_us, conn_id, recv_seq, lag(ts_recv_us) over w pts, lag(conn_id) over w pc, lag(recv_seq) over w ps from read_parquet(${sqlString(parquetGlob(d, { stream: "[!c]*" }))}, union_by_name = true, filename = true, file_row_number = true) window w as (partition by filename order by file_row_number)) where pts is not null and (pts, pc, ps) > (ts_recv_us, conn_id, recv_seq)`);
+    const unsorted = await query(
+      `select count(*) n from (select ts_recv_us, conn_id, recv_seq, lag(ts_recv_us) over w pts, lag(conn_id) over w pc, lag(recv_seq) over w ps from read_parquet(${sqlString(parquetGlob(d, { stream: "[!c]*" }))}, union_by_name = true, filename = true, file_row_number = true) window w as (partition by filename order by file_row_number)) where pts is not null and (pts, pc, ps) > (ts_recv_us, conn_id, recv_seq)`,
+    );
     expect(unsorted[0]!.n).toBe(0);
-    const meta = await query(`select decode(key) k, decode(value) v from parquet_kv_metadata(${sqlString(join(d, after.find((k) => k.includes("/trade/BTCUSDT/"))!))})`);
+    const meta = await query(
+      `select decode(key) k, decode(value) v from parquet_kv_metadata(${sqlString(
+        join(
+          d,
+          after.find((k) => k.includes("/trade/BTCUSDT/"))!,
+        ),
+      )})`,
+    );
     const m = Object.fromEntries(meta.map((x) => [x.k, x.v]));
     const sources = before.filter((k) => k.includes("/trade/BTCUSDT/")).map((k) => k.split("/").pop());
     expect(JSON.parse(m.compacted_from as string)).toEqual(sources);
@@ -135,7 +163,9 @@ describe("compact (local)", () => {
       }
       // Every row is still readable (duplicates allowed only in the crash window).
       for (const s of STREAMS) {
-        const [n] = await query(`select count(*) n from (select * from ${streamGlob(src.path, "binance", s)} except all select * from ${streamGlob(d, "binance", s)})`);
+        const [n] = await query(
+          `select count(*) n from (select * from ${streamGlob(src.path, "binance", s)} except all select * from ${streamGlob(d, "binance", s)})`,
+        );
         expect({ s, missing: n!.n }).toEqual({ s, missing: 0 });
       }
       const rerun = await compactCli({ DATA_DIR: d });
@@ -182,7 +212,11 @@ describe("compact (local)", () => {
   test("book-check rebuilds the same books from the compacted files as from the collector's", async () => {
     const d = fresh();
     expect((await compactCli({ DATA_DIR: d })).code).toBe(0);
-    expect(keys(d).filter((k) => k.includes("/book/")).every((k) => k.split("/").pop()!.startsWith("compacted-"))).toBe(true);
+    expect(
+      keys(d)
+        .filter((k) => k.includes("/book/"))
+        .every((k) => k.split("/").pop()!.startsWith("compacted-")),
+    ).toBe(true);
     const check = (dir: string) => {
       const p = Bun.spawnSync([process.execPath, ENTRY, "book-check", dir, "--json"], { stdout: "pipe", stderr: "pipe" });
       return { code: p.exitCode, stderr: p.stderr.toString(), report: JSON.parse(p.stdout.toString() || "null") };
@@ -193,7 +227,14 @@ describe("compact (local)", () => {
     expect(before.report.symbols.map((s: { symbol: string }) => s.symbol).sort()).toEqual(["BTCUSDT", "ETHUSDT"]);
     for (const s of before.report.symbols) {
       // Anchored by a REST snapshot, every later diff applied, a real book at the end.
-      expect({ s: s.symbol, segments: s.segments, unexplained: s.unexplained_breaks, crossed: s.crossed, final: s.final !== null, applied: s.applied > 1 }).toEqual({ s: s.symbol, segments: 1, unexplained: 0, crossed: 0, final: true, applied: true });
+      expect({
+        s: s.symbol,
+        segments: s.segments,
+        unexplained: s.unexplained_breaks,
+        crossed: s.crossed,
+        final: s.final !== null,
+        applied: s.applied > 1,
+      }).toEqual({ s: s.symbol, segments: 1, unexplained: 0, crossed: 0, final: true, applied: true });
     }
     // Same rows, books, counts; only the number of files read differs.
     expect({ ...after.report, files: 0 }).toEqual({ ...before.report, files: 0 });

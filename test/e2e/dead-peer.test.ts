@@ -32,11 +32,23 @@ let colB: CollectorProcess;
 let deadSinceB = 0;
 
 const env = { SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_BACKOFF_MAX_SECONDS: "1" };
-const watchdogDrops = (c: CollectorProcess, ex: ExchangeId) => c.logs.filter((l) => l.event === "ws_disconnect" && l.exchange === ex && String(l.reason).startsWith("watchdog"));
+const watchdogDrops = (c: CollectorProcess, ex: ExchangeId) =>
+  c.logs.filter((l) => l.event === "ws_disconnect" && l.exchange === ex && String(l.reason).startsWith("watchdog"));
 const ms = (l: LogLine) => Date.parse(l.ts);
 
 beforeAll(async () => {
-  col = spawnCollector([], baseEnv({ ...env, BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, WS_PING_INTERVAL_MS: "400", WS_WATCHDOG_MAX_MS: String(WINDOW_MS) }));
+  col = spawnCollector(
+    [],
+    baseEnv({
+      ...env,
+      BINANCE_WS_URL: sim.url,
+      BYBIT_WS_URL: sim.url,
+      OKX_WS_URL: sim.url,
+      DATA_DIR: dir.path,
+      WS_PING_INTERVAL_MS: "400",
+      WS_WATCHDOG_MAX_MS: String(WINDOW_MS),
+    }),
+  );
   colB = spawnCollector([], baseEnv({ ...env, BINANCE_WS_URL: simB.url, EXCHANGES: "binance", DATA_DIR: dirB.path }));
   await Promise.all([col.waitForLog("status_api_start"), colB.waitForLog("status_api_start")]);
   await waitFor("case 2 connected with data", async () => (await colB.get("/metrics")).events_total_by_stream.mark_price > 0);
@@ -77,7 +89,8 @@ describe("dead peer", () => {
     sim.deadPeer("bybit");
     sim.deadPeer("okx");
     await waitFor("Bybit and OKX sockets dropped", () => watchdogDrops(col, "bybit").length === 2 && watchdogDrops(col, "okx").length === 2, 4 * WINDOW_MS);
-    for (const ex of ["bybit", "okx"] as const) for (const l of watchdogDrops(col, ex).filter((x) => ms(x) >= t2)) expect(ms(l) - t2).toBeLessThanOrEqual(2 * WINDOW_MS);
+    for (const ex of ["bybit", "okx"] as const)
+      for (const l of watchdogDrops(col, ex).filter((x) => ms(x) >= t2)) expect(ms(l) - t2).toBeLessThanOrEqual(2 * WINDOW_MS);
     expect(await state()).toBe("OFFLINE");
     expect((await col.get("/metrics")).ws_watchdog_total).toEqual({ binance: 2, bybit: 2, okx: 2 });
 
@@ -95,8 +108,14 @@ describe("dead peer", () => {
 
     // The files explain the gap: one watchdog disconnect per dead socket, rows again after healing.
     const glob = (stream: string) => streamsRead(dir.path, { stream });
-    const drops = await query(`select exchange, count(*) n from ${glob("connection")} where event = 'disconnect' and reason like 'watchdog%' group by all order by 1`);
-    expect(drops).toEqual([{ exchange: "binance", n: 2 }, { exchange: "bybit", n: 2 }, { exchange: "okx", n: 2 }]);
+    const drops = await query(
+      `select exchange, count(*) n from ${glob("connection")} where event = 'disconnect' and reason like 'watchdog%' group by all order by 1`,
+    );
+    expect(drops).toEqual([
+      { exchange: "binance", n: 2 },
+      { exchange: "bybit", n: 2 },
+      { exchange: "okx", n: 2 },
+    ]);
     const after = await query(`select exchange, count(*) n from ${glob("bbo")} where ts_recv_us > ${t3 * 1000} group by all order by 1`);
     expect(after.map((r) => r.exchange)).toEqual(["binance", "bybit", "okx"]);
   }, 40_000);

@@ -20,13 +20,21 @@ afterAll(async () => {
 
 describe("first-data verification", () => {
   test("an acknowledged but never-delivering symbol is reported silent; the others record", async () => {
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,FAKEUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "2" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,FAKEUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "2" }),
+    );
     await col.waitForLog("status_api_start");
     // bbo/trade after the 2 s deadline; mark_price/funding after their own 10 s silence bound.
     await waitFor("two fast silent subscriptions", async () => (await col.get("/metrics")).silent_subscriptions.length === 2, 8_000);
     await waitFor("four silent subscriptions", async () => (await col.get("/metrics")).silent_subscriptions.length === 4, 15_000);
     const m = await col.get("/metrics");
-    expect(m.silent_subscriptions.map((s: { stream: string; symbol: string }) => `${s.stream}:${s.symbol}`).sort()).toEqual(["bbo:FAKEUSDT", "funding:FAKEUSDT", "mark_price:FAKEUSDT", "trade:FAKEUSDT"]);
+    expect(m.silent_subscriptions.map((s: { stream: string; symbol: string }) => `${s.stream}:${s.symbol}`).sort()).toEqual([
+      "bbo:FAKEUSDT",
+      "funding:FAKEUSDT",
+      "mark_price:FAKEUSDT",
+      "trade:FAKEUSDT",
+    ]);
     expect(m.silent_subscriptions_total).toBe(4);
     const logged = col.logs.filter((l) => l.event === "subscription_silent");
     expect(logged.map((l) => l.symbol)).toEqual(["FAKEUSDT", "FAKEUSDT", "FAKEUSDT", "FAKEUSDT"]);
@@ -41,12 +49,21 @@ describe("first-data verification", () => {
 
   test("a fully live connection records `subscribed` after first data on every subscription", async () => {
     using d = tmpDir();
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: d.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "5" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: d.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "5" }),
+    );
     await col.waitForLog("status_api_start");
-    await waitFor("data on all streams", async () => Object.values((await col.get("/metrics")).events_total_by_stream as Record<string, number>).filter((n) => n > 4).length === 4, 10_000);
+    await waitFor(
+      "data on all streams",
+      async () => Object.values((await col.get("/metrics")).events_total_by_stream as Record<string, number>).filter((n) => n > 4).length === 4,
+      10_000,
+    );
     await Bun.sleep(300);
     expect(await col.stop("SIGTERM")).toBe(0);
-    const events = await query(`select conn_id, event from read_parquet(${sqlString(parquetGlob(d.path, { exchange: "binance", stream: "connection" }))}) order by ts_us`);
+    const events = await query(
+      `select conn_id, event from read_parquet(${sqlString(parquetGlob(d.path, { exchange: "binance", stream: "connection" }))}) order by ts_us`,
+    );
     for (const conn of new Set(events.map((e) => e.conn_id))) {
       expect(events.filter((e) => e.conn_id === conn).map((e) => e.event)).toEqual(["connect", "subscribed", "disconnect"]);
     }

@@ -29,7 +29,11 @@ beforeAll(async () => {
 afterAll(() => dir[Symbol.dispose]());
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "bin", "quantlab-collector.ts"), ...args], { env: baseEnv(env), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "bin", "quantlab-collector.ts"), ...args], {
+    env: baseEnv(env),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code: await p.exited, stdout, stderr };
 }
@@ -44,7 +48,8 @@ function checkReport(r: any) {
     expect({ k, rows: part(ex!, stream!, sym!)?.rows }).toEqual({ k, rows: n + rest });
   }
   // Liquidations: on every venue, sporadic (gaps listed, never flagged); no other stream is.
-  for (const ex of ["binance", "bybit", "okx"]) for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ ex, sym, sporadic: part(ex, "liquidation", sym)?.sporadic }).toEqual({ ex, sym, sporadic: true });
+  for (const ex of ["binance", "bybit", "okx"])
+    for (const sym of ["BTCUSDT", "ETHUSDT"]) expect({ ex, sym, sporadic: part(ex, "liquidation", sym)?.sporadic }).toEqual({ ex, sym, sporadic: true });
   expect(r.partitions.filter((p: any) => p.sporadic).map((p: any) => p.stream)).toEqual(Array(6).fill("liquidation"));
   // Books: snapshots counted (Binance: its REST anchors, one at least per connection), the Bybit skip is one book_gap event.
   for (const sym of ["BTCUSDT", "ETHUSDT"]) {
@@ -60,7 +65,12 @@ function checkReport(r: any) {
   expect(bybit.gaps[0].reason).toMatch(/^BTCUSDT: .+ at update_id \d+$/);
   expect(bybit.snapshots).toBeGreaterThanOrEqual(2); // the subscribe snapshot and the resubscribe's
   expect(bybit.rest_snapshots).toBe(0);
-  for (const [ex, sym] of [["bybit", "ETHUSDT"], ["okx", "BTCUSDT"], ["okx", "ETHUSDT"]]) expect({ ex, sym, gaps: part(ex!, "book", sym!).book.gap_events }).toEqual({ ex, sym, gaps: 0 });
+  for (const [ex, sym] of [
+    ["bybit", "ETHUSDT"],
+    ["okx", "BTCUSDT"],
+    ["okx", "ETHUSDT"],
+  ])
+    expect({ ex, sym, gaps: part(ex!, "book", sym!).book.gap_events }).toEqual({ ex, sym, gaps: 0 });
   expect(part("binance", "trade", "BTCUSDT").book).toBeNull();
   for (const sym of ["BTCUSDT", "ETHUSDT"]) {
     const p = part("binance", "trade", sym);

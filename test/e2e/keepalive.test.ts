@@ -55,7 +55,19 @@ describe("keepalive", () => {
   }, 20_000);
 
   test("the collector pings: 0 reconnects through a quiet period of 4 deadlines on Bybit and OKX", async () => {
-    col = spawnCollector([], baseEnv({ BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, EXCHANGES: "bybit,okx", SYMBOLS: "BTCUSDT", DATA_DIR: dir.path, WS_PING_INTERVAL_MS: "300", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }));
+    col = spawnCollector(
+      [],
+      baseEnv({
+        BYBIT_WS_URL: sim.url,
+        OKX_WS_URL: sim.url,
+        EXCHANGES: "bybit,okx",
+        SYMBOLS: "BTCUSDT",
+        DATA_DIR: dir.path,
+        WS_PING_INTERVAL_MS: "300",
+        FLUSH_INTERVAL: "1",
+        MIN_FLUSH_GAP_SECONDS: "0",
+      }),
+    );
     await col.waitForLog("status_api_start");
     await waitFor("all sockets open", async () => {
       const c = (await col!.get("/metrics")).connections;
@@ -95,7 +107,12 @@ describe("keepalive", () => {
     const m = await col!.get("/metrics");
     expect(m.parse_errors_by_reason).toMatchObject({ "tickers:bad_number:markPrice": 1, "bbo-tbt:bad_level:asks": 2, invalid_json: 3 });
     expect(m.connections).toEqual({ bybit: { open: 1, planned: 1 }, okx: { open: 2, planned: 2 } });
-    expect(col!.logs.filter((l) => l.event === "parse_error").map((l) => `${l.exchange}:${l.reason}`).sort()).toEqual(["bybit:invalid_json", "bybit:tickers:bad_number:markPrice", "okx:bbo-tbt:bad_level:asks", "okx:invalid_json"]);
+    expect(
+      col!.logs
+        .filter((l) => l.event === "parse_error")
+        .map((l) => `${l.exchange}:${l.reason}`)
+        .sort(),
+    ).toEqual(["bybit:invalid_json", "bybit:tickers:bad_number:markPrice", "okx:bbo-tbt:bad_level:asks", "okx:invalid_json"]);
   }, 20_000);
 
   test("OKX notice 64008: logged as a notice (not an error), both sockets replaced make-before-break, data continues", async () => {
@@ -114,7 +131,9 @@ describe("keepalive", () => {
     expect(m.ws_reconnect_total).toEqual({ bybit: 0, okx: 0 });
     // The collector closed the announced sockets itself, long before the server's drop.
     await waitFor("old OKX sockets closed", () => sim.stats().openConnections.okx === 2, 5000);
-    const newConns = okxConnects().slice(2).map((l) => l.conn_id);
+    const newConns = okxConnects()
+      .slice(2)
+      .map((l) => l.conn_id);
     const e0 = m.events_total_by_stream.trade as number;
     await waitFor("trades on the new business socket", async () => (await col!.get("/metrics")).events_total_by_stream.trade > e0 + 5, 5000);
     expect(newConns).toHaveLength(2);

@@ -27,10 +27,14 @@ describe("lifecycle", () => {
     await waitFor("data", async () => (await col.get("/metrics")).total_events > 200);
 
     expect(await sim.killConnections("binance")).toBe(2);
-    await waitFor("reconnected", async () => {
-      const m = await col.get("/metrics");
-      return m.ws_reconnect_total.binance >= 2 && m.connections.binance.open === 2;
-    }, 15_000);
+    await waitFor(
+      "reconnected",
+      async () => {
+        const m = await col.get("/metrics");
+        return m.ws_reconnect_total.binance >= 2 && m.connections.binance.open === 2;
+      },
+      15_000,
+    );
     const disconnects = col.logs.filter((l) => l.event === "ws_disconnect");
     expect(disconnects.length).toBeGreaterThanOrEqual(2);
     expect(disconnects[0]!.code).toBe(1006);
@@ -47,14 +51,23 @@ describe("lifecycle", () => {
     expect(await col.proc.exited).toBe(0);
     const stop = await col.waitForLog("collector_stop");
     expect(col.logs.filter((l) => l.event === "shutdown_signal").map((l) => l.signal)).toEqual(["SIGTERM", "SIGINT"]);
-    const rows = await query(`select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "[!c]*" }))}, union_by_name = true)`);
+    const rows = await query(
+      `select count(*) n, count(distinct conn_id) conns from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "[!c]*" }))}, union_by_name = true)`,
+    );
     expect(rows[0]!.n).toBe(stop.total_events as number);
     expect(rows[0]!.conns).toBe(4); // rows from before and after the reconnect, told apart by conn_id
 
     // The connection stream explains the gap from the data itself.
-    const all = await query(`select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "connection", symbol: "ALL" }))}) order by ts_us`);
+    const all = await query(
+      `select conn_id, event, reason, close_code, ts_us, url, streams from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "connection", symbol: "ALL" }))}) order by ts_us`,
+    );
     // Each connection also records `subscribed` once every subscription delivered (first-data test).
-    expect(all.filter((e) => e.event === "subscribed").map((e) => e.conn_id).sort()).toEqual([...new Set(all.map((e) => e.conn_id))].sort());
+    expect(
+      all
+        .filter((e) => e.event === "subscribed")
+        .map((e) => e.conn_id)
+        .sort(),
+    ).toEqual([...new Set(all.map((e) => e.conn_id))].sort());
     const events = all.filter((e) => e.event !== "subscribed");
     expect(events.map((e) => e.event)).toEqual(["connect", "connect", "disconnect", "disconnect", "connect", "connect", "disconnect", "disconnect"]);
     const killed = events.slice(2, 4);
@@ -63,6 +76,8 @@ describe("lifecycle", () => {
     expect(shutdown.every((e) => e.reason === "shutdown" && e.close_code === 1000)).toBe(true);
     expect(new Set(events.map((e) => e.conn_id)).size).toBe(4);
     expect(String(events[0]!.url)).toStartWith(sim.url);
-    expect(String(events.find((e) => String(e.url).includes("/market/"))!.streams)).toBe("mark_price:BTCUSDT,funding:BTCUSDT,liquidation:BTCUSDT,mark_price:ETHUSDT,funding:ETHUSDT,liquidation:ETHUSDT");
+    expect(String(events.find((e) => String(e.url).includes("/market/"))!.streams)).toBe(
+      "mark_price:BTCUSDT,funding:BTCUSDT,liquidation:BTCUSDT,mark_price:ETHUSDT,funding:ETHUSDT,liquidation:ETHUSDT",
+    );
   }, 45_000);
 });

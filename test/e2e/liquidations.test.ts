@@ -25,7 +25,20 @@ let m: any;
 let prom: string;
 let exitCode: number;
 
-type Liq = [exchange: string, symbol: string, side: string, price: number | null, avg: number | null, qty: number, orig: number | null, status: string | null, tsTrade: number | null, last: number | null, posSide: string | null, bkLoss: number | null];
+type Liq = [
+  exchange: string,
+  symbol: string,
+  side: string,
+  price: number | null,
+  avg: number | null,
+  qty: number,
+  orig: number | null,
+  status: string | null,
+  tsTrade: number | null,
+  last: number | null,
+  posSide: string | null,
+  bkLoss: number | null,
+];
 
 /** What the simulator sent, per the venues' documented mapping; `others` = OKX items of swaps not configured. */
 function sentLiquidations(): { rows: Liq[]; others: number } {
@@ -39,14 +52,42 @@ function sentLiquidations(): { rows: Liq[]; others: number } {
       rows.push(["binance", o.s, o.S === "SELL" ? "sell" : "buy", Number(o.p), Number(o.ap), Number(o.z), Number(o.q), o.X, o.T, Number(o.l), null, null]);
     } else if (f.venue === "bybit" && String(j.topic).startsWith("allLiquidation.")) {
       // Bybit's S is the position's side: Buy = a long was liquidated = a sell order.
-      for (const d of j.data) rows.push(["bybit", d.s, d.S === "Buy" ? "sell" : "buy", Number(d.p), null, Number(d.v), null, null, d.T, null, d.S === "Buy" ? "long" : "short", null]);
+      for (const d of j.data)
+        rows.push([
+          "bybit",
+          d.s,
+          d.S === "Buy" ? "sell" : "buy",
+          Number(d.p),
+          null,
+          Number(d.v),
+          null,
+          null,
+          d.T,
+          null,
+          d.S === "Buy" ? "long" : "short",
+          null,
+        ]);
     } else if (f.venue === "okx" && j.arg?.channel === "liquidation-orders") {
       for (const item of j.data) {
         if (!INST.has(item.instId)) {
           others += item.details.length;
           continue;
         }
-        for (const d of item.details) rows.push(["okx", item.instId.replace("-USDT-SWAP", "USDT"), d.side, Number(d.bkPx), null, Number(d.sz), null, null, Number(d.ts), null, d.posSide, Number(d.bkLoss)]);
+        for (const d of item.details)
+          rows.push([
+            "okx",
+            item.instId.replace("-USDT-SWAP", "USDT"),
+            d.side,
+            Number(d.bkPx),
+            null,
+            Number(d.sz),
+            null,
+            null,
+            Number(d.ts),
+            null,
+            d.posSide,
+            Number(d.bkLoss),
+          ]);
       }
     }
   }
@@ -57,21 +98,48 @@ const sentBy = (ex: string) => sentLiquidations().rows.filter((r) => r[0] === ex
 
 beforeAll(async () => {
   sim = startSimulator({ rate: 1500, record: true, liquidationIntervalMs: 100 });
-  col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: [...SYMBOLS, UNKNOWN].join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", SUBSCRIPTION_DEADLINE_SECONDS: "2" }));
+  col = spawnCollector(
+    [],
+    baseEnv({
+      BINANCE_WS_URL: sim.url,
+      BYBIT_WS_URL: sim.url,
+      OKX_WS_URL: sim.url,
+      DATA_DIR: dir.path,
+      SYMBOLS: [...SYMBOLS, UNKNOWN].join(","),
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+      SUBSCRIPTION_DEADLINE_SECONDS: "2",
+    }),
+  );
   await col.waitForLog("status_api_start");
-  await waitFor("liquidations from every venue and other swaps on the OKX feed", () => ["binance", "bybit", "okx"].every((ex) => sentBy(ex) >= 15) && sentLiquidations().others >= 10, 30_000, 250);
+  await waitFor(
+    "liquidations from every venue and other swaps on the OKX feed",
+    () => ["binance", "bybit", "okx"].every((ex) => sentBy(ex) >= 15) && sentLiquidations().others >= 10,
+    30_000,
+    250,
+  );
   // On demand, with a known side: a long closed on each venue, and OKX items the collector must not record.
   for (const v of ["binance", "bybit", "okx"] as const) expect(sim.injectLiquidation(v, "BTCUSDT", "sell")).toBe(1);
   expect(sim.injectLiquidation("okx", "BTC-USD-SWAP", "buy")).toBe(1); // coin-margined: set aside by the parser
   expect(sim.injectLiquidation("okx", "XRPUSDT", "buy")).toBe(1); // a listed swap that is not configured
-  await waitFor("the unknown symbol's silent Binance streams reported", async () => (await col.get("/metrics")).silent_subscriptions.some((s: any) => s.symbol === UNKNOWN && s.stream === "bbo"), 15_000);
+  await waitFor(
+    "the unknown symbol's silent Binance streams reported",
+    async () => (await col.get("/metrics")).silent_subscriptions.some((s: any) => s.symbol === UNKNOWN && s.stream === "bbo"),
+    15_000,
+  );
   sim.pause();
-  const want = Object.entries(sim.stats().rows).filter(([k]) => SYMBOLS.includes(k.split("|")[2]!)).reduce((a, [, n]) => a + n, 0);
+  const want = Object.entries(sim.stats().rows)
+    .filter(([k]) => SYMBOLS.includes(k.split("|")[2]!))
+    .reduce((a, [, n]) => a + n, 0);
   const others = sentLiquidations().others;
-  await waitFor("collector received every row and counted every other swap", async () => {
-    const x = await col.get("/metrics");
-    return x.total_events === want && x.filtered_events_total.okx?.liquidation === others;
-  }, 15_000);
+  await waitFor(
+    "collector received every row and counted every other swap",
+    async () => {
+      const x = await col.get("/metrics");
+      return x.total_events === want && x.filtered_events_total.okx?.liquidation === others;
+    },
+    15_000,
+  );
   m = await col.get("/metrics");
   prom = await col.get("/metrics/prometheus");
   exitCode = await col.stop("SIGTERM");
@@ -88,7 +156,9 @@ describe("liquidation stream, end to end", () => {
     expect(exitCode).toBe(0);
     const { rows: want } = sentLiquidations();
     for (const ex of ["binance", "bybit", "okx"]) {
-      const got = await query(`select exchange, symbol, side, price, avg_price, qty, orig_qty, status, ts_trade_ms, last_qty, pos_side, bankruptcy_loss from ${streamGlob(dir.path, ex, "liquidation")}`);
+      const got = await query(
+        `select exchange, symbol, side, price, avg_price, qty, orig_qty, status, ts_trade_ms, last_qty, pos_side, bankruptcy_loss from ${streamGlob(dir.path, ex, "liquidation")}`,
+      );
       const exp = want.filter((r) => r[0] === ex);
       expect(exp.length).toBeGreaterThanOrEqual(15);
       const canon = (rs: unknown[][]) => rs.map((r) => JSON.stringify(r)).sort();
@@ -96,16 +166,25 @@ describe("liquidation stream, end to end", () => {
       expect(m.events_total_by_exchange[ex].liquidation).toBe(exp.length);
     }
     // Both sides occur, and the injected long closures are sells everywhere (Bybit sent them as "Buy").
-    const sides = await query(`select exchange, side, count(*) n from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) group by all order by all`);
+    const sides = await query(
+      `select exchange, side, count(*) n from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) group by all order by all`,
+    );
     expect(sides.map((r) => `${r.exchange}|${r.side}`)).toEqual(["binance|buy", "binance|sell", "bybit|buy", "bybit|sell", "okx|buy", "okx|sell"]);
-    const bybitRaw = sim.sent().filter((f) => f.venue === "bybit" && f.text.includes('"allLiquidation.')).map((f) => JSON.parse(f.text).data[0].S);
+    const bybitRaw = sim
+      .sent()
+      .filter((f) => f.venue === "bybit" && f.text.includes('"allLiquidation.'))
+      .map((f) => JSON.parse(f.text).data[0].S);
     expect(new Set(bybitRaw)).toEqual(new Set(["Buy", "Sell"]));
   });
 
   test("files: one per (exchange, liquidation, symbol) partition, only configured symbols, transport columns set", async () => {
-    const parts = await query(`select distinct exchange, symbol from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) order by all`);
+    const parts = await query(
+      `select distinct exchange, symbol from read_parquet('${dir.path}/v1/*/liquidation/*/*/*.parquet', hive_partitioning = true) order by all`,
+    );
     expect(parts.map((p) => `${p.exchange}|${p.symbol}`)).toEqual(["binance", "bybit", "okx"].flatMap((ex) => [...SYMBOLS].sort().map((s) => `${ex}|${s}`)));
-    const [c] = await query(`select count(*) n, count(distinct (conn_id, recv_seq)) d, min(ts_recv_us) lo, count(ts_event_ms) e from read_parquet('${dir.path}/v1/binance/liquidation/*/*/*.parquet')`);
+    const [c] = await query(
+      `select count(*) n, count(distinct (conn_id, recv_seq)) d, min(ts_recv_us) lo, count(ts_event_ms) e from read_parquet('${dir.path}/v1/binance/liquidation/*/*/*.parquet')`,
+    );
     expect(c!.d).toBe(c!.n); // Binance: one liquidation per frame
     expect(c!.e).toBe(c!.n);
     expect(c!.lo as number).toBeGreaterThan(1_700_000_000_000_000);
@@ -134,7 +213,9 @@ describe("liquidation stream, end to end", () => {
   });
 
   test("the connection stream lists the liquidation subscriptions of each socket", async () => {
-    const rows = await query(`select exchange, conn_id, streams from read_parquet('${dir.path}/v1/*/connection/*/*/*.parquet', hive_partitioning = true) where event = 'connect' order by all`);
+    const rows = await query(
+      `select exchange, conn_id, streams from read_parquet('${dir.path}/v1/*/connection/*/*/*.parquet', hive_partitioning = true) where event = 'connect' order by all`,
+    );
     const withLiq = rows.filter((r) => String(r.streams).includes("liquidation:BTCUSDT")).map((r) => String(r.conn_id).split("-").slice(0, 2).join("-"));
     expect(withLiq).toEqual(["binance-market", "bybit-linear", "okx-public"]);
   });

@@ -26,7 +26,18 @@ describe("operator-facing logs", () => {
     const dir = tmpDir();
     cleanups.push(() => dir[Symbol.dispose]());
     const refused = "ws://127.0.0.1:1";
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: refused, BYBIT_WS_URL: refused, OKX_WS_URL: refused, DATA_DIR: dir.path, SYMBOLS: "BTCUSDT", HEARTBEAT_INTERVAL: "3600", SUBSCRIPTION_DEADLINE_SECONDS: "1" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({
+        BINANCE_WS_URL: refused,
+        BYBIT_WS_URL: refused,
+        OKX_WS_URL: refused,
+        DATA_DIR: dir.path,
+        SYMBOLS: "BTCUSDT",
+        HEARTBEAT_INTERVAL: "3600",
+        SUBSCRIPTION_DEADLINE_SECONDS: "1",
+      }),
+    );
     cleanups.push(() => col.proc.kill("SIGKILL"));
     const offline = await col.waitForLog("state_change", (l) => l.to === "OFFLINE", 15_000);
     expect(offline).toMatchObject({ level: "warn", from: "STARTING", to: "OFFLINE" });
@@ -47,13 +58,20 @@ describe("operator-facing logs", () => {
     cleanups.push(() => dir[Symbol.dispose]());
     const sim = startSimulator({ rate: 200 });
     cleanups.push(() => sim.stop());
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: "BTCUSDT,ETHUSDT" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: "BTCUSDT,ETHUSDT" }),
+    );
     cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("state_change", (l) => l.to === "READY", 20_000);
-    await waitFor("every exchange delivering", async () => {
-      const m = await col.get("/metrics");
-      return Object.values(m.events_total_by_exchange as Record<string, Record<string, number>>).every((by) => (by.bbo ?? 0) > 0);
-    }, 20_000);
+    await waitFor(
+      "every exchange delivering",
+      async () => {
+        const m = await col.get("/metrics");
+        return Object.values(m.events_total_by_exchange as Record<string, Record<string, number>>).every((by) => (by.bbo ?? 0) > 0);
+      },
+      20_000,
+    );
     expect(await col.stop("SIGTERM")).toBe(0);
     const i = col.logs.findIndex((l) => l.event === "shutdown_signal");
     expect(i).toBeGreaterThan(0);
@@ -72,7 +90,17 @@ describe("operator-facing logs", () => {
     writeFileSync(blocker, "x"); // a file where the data dir's parent should be: every write fails
     const sim = startSimulator({ rate: 200, exchanges: ["binance"], symbols: ["BTCUSDT"] });
     cleanups.push(() => sim.stop());
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({
+        BINANCE_WS_URL: sim.url,
+        DATA_DIR: join(blocker, "data"),
+        EXCHANGES: "binance",
+        SYMBOLS: "BTCUSDT",
+        FLUSH_INTERVAL: "0.5",
+        MIN_FLUSH_GAP_SECONDS: "0",
+      }),
+    );
     cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("state_change", (l) => l.to === "ERROR", 20_000);
     // A failed file whose next retry is far off (backoff with full jitter, growing per attempt).

@@ -49,17 +49,24 @@ describe("okx end to end", () => {
     expect(metricsBeforeStop.parse_errors_total).toBe(0);
     expect(metricsBeforeStop.ws_reconnect_total).toEqual({ okx: 0 });
     expect(metricsBeforeStop.connections).toEqual({ okx: { open: 2, planned: 2 } });
-    const urls = col.logs.filter((l) => l.event === "ws_connect").map((l) => l.url as string).sort();
+    const urls = col.logs
+      .filter((l) => l.event === "ws_connect")
+      .map((l) => l.url as string)
+      .sort();
     expect(urls).toEqual([`${sim.url}/ws/v5/business`, `${sim.url}/ws/v5/public`]);
   });
 
   test("unknown instrument: one 60018 per arg, each logged and counted; other args unaffected", async () => {
     await col.waitForLog("subscribe_error");
     const errs = col.logs.filter((l) => l.event === "subscribe_error");
-    expect(errs.map((e) => (e.topics as string[])[0]).sort()).toEqual(["bbo-tbt", "funding-rate", "mark-price", "open-interest", "trades-all"].map((c) => `${c}:${inst(UNKNOWN)}`));
+    expect(errs.map((e) => (e.topics as string[])[0]).sort()).toEqual(
+      ["bbo-tbt", "funding-rate", "mark-price", "open-interest", "trades-all"].map((c) => `${c}:${inst(UNKNOWN)}`),
+    );
     for (const e of errs) expect(e.error as string).toStartWith("60018: Wrong URL or channel:");
     expect(metricsBeforeStop.subscribe_errors_total).toBe(5);
-    expect(metricsBeforeStop.rejected_subscriptions.map((r: { topics: string[] }) => r.topics[0]).sort()).toEqual(errs.map((e) => (e.topics as string[])[0]).sort());
+    expect(metricsBeforeStop.rejected_subscriptions.map((r: { topics: string[] }) => r.topics[0]).sort()).toEqual(
+      errs.map((e) => (e.topics as string[])[0]).sort(),
+    );
     for (const r of metricsBeforeStop.rejected_subscriptions) expect(r).toMatchObject({ exchange: "okx", error: expect.stringMatching(/^60018: /) });
   });
 
@@ -77,13 +84,25 @@ describe("okx end to end", () => {
     for (const s of SYMBOLS) {
       const sel = (stream: Stream) => query(`select * from ${streamGlob(dir.path, "okx", stream)} where symbol = '${s}' order by recv_seq`);
       expect((await sel("bbo")).map((r) => [r.ts_event_ms, r.bid_px, r.bid_qty, r.ask_px, r.ask_qty, r.update_id, r.ts_tx_ms])).toEqual(
-        frames("bbo-tbt", inst(s)).map((d: any) => [Number(d.ts), Number(d.bids[0][0]), Number(d.bids[0][1]), Number(d.asks[0][0]), Number(d.asks[0][1]), d.seqId, null]),
+        frames("bbo-tbt", inst(s)).map((d: any) => [
+          Number(d.ts),
+          Number(d.bids[0][0]),
+          Number(d.bids[0][1]),
+          Number(d.asks[0][0]),
+          Number(d.asks[0][1]),
+          d.seqId,
+          null,
+        ]),
       );
       expect((await sel("trade")).map((r) => [r.ts_event_ms, r.trade_id, r.price, r.qty, r.side, r.ts_trade_ms])).toEqual(
         frames("trades-all", inst(s)).map((d) => [Number(d.ts), d.tradeId, Number(d.px), Number(d.sz), d.side, Number(d.ts)]),
       );
-      expect((await sel("mark_price")).map((r) => [r.ts_event_ms, r.mark_price, r.index_price])).toEqual(frames("mark-price", inst(s)).map((d) => [Number(d.ts), Number(d.markPx), null]));
-      expect((await sel("funding")).map((r) => [r.ts_event_ms, r.funding_rate, r.funding_time_ms])).toEqual(frames("funding-rate", inst(s)).map((d) => [Number(d.ts), Number(d.fundingRate), Number(d.fundingTime)]));
+      expect((await sel("mark_price")).map((r) => [r.ts_event_ms, r.mark_price, r.index_price])).toEqual(
+        frames("mark-price", inst(s)).map((d) => [Number(d.ts), Number(d.markPx), null]),
+      );
+      expect((await sel("funding")).map((r) => [r.ts_event_ms, r.funding_rate, r.funding_time_ms])).toEqual(
+        frames("funding-rate", inst(s)).map((d) => [Number(d.ts), Number(d.fundingRate), Number(d.fundingTime)]),
+      );
       expect((await sel("open_interest")).map((r) => [r.ts_event_ms, r.open_interest, r.open_interest_ccy, r.open_interest_usd])).toEqual(
         frames("open-interest", inst(s)).map((d) => [Number(d.ts), Number(d.oi), Number(d.oiCcy), Number(d.oiUsd)]),
       );
@@ -91,7 +110,9 @@ describe("okx end to end", () => {
   });
 
   test("trades arrive on the business socket, everything else on the public one", async () => {
-    const r = await query(`select stream, conn_id from ${streamsRead(dir.path, { exchange: "okx" })} where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`);
+    const r = await query(
+      `select stream, conn_id from ${streamsRead(dir.path, { exchange: "okx" })} where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`,
+    );
     expect(r.map((x) => x.stream).sort()).toEqual(["bbo", "funding", "mark_price", "open_interest", "trade"]);
     for (const row of r) expect(row.conn_id as string).toMatch(row.stream === "trade" ? /^okx-business-/ : /^okx-public-/);
   });

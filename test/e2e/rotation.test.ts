@@ -19,11 +19,31 @@ import { waitFor } from "../helpers/wait.ts";
 
 const dir = tmpDir();
 // A quiet market for liquidations (none in the whole run): a replacement must not wait for one.
-const sim = startSimulator({ rate: 400, symbols: ["BTCUSDT", "ETHUSDT"], exchanges: ["binance", "okx"], record: true, binanceMaxAgeMs: 6000, okxNoticeCloseMs: 5000, liquidationIntervalMs: 3_600_000 });
+const sim = startSimulator({
+  rate: 400,
+  symbols: ["BTCUSDT", "ETHUSDT"],
+  exchanges: ["binance", "okx"],
+  record: true,
+  binanceMaxAgeMs: 6000,
+  okxNoticeCloseMs: 5000,
+  liquidationIntervalMs: 3_600_000,
+});
 let col: CollectorProcess;
 
 beforeAll(async () => {
-  col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, OKX_WS_URL: sim.url, EXCHANGES: "binance,okx", SYMBOLS: "BTCUSDT,ETHUSDT", DATA_DIR: dir.path, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_ROTATE_AFTER_SECONDS: "3" }));
+  col = spawnCollector(
+    [],
+    baseEnv({
+      BINANCE_WS_URL: sim.url,
+      OKX_WS_URL: sim.url,
+      EXCHANGES: "binance,okx",
+      SYMBOLS: "BTCUSDT,ETHUSDT",
+      DATA_DIR: dir.path,
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+      WS_ROTATE_AFTER_SECONDS: "3",
+    }),
+  );
   await col.waitForLog("status_api_start");
 });
 
@@ -59,10 +79,24 @@ describe("make-before-break rotation", () => {
     await Bun.sleep(1500);
     expect(sim.notice("okx")).toBe(2);
     // Two Binance rounds (at ~3 s and ~6 s of age) and the OKX pair.
-    await waitFor("rotations done", () => rotations("done").filter((l) => l.exchange === "binance").length >= 4 && rotations("done").filter((l) => l.exchange === "okx").length === 2, 15_000);
+    await waitFor(
+      "rotations done",
+      () => rotations("done").filter((l) => l.exchange === "binance").length >= 4 && rotations("done").filter((l) => l.exchange === "okx").length === 2,
+      15_000,
+    );
     for (const l of rotations("done")) expect(l.why).toBe("first data on every subscription");
-    expect(rotations("start").filter((l) => l.exchange === "okx").map((l) => l.reason)).toEqual(["venue notice 64008", "venue notice 64008"]);
-    expect(new Set(rotations("start").filter((l) => l.exchange === "binance").map((l) => l.reason))).toEqual(new Set(["max age 3 s"]));
+    expect(
+      rotations("start")
+        .filter((l) => l.exchange === "okx")
+        .map((l) => l.reason),
+    ).toEqual(["venue notice 64008", "venue notice 64008"]);
+    expect(
+      new Set(
+        rotations("start")
+          .filter((l) => l.exchange === "binance")
+          .map((l) => l.reason),
+      ),
+    ).toEqual(new Set(["max age 3 s"]));
     const m = await col.get("/metrics");
     expect(m.ws_reconnect_total).toEqual({ binance: 0, okx: 0 });
     expect(m.ws_watchdog_total).toEqual({ binance: 0, okx: 0 });
@@ -84,18 +118,28 @@ describe("make-before-break rotation", () => {
     const m = await col.get("/metrics");
     expect(m.trade_id_gaps_total).toBe(12);
     expect(m.trade_id_gaps_by_exchange).toEqual({ binance: 5, okx: 7 });
-    expect(col.logs.filter((l) => l.event === "trade_id_gap").map((l) => `${l.exchange}|${l.symbol}|${l.missing}`).sort()).toEqual(["binance|BTCUSDT|5", "okx|ETHUSDT|7"]);
+    expect(
+      col.logs
+        .filter((l) => l.event === "trade_id_gap")
+        .map((l) => `${l.exchange}|${l.symbol}|${l.missing}`)
+        .sort(),
+    ).toEqual(["binance|BTCUSDT|5", "okx|ETHUSDT|7"]);
   }, 10_000);
 
   test("files: every sent trade id present, duplicates only across conn_id, connection rows tell the story", async () => {
     sim.pause();
     let last = -1;
-    await waitFor("ingest to settle", async () => {
-      const n = (await col.get("/metrics")).total_events as number;
-      const settled = n === last;
-      last = n;
-      return settled;
-    }, 10_000, 300);
+    await waitFor(
+      "ingest to settle",
+      async () => {
+        const n = (await col.get("/metrics")).total_events as number;
+        const settled = n === last;
+        last = n;
+        return settled;
+      },
+      10_000,
+      300,
+    );
     expect(await col.stop("SIGTERM")).toBe(0);
 
     // Frames on the wire to a socket being closed after its rotation may be discarded by the
@@ -111,7 +155,9 @@ describe("make-before-break rotation", () => {
     const bboInFiles = await query(`select distinct exchange || '|' || symbol || '|' || update_id k from ${glob("bbo")}`);
     expect(new Set(bboInFiles.map((r) => r.k as string))).toEqual(sentIds("bbo"));
     // Holes only where the simulator skipped ids.
-    const spans = await query(`select exchange, symbol, max(trade_id::bigint) - min(trade_id::bigint) + 1 - count(distinct trade_id) missing from ${glob("trade")} group by all order by 1, 2`);
+    const spans = await query(
+      `select exchange, symbol, max(trade_id::bigint) - min(trade_id::bigint) + 1 - count(distinct trade_id) missing from ${glob("trade")} group by all order by 1, 2`,
+    );
     expect(spans.map((r) => `${r.exchange}|${r.symbol}|${r.missing}`)).toEqual(["binance|BTCUSDT|5", "binance|ETHUSDT|0", "okx|BTCUSDT|0", "okx|ETHUSDT|7"]);
 
     // The overlaps produced duplicates, and each copy came over a different connection.
@@ -123,7 +169,9 @@ describe("make-before-break rotation", () => {
       expect(x!.d).toBe(x!.n);
     }
 
-    const conns = await query(`select exchange, conn_id, string_agg(event || ':' || coalesce(reason, ''), ',' order by ts_us) story from ${glob("connection")} group by all`);
+    const conns = await query(
+      `select exchange, conn_id, string_agg(event || ':' || coalesce(reason, ''), ',' order by ts_us) story from ${glob("connection")} group by all`,
+    );
     const rotated = conns.filter((c) => String(c.story).includes("rotate:"));
     expect(rotated.filter((c) => c.exchange === "okx")).toHaveLength(2);
     expect(rotated.filter((c) => c.exchange === "binance").length).toBeGreaterThanOrEqual(4);

@@ -65,7 +65,9 @@ async function expectExactlyOnce(root: string, sim: Simulator): Promise<number> 
   for (const stream of MARKET) {
     const glob = streamGlob(join(root, PREFIX), "binance", stream);
     const got = await query(`select symbol, count(*) as n, count(distinct (conn_id, recv_seq)) as d from ${glob} group by symbol order by symbol`);
-    const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`]!, d: rows[`binance|${stream}|${s}`]! }));
+    const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`])
+      .sort()
+      .map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`]!, d: rows[`binance|${stream}|${s}`]! }));
     expect({ stream, got }).toEqual({ stream, got: want });
     total += want.reduce((a, r) => a + r.n, 0);
   }
@@ -100,11 +102,21 @@ describe("S3 storage", () => {
     await col.waitForLog("status_api_start");
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
     const want = expectedRows(sim);
-    await waitFor("every row uploaded", async () => {
-      const m = await col.get("/metrics");
-      return m.writer.total_written === want && m.writer.spool_files === 0 && m.writer.in_flight_uploads === 0;
-    }, 20_000);
-    const bodies = [await col.get("/metrics"), await col.get("/status"), await col.get("/health"), await col.get("/streams"), await col.get("/metrics/prometheus")];
+    await waitFor(
+      "every row uploaded",
+      async () => {
+        const m = await col.get("/metrics");
+        return m.writer.total_written === want && m.writer.spool_files === 0 && m.writer.in_flight_uploads === 0;
+      },
+      20_000,
+    );
+    const bodies = [
+      await col.get("/metrics"),
+      await col.get("/status"),
+      await col.get("/health"),
+      await col.get("/streams"),
+      await col.get("/metrics/prometheus"),
+    ];
     const m = bodies[0];
     expect(m.writer.upload_failures).toBe(0);
     expect(m.writer.files_uploaded).toBeGreaterThan(0);
@@ -158,7 +170,15 @@ describe("S3 storage", () => {
     const sampler = (async () => {
       while (sampling) {
         const m = await col.get("/metrics").catch(() => null);
-        if (m) samples.push({ mode: proxy.mode, state: m.state, rss: m.rss_mb, spool: m.writer.spool_files, failures: m.writer.upload_failures, pending: m.writer.pending_events });
+        if (m)
+          samples.push({
+            mode: proxy.mode,
+            state: m.state,
+            rss: m.rss_mb,
+            spool: m.writer.spool_files,
+            failures: m.writer.upload_failures,
+            pending: m.writer.pending_events,
+          });
         await Bun.sleep(200);
       }
     })();
@@ -170,10 +190,14 @@ describe("S3 storage", () => {
     await proxy.releaseHeld(); // abandoned PUTs now land late: the same keys, written again
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 30_000);
     const want = expectedRows(sim);
-    await waitFor("every row uploaded after the outage", async () => {
-      const m = await col.get("/metrics");
-      return m.writer.total_written === want && m.writer.spool_files === 0 && m.writer.in_flight_uploads === 0;
-    }, 30_000);
+    await waitFor(
+      "every row uploaded after the outage",
+      async () => {
+        const m = await col.get("/metrics");
+        return m.writer.total_written === want && m.writer.spool_files === 0 && m.writer.in_flight_uploads === 0;
+      },
+      30_000,
+    );
     await waitFor("READY again", async () => (await col.get("/status")).state === "READY", 10_000);
     sampling = false;
     await sampler;
@@ -208,7 +232,9 @@ describe("S3 storage", () => {
     const during = samples.filter((s) => s.mode !== "pass");
     const peakSpool = Math.max(...during.map((s) => s.spool));
     const rss = samples.map((s) => s.rss);
-    console.log(`[s3 outage] samples=${samples.length} peak spool files=${peakSpool} writer pending max=${Math.max(...during.map((s) => s.pending))} rss min/max MB=${Math.min(...rss)}/${Math.max(...rss)} upload_failures=${m.writer.upload_failures} proxy=${JSON.stringify(proxy.stats.byOutcome)} objects=${keys.length} puts=${puts.reduce((a, [, n]) => a + n, 0)}`);
+    console.log(
+      `[s3 outage] samples=${samples.length} peak spool files=${peakSpool} writer pending max=${Math.max(...during.map((s) => s.pending))} rss min/max MB=${Math.min(...rss)}/${Math.max(...rss)} upload_failures=${m.writer.upload_failures} proxy=${JSON.stringify(proxy.stats.byOutcome)} objects=${keys.length} puts=${puts.reduce((a, [, n]) => a + n, 0)}`,
+    );
     expect(peakSpool).toBeGreaterThan(5);
     expect(Math.max(...during.map((s) => s.pending))).toBeLessThan(RATE * 4);
     expect(Math.max(...rss)).toBeLessThan(400);
@@ -235,10 +261,14 @@ describe("S3 storage", () => {
     await first.waitForLog("status_api_start");
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
     const want = expectedRows(sim);
-    await waitFor("every row durable in the spool", async () => {
-      const m = await first.get("/metrics");
-      return m.writer.total_written === want && m.writer.upload_failures > 0 && m.writer.pending_events === 0;
-    }, 20_000);
+    await waitFor(
+      "every row durable in the spool",
+      async () => {
+        const m = await first.get("/metrics");
+        return m.writer.total_written === want && m.writer.upload_failures > 0 && m.writer.pending_events === 0;
+      },
+      20_000,
+    );
     const before = await first.get("/metrics");
     expect(before.state).toBe("DEGRADED");
     expect(before.writer.spool_files).toBeGreaterThan(3);
@@ -259,7 +289,10 @@ describe("S3 storage", () => {
     const keys = await s3.listKeys(`${PREFIX}/`);
     // Every spooled file is an object under the same key; the first PUTs of the second run were the recovered files.
     for (const f of spooled) expect(keys).toContain(`${PREFIX}/${f}`);
-    const order = [...proxy.stats.putsByPath.keys()].slice(0, spooled.length).map((p) => p.slice(`/market-data/${PREFIX}/`.length)).sort();
+    const order = [...proxy.stats.putsByPath.keys()]
+      .slice(0, spooled.length)
+      .map((p) => p.slice(`/market-data/${PREFIX}/`.length))
+      .sort();
     expect(order).toEqual(spooled);
     for (const [p, n] of proxy.stats.putsByPath) expect({ p, n }).toEqual({ p, n: 1 });
     expect(spoolParquet(spool)).toEqual([]);
@@ -286,10 +319,14 @@ describe("S3 storage", () => {
     await col.waitForLog("status_api_start");
     const full = await col.waitForLog("spool_full", () => true, 20_000);
     expect(full.action).toContain("raise SPOOL_MAX_BYTES");
-    const st = await waitFor("ERROR", async () => {
-      const s = await col.get("/status");
-      return s.state === "ERROR" ? s : null;
-    }, 10_000);
+    const st = await waitFor(
+      "ERROR",
+      async () => {
+        const s = await col.get("/status");
+        return s.state === "ERROR" ? s : null;
+      },
+      10_000,
+    );
     expect(st.reasons).toEqual(expect.arrayContaining([expect.stringContaining("spool full")]));
     const m = await col.get("/metrics");
     expect(m.writer.spool_bytes).toBeLessThanOrEqual(20000);
@@ -297,10 +334,14 @@ describe("S3 storage", () => {
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
     proxy.setMode("pass");
     const want = expectedRows(sim);
-    await waitFor("every row uploaded", async () => {
-      const x = await col.get("/metrics");
-      return x.writer.total_written === want && x.writer.spool_files === 0 && x.writer.pending_events === 0;
-    }, 40_000);
+    await waitFor(
+      "every row uploaded",
+      async () => {
+        const x = await col.get("/metrics");
+        return x.writer.total_written === want && x.writer.spool_files === 0 && x.writer.pending_events === 0;
+      },
+      40_000,
+    );
     await waitFor("READY again", async () => (await col.get("/status")).state === "READY", 10_000);
     expect(await col.stop("SIGTERM")).toBe(0);
     const dl = join(dir.path, "download");
@@ -327,7 +368,10 @@ describe("S3 storage", () => {
       expect(err).toContain(msg);
       expect(err.includes(S3_SECRET_KEY)).toBe(false);
       // stdout: only the same reason as a JSON fatal_error line (log pipelines see it), no secret.
-      const fatal = out.trim().split("\n").map((l) => JSON.parse(l));
+      const fatal = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(fatal.map((l) => [l.event, l.exit_code])).toEqual([["fatal_error", 2]]);
       expect(fatal[0].error).toContain(msg);
       expect(out.includes(S3_SECRET_KEY)).toBe(false);

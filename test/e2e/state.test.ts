@@ -26,7 +26,10 @@ describe("state transitions", () => {
     cleanups.push(() => dir[Symbol.dispose]());
     const sim = startSimulator({ rate: 40_000, exchanges: ["binance"] });
     sim.pause();
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", QUEUE_SIZE: "5", STATE_WINDOW_SECONDS: "3" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", QUEUE_SIZE: "5", STATE_WINDOW_SECONDS: "3" }),
+    );
     cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("status_api_start");
     await waitFor("READY", async () => (await stateOf(col)) === "READY", 10_000);
@@ -67,7 +70,18 @@ describe("state transitions", () => {
     writeFileSync(blocker, "x"); // a file where the data dir's parent should be: unwritable even for root
     const sim = startSimulator({ rate: 200, exchanges: ["binance"] });
     cleanups.push(() => sim.stop());
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: join(blocker, "data"), EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0", SHUTDOWN_TIMEOUT_SECONDS: "1" }));
+    const col = spawnCollector(
+      [],
+      baseEnv({
+        BINANCE_WS_URL: sim.url,
+        DATA_DIR: join(blocker, "data"),
+        EXCHANGES: "binance",
+        SYMBOLS: "BTCUSDT",
+        FLUSH_INTERVAL: "0.5",
+        MIN_FLUSH_GAP_SECONDS: "0",
+        SHUTDOWN_TIMEOUT_SECONDS: "1",
+      }),
+    );
     cleanups.push(() => col.proc.kill("SIGKILL"));
     const err = await col.waitForLog("write_error");
     expect(String(err.action)).toContain("writable");

@@ -14,9 +14,26 @@ export function chromiumPath(): string | null {
 /** Render a local file headless; returns the DOM after rendering and writes a screenshot. No network. */
 export async function renderPage(chromium: string, file: string, screenshot: string): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), "qlc-chromium-"));
-  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions", "--disable-sync", "--hide-scrollbars", "--mute-audio", `--user-data-dir=${profile}`, "--window-size=1500,1000"];
+  const flags = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+    `--user-data-dir=${profile}`,
+    "--window-size=1500,1000",
+  ];
   const run = async (extra: string[]) => {
-    const p = Bun.spawn([chromium, ...flags, ...extra, `file://${file}`], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "", HOME: profile } });
+    const p = Bun.spawn([chromium, ...flags, ...extra, `file://${file}`], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH ?? "", HOME: profile },
+    });
     const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     const code = await p.exited;

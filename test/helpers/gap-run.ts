@@ -33,9 +33,28 @@ export interface GapRunOptions {
 const tsUs = (l: LogLine) => Date.parse(l.ts) * 1000;
 
 export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], opts: GapRunOptions = {}): Promise<GapRun> {
-  const sim = startSimulator({ rate: 600, symbols, ...(opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {}) });
-  const books: Record<string, string> = opts.books ? { STREAMS: "bbo,trade,mark_price,funding,open_interest,liquidation,book", BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
-  const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dataDir, SYMBOLS: symbols.join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", WS_BACKOFF_MAX_SECONDS: "1", ...books }));
+  const sim = startSimulator({
+    rate: 600,
+    symbols,
+    ...(opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {}),
+  });
+  const books: Record<string, string> = opts.books
+    ? { STREAMS: "bbo,trade,mark_price,funding,open_interest,liquidation,book", BINANCE_REST_URL: sim.url.replace("ws://", "http://") }
+    : {};
+  const col = spawnCollector(
+    [],
+    baseEnv({
+      BINANCE_WS_URL: sim.url,
+      BYBIT_WS_URL: sim.url,
+      OKX_WS_URL: sim.url,
+      DATA_DIR: dataDir,
+      SYMBOLS: symbols.join(","),
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+      WS_BACKOFF_MAX_SECONDS: "1",
+      ...books,
+    }),
+  );
   try {
     await col.waitForLog("status_api_start");
     const connects = () => col.logs.filter((l) => l.event === "ws_connect" && String(l.exchange) === "binance").length;
@@ -53,7 +72,11 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     await sim.killConnections("binance");
     const killedAt = Date.now();
     const disc = await col.waitForLog("ws_disconnect", (l) => String(l.exchange) === "binance");
-    await waitFor("two refused reconnects and 2 s of outage", () => col.logs.filter((l) => l.event === "ws_reconnect_scheduled" && String(l.exchange) === "binance").length >= 4 && Date.now() - killedAt >= 2000, 20_000);
+    await waitFor(
+      "two refused reconnects and 2 s of outage",
+      () => col.logs.filter((l) => l.event === "ws_reconnect_scheduled" && String(l.exchange) === "binance").length >= 4 && Date.now() - killedAt >= 2000,
+      20_000,
+    );
     const binanceTrades = () => Object.entries(sim.stats().rows).reduce((a, [k, n]) => (k.startsWith("binance|trade|") ? a + n : a), 0);
     const atHeal = binanceTrades();
     sim.heal("binance");
@@ -65,10 +88,14 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     const rows = sim.stats().rows;
     const total = Object.values(rows).reduce((a, b) => a + b, 0);
     // Binance REST anchoring snapshots (book stream) are rows the simulator did not send over a socket.
-    await waitFor("collector to receive every row", async () => {
-      const m = await col.get("/metrics");
-      return m.total_events === total + (m.book_rest?.snapshots ?? 0);
-    }, 15_000);
+    await waitFor(
+      "collector to receive every row",
+      async () => {
+        const m = await col.get("/metrics");
+        return m.total_events === total + (m.book_rest?.snapshots ?? 0);
+      },
+      15_000,
+    );
     const code = await col.stop("SIGTERM");
     if (code !== 0) throw new Error(`collector exited ${code}: ${col.stderr()}`);
     const restSnapshots: Record<string, number> = {};

@@ -46,7 +46,14 @@ async function setup(): Promise<PythonReaders> {
 }
 
 function lastLine(s: string): string {
-  return s.trim().split("\n").filter((l) => l.trim() !== "").pop()?.slice(0, 200) ?? "no output";
+  return (
+    s
+      .trim()
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .pop()
+      ?.slice(0, 200) ?? "no output"
+  );
 }
 
 /** Run a Python script with args; its stdout must be one JSON document. */

@@ -18,19 +18,45 @@ export interface RecordedRun {
  * Simulator sends exactly `frames` frames (recorded) for `venue`; the collector (small buffers,
  * 1 s flushes) receives every row (plus, with `STREAMS` including book, Binance's REST anchors); then SIGTERM. The caller stops `sim` when done.
  */
-export async function recordedRun(venue: ExchangeId, symbols: string[], dataDir: string, frames = 3000, env: Record<string, string> = {}, simOpts: { liquidationIntervalMs?: number } = {}): Promise<RecordedRun> {
+export async function recordedRun(
+  venue: ExchangeId,
+  symbols: string[],
+  dataDir: string,
+  frames = 3000,
+  env: Record<string, string> = {},
+  simOpts: { liquidationIntervalMs?: number } = {},
+): Promise<RecordedRun> {
   const sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue], ...simOpts });
   // BINANCE_REST_URL: the book stream's REST anchor (docs/books.md), served by the simulator on the same port.
-  const col = spawnCollector([], baseEnv({ [URL_KEY[venue]]: sim.url, BINANCE_REST_URL: sim.url.replace("ws://", "http://"), DATA_DIR: dataDir, SYMBOLS: symbols.join(","), EXCHANGES: venue, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "700", ...env }));
+  const col = spawnCollector(
+    [],
+    baseEnv({
+      [URL_KEY[venue]]: sim.url,
+      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
+      DATA_DIR: dataDir,
+      SYMBOLS: symbols.join(","),
+      EXCHANGES: venue,
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+      BUFFER_SIZE: "700",
+      ...env,
+    }),
+  );
   await col.waitForLog("status_api_start");
   await waitFor("simulator to send every frame", () => sim.stats().frames[venue] === frames, 30_000);
   // OKX's liquidation feed carries every swap: only the configured symbols' rows are recorded.
-  const expectedRows = Object.entries(sim.stats().rows).filter(([k]) => symbols.includes(k.split("|")[2]!)).reduce((a, [, n]) => a + n, 0);
+  const expectedRows = Object.entries(sim.stats().rows)
+    .filter(([k]) => symbols.includes(k.split("|")[2]!))
+    .reduce((a, [, n]) => a + n, 0);
   // With the book stream on, Binance's REST anchoring snapshots are rows too (docs/books.md).
-  await waitFor("collector to receive every row", async () => {
-    const m = await col.get("/metrics");
-    return m.total_events === expectedRows + (m.book_rest?.snapshots ?? 0);
-  }, 15_000);
+  await waitFor(
+    "collector to receive every row",
+    async () => {
+      const m = await col.get("/metrics");
+      return m.total_events === expectedRows + (m.book_rest?.snapshots ?? 0);
+    },
+    15_000,
+  );
   const metricsBeforeStop = await col.get("/metrics");
   const exitCode = await col.stop("SIGTERM");
   return { sim, col, exitCode, metricsBeforeStop };

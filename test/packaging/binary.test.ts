@@ -39,7 +39,19 @@ beforeAll(async () => {
   dirBeforeStart = readdirSync(runDir);
   sim = startSimulator({ rate: 4000, record: false, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
   // No DATA_DIR: the default ./data is relative to the working directory, the empty dir.
-  col = spawnCollector([], baseEnv({ CWD: runDir, BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: SYMBOLS.join(","), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0", BUFFER_SIZE: "500" }), [exe]);
+  col = spawnCollector(
+    [],
+    baseEnv({
+      CWD: runDir,
+      BINANCE_WS_URL: sim.url,
+      EXCHANGES: "binance",
+      SYMBOLS: SYMBOLS.join(","),
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+      BUFFER_SIZE: "500",
+    }),
+    [exe],
+  );
   await col.waitForLog("status_api_start");
   await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
   const expected = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
@@ -77,7 +89,9 @@ describe("compiled binary alone in an empty directory", () => {
     const data = join(runDir, "data");
     let total = 0;
     for (const stream of ["bbo", "trade", "mark_price", "funding", "liquidation"] as Stream[]) {
-      const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`]).sort().map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
+      const want = SYMBOLS.filter((s) => rows[`binance|${stream}|${s}`])
+        .sort()
+        .map((s) => ({ symbol: s, n: rows[`binance|${stream}|${s}`] }));
       // Liquidations are rare (the first one comes a second after subscribing): none sent, no files.
       if (want.length === 0 && stream === "liquidation") {
         expect(existsSync(join(data, "v1", "binance", "liquidation"))).toBe(false);
@@ -157,7 +171,10 @@ describe("compiled binary configuration sources", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain('STATUS_PORT must be a whole number from 0 to 65535 (got "notaport")');
     // The same reason as one JSON fatal_error line on stdout, for journald | jq.
-    const fatal = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const fatal = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(fatal).toHaveLength(1);
     expect(fatal[0]).toMatchObject({ level: "error", event: "fatal_error", exit_code: 2 });
     expect(fatal[0].error).toContain("STATUS_PORT");

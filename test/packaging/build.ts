@@ -25,8 +25,17 @@ process.on("exit", () => {
 });
 
 /** Run a command to completion; stdout/stderr as text. */
-export async function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn(cmd, { cwd: opts.cwd ?? REPO, env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export async function run(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = Bun.spawn(cmd, {
+    cwd: opts.cwd ?? REPO,
+    env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const [code, stdout, stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code, stdout, stderr };
 }

@@ -56,7 +56,7 @@ async function allowedByUnit(tool: string): Promise<Set<string>> {
   for (const m of UNIT.matchAll(/^SystemCallFilter=(~?)(.*)$/gm)) {
     for (const item of m[2]!.trim().split(/\s+/)) {
       const names = item.startsWith("@") ? await expandGroup(tool, item) : new Set([item]);
-      for (const n of names) (m[1] ? allowed.delete(n) : allowed.add(n));
+      for (const n of names) m[1] ? allowed.delete(n) : allowed.add(n);
     }
   }
   return allowed;
@@ -72,19 +72,34 @@ beforeAll(async () => {
   copyFileSync(await builtBinary(), exe);
   const trace = join(work.path, "trace.txt");
   sim = startSimulator({ rate: 2000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: ["BTCUSDT"] });
-  const env = baseEnv({ CWD: work.path, BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: "BTCUSDT", DATA_DIR: join(work.path, "data"), FLUSH_INTERVAL: "0.5", MIN_FLUSH_GAP_SECONDS: "0" });
+  const env = baseEnv({
+    CWD: work.path,
+    BINANCE_WS_URL: sim.url,
+    EXCHANGES: "binance",
+    SYMBOLS: "BTCUSDT",
+    DATA_DIR: join(work.path, "data"),
+    FLUSH_INTERVAL: "0.5",
+    MIN_FLUSH_GAP_SECONDS: "0",
+  });
   const traced = [strace, "-f", "-qq", "-o", trace, exe];
-  const canHide = process.getuid?.() === 0 && (await which("unshare")) !== null && (await run(["unshare", "-m", "--propagation", "private", "true"], { env: { PATH } })).code === 0;
+  const canHide =
+    process.getuid?.() === 0 &&
+    (await which("unshare")) !== null &&
+    (await run(["unshare", "-m", "--propagation", "private", "true"], { env: { PATH } })).code === 0;
   procSysHidden = canHide;
   const cmd = canHide ? ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs none /proc/sys && exec "$@"', "sh", ...traced] : traced;
   const col = spawnCollector([], env, cmd);
   pid = Number((await col.waitForLog("collector_start", undefined, 20_000)).pid);
   await waitFor("simulator to send every frame", () => sim!.stats().frames.binance === FRAMES, 20_000);
   const expected = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
-  await waitFor("every row received and written", async () => {
-    const m = await col.get("/metrics");
-    return m.total_events === expected && m.writer.files_written > 0;
-  }, 20_000);
+  await waitFor(
+    "every row received and written",
+    async () => {
+      const m = await col.get("/metrics");
+      return m.total_events === expected && m.writer.files_written > 0;
+    },
+    20_000,
+  );
   process.kill(pid, "SIGTERM"); // the collector, not strace
   exitCode = await col.proc.exited;
   const text = readFileSync(trace, "utf8");
@@ -131,7 +146,9 @@ describe("the unit's hardening fits what the collector does", () => {
     const score = Number(/Overall exposure level for quantlab-collector\.service: ([\d.]+)/.exec(r.stdout)?.[1]);
     if (!Number.isFinite(score)) return void console.log(`SKIP security score: this systemd-analyze has no --offline (${r.stderr.trim().split("\n")[0]})`);
     console.log(`systemd-analyze security: ${score}`);
-    const documented = Number(/systemd-analyze security quantlab-collector[^\n]*?rates the unit ([\d.]+)/.exec(readFileSync(join(REPO, "docs", "operations.md"), "utf8"))?.[1]);
+    const documented = Number(
+      /systemd-analyze security quantlab-collector[^\n]*?rates the unit ([\d.]+)/.exec(readFileSync(join(REPO, "docs", "operations.md"), "utf8"))?.[1],
+    );
     expect(score).toBe(documented);
     expect(score).toBeLessThanOrEqual(2);
   });

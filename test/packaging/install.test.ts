@@ -60,7 +60,8 @@ describe("install.sh --destdir", () => {
     const r = await install(["--destdir", root, "--binary", binary, "--dry-run"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    for (const what of [BIN, ENVF, DATA, UNIT]) expect(r.stdout).toContain(`[dry-run] ${what.startsWith(DATA) ? "create directory" : "install"} ${join(root, what)}`);
+    for (const what of [BIN, ENVF, DATA, UNIT])
+      expect(r.stdout).toContain(`[dry-run] ${what.startsWith(DATA) ? "create directory" : "install"} ${join(root, what)}`);
     expect(r.stdout).toContain("skip: create system user quantlab");
     expect(r.stdout).toContain("dry run: nothing was changed");
     expect(changes(r.stdout)).toEqual([]);
@@ -103,13 +104,16 @@ describe("install.sh --destdir", () => {
       "ProcSubset=pid",
       "PrivateMounts=yes",
       "RemoveIPC=yes",
-    ]) expect(unit.split("\n")).toContain(line);
+    ])
+      expect(unit.split("\n")).toContain(line);
     // A persistent failure stops restarting instead of looping every RestartSec forever.
     expect(Number(unit.match(/^StartLimitBurst=(\d+)$/m)?.[1])).toBeGreaterThan(1);
     expect(unit).toMatch(/^StartLimitIntervalSec=[1-9]\d*(min|s)$/m);
     expect(unit).toMatch(/^LimitNOFILE=\d+$/m);
     // The user and the data directory declared for systemd-sysusers / systemd-tmpfiles.
-    expect(readFileSync(join(root, "etc/sysusers.d/quantlab-collector.conf"), "utf8")).toMatch(/^u quantlab - "QuantLab Collector" \/var\/lib\/quantlab-collector \/usr\/sbin\/nologin$/m);
+    expect(readFileSync(join(root, "etc/sysusers.d/quantlab-collector.conf"), "utf8")).toMatch(
+      /^u quantlab - "QuantLab Collector" \/var\/lib\/quantlab-collector \/usr\/sbin\/nologin$/m,
+    );
     expect(readFileSync(join(root, "etc/tmpfiles.d/quantlab-collector.conf"), "utf8")).toMatch(/^d \/var\/lib\/quantlab-collector 0750 quantlab quantlab -$/m);
     expect(unit).toMatch(/^MemoryMax=\S+$/m);
     expect(Number(unit.match(/^RestartSec=(\d+)s$/m)?.[1])).toBeWithin(1, 31);
@@ -149,7 +153,9 @@ describe("install.sh --destdir", () => {
     // targets it references come from the host's unit directory.
     mkdirSync(join(root, "usr/lib/systemd"), { recursive: true });
     cpSync(units, join(root, "usr/lib/systemd/system"), { recursive: true, dereference: false });
-    const r = await run([tool, "verify", "--man=no", `--root=${root}`, `/${UNIT}`, ...COMPACT_UNITS.map((u) => `/${u}`)], { env: { PATH, SYSTEMD_LOG_LEVEL: "notice" } });
+    const r = await run([tool, "verify", "--man=no", `--root=${root}`, `/${UNIT}`, ...COMPACT_UNITS.map((u) => `/${u}`)], {
+      env: { PATH, SYSTEMD_LOG_LEVEL: "notice" },
+    });
     expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: "", stdout: "" });
     // And it catches a broken unit (so the check above is not vacuous).
     const broken = join(work.path, "broken");
@@ -182,7 +188,13 @@ describe("install.sh --destdir", () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(r2, "opt/qlc/bin/quantlab-collector"))).toBe(true);
     const unit = readFileSync(join(r2, UNIT), "utf8").split("\n");
-    for (const line of ["ExecStart=/opt/qlc/bin/quantlab-collector run", "ReadWritePaths=/srv/qlc", "WorkingDirectory=/srv/qlc", "Environment=DATA_DIR=/srv/qlc"]) expect(unit).toContain(line);
+    for (const line of [
+      "ExecStart=/opt/qlc/bin/quantlab-collector run",
+      "ReadWritePaths=/srv/qlc",
+      "WorkingDirectory=/srv/qlc",
+      "Environment=DATA_DIR=/srv/qlc",
+    ])
+      expect(unit).toContain(line);
     expect(unit.join("\n")).not.toContain("/var/lib/quantlab-collector");
     expect(unit.join("\n")).not.toMatch(/^StateDirectory/m); // only for a data dir under /var/lib
     expect(readFileSync(join(r2, "etc/tmpfiles.d/quantlab-collector.conf"), "utf8")).toContain("d /srv/qlc 0750 quantlab quantlab -");
@@ -231,7 +243,9 @@ describe("install.sh --uninstall finds what was installed", () => {
     // What an image's first boot does: the user from sysusers.d, then the data dir from tmpfiles.d.
     const su = await run([sysusers, `--root=${r5}`], { env: { PATH } });
     expect(su.code).toBe(0);
-    expect(readFileSync(join(r5, "etc/passwd"), "utf8")).toMatch(/^quantlab:x:\d+:\d+:QuantLab Collector:\/var\/lib\/quantlab-collector:\/usr\/sbin\/nologin$/m);
+    expect(readFileSync(join(r5, "etc/passwd"), "utf8")).toMatch(
+      /^quantlab:x:\d+:\d+:QuantLab Collector:\/var\/lib\/quantlab-collector:\/usr\/sbin\/nologin$/m,
+    );
     const tf = await run([tmpfiles, `--root=${r5}`, "--create"], { env: { PATH } });
     expect({ code: tf.code, err: tf.stderr }).toEqual({ code: 0, err: "" });
     expect(mode(join(r5, DATA))).toBe("750");
@@ -248,7 +262,6 @@ describe("install.sh refuses clearly", () => {
     for (const o of ["--prefix", "--destdir", "--binary", "--data-dir", "--uninstall", "--dry-run"]) expect(r.stdout).toContain(o);
   });
 
-
   test("a system install without root: one line, exit 1, nothing touched", async () => {
     let r;
     if (process.getuid?.() === 0) {
@@ -264,7 +277,10 @@ describe("install.sh refuses clearly", () => {
       const copy = join(pub.path, "install.sh");
       copyFileSync(INSTALL, copy);
       chmodSync(copy, 0o644);
-      r = await run([setpriv.stdout.trim(), "--reuid=65534", "--regid=65534", "--clear-groups", "bash", copy, "--binary", binary], { cwd: pub.path, env: { PATH, HOME: "/" } });
+      r = await run([setpriv.stdout.trim(), "--reuid=65534", "--regid=65534", "--clear-groups", "bash", copy, "--binary", binary], {
+        cwd: pub.path,
+        env: { PATH, HOME: "/" },
+      });
     } else {
       r = await install(["--binary", binary]);
     }

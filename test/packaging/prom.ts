@@ -15,7 +15,8 @@ export const PREFIX = "quantlab_collector_";
 /** The standard process metrics (process_cpu_seconds_total, …) are exported without the prefix. */
 export const PROCESS_PREFIX = "process_";
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\n"])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Inf)|\+Inf|NaN)( -?\d+)?$/;
+const SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\n"])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Inf)|\+Inf|NaN)( -?\d+)?$/;
 
 export interface Exposition {
   families: Map<string, PromFamily>;
@@ -32,7 +33,10 @@ export function parseExposition(text: string): Exposition {
     if (line === "") continue;
     if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
       const [, kind, name, rest] = line.match(/^# (HELP|TYPE) (\S+) ?(.*)$/) ?? [];
-      if (!name || !NAME.test(name)) { problems.push(`bad metric name in: ${line}`); continue; }
+      if (!name || !NAME.test(name)) {
+        problems.push(`bad metric name in: ${line}`);
+        continue;
+      }
       const d = declared.get(name) ?? { help: false, type: null };
       if (kind === "HELP") {
         if (d.help) problems.push(`HELP twice for ${name}`);
@@ -48,7 +52,10 @@ export function parseExposition(text: string): Exposition {
     }
     if (line.startsWith("#")) continue;
     const m = line.match(SAMPLE);
-    if (!m) { problems.push(`malformed sample line: ${line}`); continue; }
+    if (!m) {
+      problems.push(`malformed sample line: ${line}`);
+      continue;
+    }
     sampleLines++;
     const base = m[1]!.replace(/_(bucket|sum|count)$/, "");
     if (!declared.get(m[1]!)?.type && declared.get(base)?.type !== "histogram") problems.push(`sample before its # TYPE: ${line}`);
@@ -59,7 +66,8 @@ export function parseExposition(text: string): Exposition {
   for (const f of parsed) {
     if (families.has(f.name)) problems.push(`family ${f.name} appears twice`);
     families.set(f.name, f);
-    parsedSamples += f.type === "HISTOGRAM" ? f.metrics.reduce((a, x) => a + Object.keys((x as { buckets?: object }).buckets ?? {}).length + 2, 0) : f.metrics.length;
+    parsedSamples +=
+      f.type === "HISTOGRAM" ? f.metrics.reduce((a, x) => a + Object.keys((x as { buckets?: object }).buckets ?? {}).length + 2, 0) : f.metrics.length;
     if (!f.name.startsWith(PREFIX) && !f.name.startsWith(PROCESS_PREFIX)) problems.push(`${f.name} lacks the ${PREFIX} prefix`);
     if (f.type !== "COUNTER" && f.type !== "GAUGE" && f.type !== "HISTOGRAM") problems.push(`${f.name} parsed as ${f.type}`);
     if (!f.help) problems.push(`${f.name} has no HELP`);
@@ -103,7 +111,8 @@ export function richSnapshot(): Snapshot {
   m.recordParseError("bad_json");
   m.recordParseError("bad_json");
   m.recordParseError("invalid_row");
-  for (let i = 0; i < 4; i++) m.recordSubscribeError({ exchange: "bybit", conn_id: "bybit-linear-x-1", topics: [`tickers.FOO${i}USDT`], error: "error:handler not found", ts_ms: now });
+  for (let i = 0; i < 4; i++)
+    m.recordSubscribeError({ exchange: "bybit", conn_id: "bybit-linear-x-1", topics: [`tickers.FOO${i}USDT`], error: "error:handler not found", ts_ms: now });
   m.silentSubscriptionsTotal = 3;
   m.tradeIdGapsTotal = 9;
   m.tradeIdGapsByExchange.binance = 9;
@@ -113,10 +122,30 @@ export function richSnapshot(): Snapshot {
   Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
   m.recordParseError("unknown_event:fooUpdate");
   m.recordParseError("bookTicker:missing:b");
-  return buildSnapshot({ metrics: m, queueSize: 250, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["drops"], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 123.4 * 1048576, connections: { binance: { open: 2, planned: 2 }, bybit: { open: 0, planned: 0 }, okx: { open: 1, planned: 2 } }, lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 },
-    process: { cpu_seconds: 12.5, open_fds: 42, max_fds: 65536, start_time_seconds: (now - 65_000) / 1000, lag_histogram: { buckets: [300, 500, 590, 598, 599, 600, 600, 600, 600, 600, 600], sumSeconds: 0.6, count: 600 }, build: { version: "0.1.0", commit: "abc123", schema_version: "v1" } },
+  return buildSnapshot({
+    metrics: m,
+    queueSize: 250,
+    queueCapacity: 1000,
+    state: "DEGRADED",
+    stateSinceMs: now - 1000,
+    stateReasons: ["drops"],
+    symbols: ["BTCUSDT"],
+    streams: { binance: ["bbo"] },
+    nowMs: now,
+    rssBytes: 123.4 * 1048576,
+    connections: { binance: { open: 2, planned: 2 }, bybit: { open: 0, planned: 0 }, okx: { open: 1, planned: 2 } },
+    lag: { p50: 0.4, p99: 2.5, max: 7.25, samples: 600 },
+    process: {
+      cpu_seconds: 12.5,
+      open_fds: 42,
+      max_fds: 65536,
+      start_time_seconds: (now - 65_000) / 1000,
+      lag_histogram: { buckets: [300, 500, 590, 598, 599, 600, 600, 600, 600, 600, 600], sumSeconds: 0.6, count: 600 },
+      build: { version: "0.1.0", commit: "abc123", schema_version: "v1" },
+    },
     silentSubscriptions: [
-    { exchange: "binance", conn_id: "binance-public-x-1", stream: "bbo", symbol: "FAKEUSDT", since_ms: now - 90_000 },
-    { exchange: "binance", conn_id: "binance-public-x-1", stream: "trade", symbol: "FAKEUSDT", since_ms: now - 90_000 },
-  ] });
+      { exchange: "binance", conn_id: "binance-public-x-1", stream: "bbo", symbol: "FAKEUSDT", since_ms: now - 90_000 },
+      { exchange: "binance", conn_id: "binance-public-x-1", stream: "trade", symbol: "FAKEUSDT", since_ms: now - 90_000 },
+    ],
+  });
 }

@@ -33,10 +33,15 @@ async function which(tool: string): Promise<string | null> {
 }
 
 async function rulesEvaluatedAfter(ms: number): Promise<void> {
-  await waitFor("every rule group evaluated again", async () => {
-    const r = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ lastEvaluation: string }> } };
-    return r.data.groups.length > 0 && r.data.groups.every((g) => Date.parse(g.lastEvaluation) > ms);
-  }, 15_000, 200);
+  await waitFor(
+    "every rule group evaluated again",
+    async () => {
+      const r = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ lastEvaluation: string }> } };
+      return r.data.groups.length > 0 && r.data.groups.every((g) => Date.parse(g.lastEvaluation) > ms);
+    },
+    15_000,
+    200,
+  );
 }
 
 function freePort(): number {
@@ -46,7 +51,9 @@ function freePort(): number {
   return port;
 }
 
-async function promQuery(expr: string): Promise<{ status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }> {
+async function promQuery(
+  expr: string,
+): Promise<{ status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }> {
   const res = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`);
   return (await res.json()) as never;
 }
@@ -62,7 +69,19 @@ beforeAll(async () => {
   copyFileSync(await builtBinary(), exe);
   Bun.spawnSync(["chmod", "755", exe]);
   sim = startSimulator({ rate: 400, exchanges: ["binance"], symbols: ["BTCUSDT", "ETHUSDT"] });
-  col = spawnCollector([], baseEnv({ CWD: work.path, BINANCE_WS_URL: sim.url, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", DATA_DIR: join(work.path, "data"), FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }), [exe]);
+  col = spawnCollector(
+    [],
+    baseEnv({
+      CWD: work.path,
+      BINANCE_WS_URL: sim.url,
+      EXCHANGES: "binance",
+      SYMBOLS: "BTCUSDT,ETHUSDT",
+      DATA_DIR: join(work.path, "data"),
+      FLUSH_INTERVAL: "1",
+      MIN_FLUSH_GAP_SECONDS: "0",
+    }),
+    [exe],
+  );
   await col.waitForLog("ws_connect");
   const target = `127.0.0.1:${col.statusPort()}`;
 
@@ -79,7 +98,15 @@ beforeAll(async () => {
   mkdirSync(join(work.path, "tsdb"));
   const port = freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prom = Bun.spawn([prometheus, `--config.file=${join(work.path, "prometheus.yml")}`, `--storage.tsdb.path=${join(work.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { cwd: work.path, env: { PATH }, stdout: "ignore", stderr: "pipe" });
+  prom = Bun.spawn(
+    [
+      prometheus,
+      `--config.file=${join(work.path, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(work.path, "tsdb")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { cwd: work.path, env: { PATH }, stdout: "ignore", stderr: "pipe" },
+  );
   void (async () => {
     for await (const chunk of prom!.stderr as ReadableStream<Uint8Array>) promLog += new TextDecoder().decode(chunk);
   })();
@@ -116,9 +143,13 @@ describe("real Prometheus scraping the compiled binary", () => {
 
   test("the target is up and the documented alert rules load healthy", async () => {
     if (skip) return;
-    const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ health: string; lastError: string; scrapePool: string }> } };
+    const targets = (await (await fetch(`${promUrl}/api/v1/targets`)).json()) as {
+      data: { activeTargets: Array<{ health: string; lastError: string; scrapePool: string }> };
+    };
     expect(targets.data.activeTargets.map((t) => [t.scrapePool, t.health, t.lastError])).toEqual([["quantlab-collector", "up", ""]]);
-    const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+    const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+    };
     const all = rules.data.groups.flatMap((g) => g.rules);
     expect(all.length).toBeGreaterThanOrEqual(8);
     for (const r of all) expect({ rule: r.name, health: r.health, error: r.lastError ?? "" }).toEqual({ rule: r.name, health: "ok", error: "" });
@@ -126,7 +157,9 @@ describe("real Prometheus scraping the compiled binary", () => {
 
   test("every Grafana panel query parses and returns series from the live collector", async () => {
     if (skip) return;
-    const dash = JSON.parse(readFileSync(join(REPO, "docs", "grafana-dashboard.json"), "utf8")) as { panels: Array<{ type: string; title: string; targets?: Array<{ expr: string }> }> };
+    const dash = JSON.parse(readFileSync(join(REPO, "docs", "grafana-dashboard.json"), "utf8")) as {
+      panels: Array<{ type: string; title: string; targets?: Array<{ expr: string }> }>;
+    };
     // Grafana's variables, as Grafana would substitute them.
     const expand = (e: string) => e.replaceAll("$__rate_interval", "5s").replaceAll("$instance", ".*");
     // Families labelled by what went wrong have no series until the first occurrence.
@@ -163,10 +196,15 @@ describe("real Prometheus scraping the compiled binary", () => {
   test("a clean stop raises nothing but the target being down (pending, for 2m)", async () => {
     if (skip) return;
     expect(await col.stop("SIGTERM")).toBe(0);
-    await waitFor("Prometheus to see the target down", async () => {
-      const r = await promQuery('up{job="quantlab-collector"} == 0');
-      return (r.data?.result.length ?? 0) > 0;
-    }, 15_000, 250);
+    await waitFor(
+      "Prometheus to see the target down",
+      async () => {
+        const r = await promQuery('up{job="quantlab-collector"} == 0');
+        return (r.data?.result.length ?? 0) > 0;
+      },
+      15_000,
+      250,
+    );
     await rulesEvaluatedAfter(Date.now()); // the rules have seen the stopped target
     const alerts = await promQuery("ALERTS");
     expect(alerts.data!.result.map((a) => `${a.metric.alertname} ${a.metric.alertstate}`).filter((a) => a !== "QuantLabCollectorDown pending")).toEqual([]);

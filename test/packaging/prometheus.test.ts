@@ -18,10 +18,17 @@ const NOT_EXPORTED: Record<string, string> = {
   snapshot_events_seen: "always 0, as above",
   gap_alignment_corrections: "always 0, as above",
   "event_loop_lag_ms.samples": "size of the lag sample window, not a measurement",
-  ...Object.fromEntries(["p50", "p99", "max"].map((q) => [`event_loop_lag_ms.${q}`, "percentiles of the last minute; Prometheus gets the lifetime histogram event_loop_lag_seconds (histogram_quantile over any range)"])),
+  ...Object.fromEntries(
+    ["p50", "p99", "max"].map((q) => [
+      `event_loop_lag_ms.${q}`,
+      "percentiles of the last minute; Prometheus gets the lifetime histogram event_loop_lag_seconds (histogram_quantile over any range)",
+    ]),
+  ),
   "silent_subscriptions.0.since_ms": "a timestamp per listed subscription; exported as a count per exchange (silent_subscriptions)",
   "silent_subscriptions.1.since_ms": "as above",
-  ...Object.fromEntries([0, 1, 2, 3].map((i) => [`rejected_subscriptions.${i}.ts_ms`, "a timestamp per rejected subscription; the count is subscribe_errors_total"])),
+  ...Object.fromEntries(
+    [0, 1, 2, 3].map((i) => [`rejected_subscriptions.${i}.ts_ms`, "a timestamp per rejected subscription; the count is subscribe_errors_total"]),
+  ),
 };
 
 describe("GET /metrics/prometheus", () => {
@@ -86,7 +93,11 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "ws_watchdog_total") got = v("ws_watchdog_total", { exchange: key! });
       else if (head === "ws_rotations_total") got = v("ws_rotations_total", { exchange: key! });
       else if (head === "connections") got = v(sub === "open" ? "ws_connections_open" : "ws_connections_planned", { exchange: key! });
-      else if (head === "events_total_by_stream") got = exp.families.get(PREFIX + "events_total")!.metrics.filter((x) => x.labels?.stream === key).reduce((a, x) => a + Number(x.value), 0);
+      else if (head === "events_total_by_stream")
+        got = exp.families
+          .get(PREFIX + "events_total")!
+          .metrics.filter((x) => x.labels?.stream === key)
+          .reduce((a, x) => a + Number(x.value), 0);
       else if (head === "events_total_by_exchange") got = v("events_total", { exchange: key!, stream: sub! });
       else if (head === "filtered_events_total") got = v("filtered_events_total", { exchange: key!, stream: sub! });
       else if (path === "queue_utilization_pct") got = Math.round(v("queue_utilization_ratio")! * 10000) / 100;
@@ -95,11 +106,12 @@ describe("GET /metrics/prometheus", () => {
       else if (head === "parse_errors_by_reason") {
         // Reasons are grouped into bounded classes: the class series is the sum of its reasons.
         const cls = parseErrorClass(key!);
-        got = Object.entries(snap.metrics.parse_errors_by_reason).filter(([r]) => parseErrorClass(r) === cls).reduce((a, [, n]) => a + n, 0);
+        got = Object.entries(snap.metrics.parse_errors_by_reason)
+          .filter(([r]) => parseErrorClass(r) === cls)
+          .reduce((a, [, n]) => a + n, 0);
         expect({ path, cls, value: v("parse_errors_total", { reason: cls }) }).toEqual({ path, cls, value: got });
         continue;
-      }
-      else if (path === "total_events") got = sum("events_total");
+      } else if (path === "total_events") got = sum("events_total");
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
       else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
       else if (head === "book_gaps_total") got = v("book_gaps_total", { exchange: key! });
@@ -142,12 +154,31 @@ describe("GET /metrics/prometheus", () => {
     const now = Date.now();
     const m = new Metrics([...EXCHANGES], 900_000, now);
     for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
-    const exp = parseExposition(renderPrometheus(buildSnapshot({ metrics: m, queueSize: 0, queueCapacity: 10, state: "OFFLINE", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: now, rssBytes: 1, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [], connections: Object.fromEntries(EXCHANGES.map((ex) => [ex, { open: 0, planned: 0 }])) })));
+    const exp = parseExposition(
+      renderPrometheus(
+        buildSnapshot({
+          metrics: m,
+          queueSize: 0,
+          queueCapacity: 10,
+          state: "OFFLINE",
+          stateSinceMs: now,
+          stateReasons: [],
+          symbols: ["BTCUSDT"],
+          streams: {},
+          nowMs: now,
+          rssBytes: 1,
+          lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+          silentSubscriptions: [],
+          connections: Object.fromEntries(EXCHANGES.map((ex) => [ex, { open: 0, planned: 0 }])),
+        }),
+      ),
+    );
     for (const ex of EXCHANGES) {
       for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}filtered_events_total`, { exchange: ex, stream: "liquidation" }) }).toEqual({ ex, v: 0 });
-      for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"]) expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
+      for (const f of ["ws_reconnect_total", "ws_watchdog_total", "ws_rotations_total"])
+        expect({ ex, f, v: exp.value(PREFIX + f, { exchange: ex }) }).toEqual({ ex, f, v: 0 });
       // Gaps are measured only where ids are contiguous: no series (not a misleading 0) elsewhere.
       expect({ ex, v: exp.value(`${PREFIX}trade_id_gaps_total`, { exchange: ex }) }).toEqual({ ex, v: adapters[ex].contiguousTradeIds ? 0 : undefined });
     }
@@ -174,5 +205,19 @@ function freshSnapshot() {
   const now = Date.now();
   const m = new Metrics([...EXCHANGES], 900_000, now);
   for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
-  return buildSnapshot({ metrics: m, queueSize: 0, queueCapacity: 10, state: "OFFLINE", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, nowMs: now, rssBytes: 1, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [], connections: Object.fromEntries(EXCHANGES.map((ex) => [ex, { open: 0, planned: 0 }])) });
+  return buildSnapshot({
+    metrics: m,
+    queueSize: 0,
+    queueCapacity: 10,
+    state: "OFFLINE",
+    stateSinceMs: now,
+    stateReasons: [],
+    symbols: ["BTCUSDT"],
+    streams: {},
+    nowMs: now,
+    rssBytes: 1,
+    lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+    silentSubscriptions: [],
+    connections: Object.fromEntries(EXCHANGES.map((ex) => [ex, { open: 0, planned: 0 }])),
+  });
 }

@@ -84,7 +84,9 @@ afterAll(async () => {
 describe("system install (root, private mount namespace)", () => {
   test("creates the quantlab system user, owns the data dir, env file root-only, host untouched", async () => {
     if (skip) return void console.warn(`SKIP system install: ${skip}`);
-    const entry = readFileSync(join(etc, "passwd"), "utf8").split("\n").find((l) => l.startsWith("quantlab:"));
+    const entry = readFileSync(join(etc, "passwd"), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("quantlab:"));
     expect(entry).toBeDefined();
     const [, , uid, gid, , home, shell] = entry!.split(":");
     expect(Number(uid)).toBeLessThan(1000); // a system account
@@ -114,7 +116,12 @@ describe("system install (root, private mount namespace)", () => {
     const start = await col.waitForLog("collector_start");
     expect((start.config as Record<string, unknown>).DATA_DIR).toBe("/var/lib/quantlab-collector");
     expect((await col.waitForLog("collector_stop")).unwritten_rows).toBe(0);
-    const uid = Number(readFileSync(join(etc, "passwd"), "utf8").split("\n").find((l) => l.startsWith("quantlab:"))!.split(":")[2]);
+    const uid = Number(
+      readFileSync(join(etc, "passwd"), "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("quantlab:"))!
+        .split(":")[2],
+    );
     const dataDir = join(varLib, "quantlab-collector");
     const files = await query(`select file from glob('${dataDir}/v1/**/*.parquet')`);
     expect(files.length).toBeGreaterThan(0);

@@ -12,11 +12,36 @@ function plain(b: ColumnBatch) {
   }));
 }
 
-const common = (i: number) => ({ exchange: "bybit" as const, symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: i % 5 === 0 ? null : 1_700_000_000_000 + i, ts_recv_us: 1_700_000_000_000_000 + i, conn_id: `c-${i % 3}`, recv_seq: i + 1 });
+const common = (i: number) => ({
+  exchange: "bybit" as const,
+  symbol: "BTCUSDT",
+  exchange_symbol: "BTCUSDT",
+  ts_event_ms: i % 5 === 0 ? null : 1_700_000_000_000 + i,
+  ts_recv_us: 1_700_000_000_000_000 + i,
+  conn_id: `c-${i % 3}`,
+  recv_seq: i + 1,
+});
 
 const makers: Record<string, (i: number) => Row> = {
-  bbo: (i) => ({ ...common(i), stream: "bbo", bid_px: i % 7 === 0 ? null : 100 + i / 10, bid_qty: 1, ask_px: 101, ask_qty: i % 2 ? null : 3, update_id: i, ts_tx_ms: null }),
-  trade: (i) => ({ ...common(i), stream: "trade", trade_id: `t${i}`, price: 64000.5, qty: 0.001 * i, side: i % 2 ? "buy" : "sell", ts_trade_ms: 1_700_000_000_000 + i }),
+  bbo: (i) => ({
+    ...common(i),
+    stream: "bbo",
+    bid_px: i % 7 === 0 ? null : 100 + i / 10,
+    bid_qty: 1,
+    ask_px: 101,
+    ask_qty: i % 2 ? null : 3,
+    update_id: i,
+    ts_tx_ms: null,
+  }),
+  trade: (i) => ({
+    ...common(i),
+    stream: "trade",
+    trade_id: `t${i}`,
+    price: 64000.5,
+    qty: 0.001 * i,
+    side: i % 2 ? "buy" : "sell",
+    ts_trade_ms: 1_700_000_000_000 + i,
+  }),
   open_interest: (i) => ({ ...common(i), stream: "open_interest", open_interest: i, open_interest_ccy: null, open_interest_usd: i % 3 ? 5e9 : null }),
 };
 

@@ -31,18 +31,57 @@ async function write(name: string, bytes: Uint8Array): Promise<string> {
 describe("encodeParquet", () => {
   test("trade rows round-trip exactly, including a null ts and large ids", async () => {
     const rows: TradeRow[] = [
-      { ...base, stream: "trade", ts_event_ms: 1786540291675, ts_recv_us: 1786540291675123, recv_seq: 1, trade_id: "7967419777", price: 64042.1, qty: 0.038, side: "sell", ts_trade_ms: 1786540291675 },
-      { ...base, stream: "trade", ts_event_ms: null, ts_recv_us: 2 ** 53 - 1, recv_seq: 2, trade_id: "x-2", price: 1e-8, qty: 123456789.123, side: "buy", ts_trade_ms: null },
+      {
+        ...base,
+        stream: "trade",
+        ts_event_ms: 1786540291675,
+        ts_recv_us: 1786540291675123,
+        recv_seq: 1,
+        trade_id: "7967419777",
+        price: 64042.1,
+        qty: 0.038,
+        side: "sell",
+        ts_trade_ms: 1786540291675,
+      },
+      {
+        ...base,
+        stream: "trade",
+        ts_event_ms: null,
+        ts_recv_us: 2 ** 53 - 1,
+        recv_seq: 2,
+        trade_id: "x-2",
+        price: 1e-8,
+        qty: 123456789.123,
+        side: "buy",
+        ts_trade_ms: null,
+      },
     ];
     const f = await write("t.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
     const got = await query(`select * from read_parquet(${f}, hive_partitioning=false) order by recv_seq`);
     expect(got).toEqual(rows.map(({ stream: _s, ...r }) => r));
     const kv = await query(`select decode(key) k, decode(value) v from parquet_kv_metadata(${f})`);
-    expect(Object.fromEntries(kv.map((x) => [x.k, x.v]))).toMatchObject({ schema_version: "v1", instance_id: "deadbeef", collector_version: "9.9.9", stream: "trade" });
+    expect(Object.fromEntries(kv.map((x) => [x.k, x.v]))).toMatchObject({
+      schema_version: "v1",
+      instance_id: "deadbeef",
+      collector_version: "9.9.9",
+      stream: "trade",
+    });
   });
 
   test("every file is ZSTD-compressed with delta int64 columns, not just the first (fresh properties each time)", async () => {
-    const rows: BboRow[] = Array.from({ length: 1000 }, (_, i) => ({ ...base, stream: "bbo" as const, ts_event_ms: 1_700_000_000_000 + i, ts_recv_us: 1_700_000_000_000_000 + i, recv_seq: i + 1, bid_px: 100 + i, bid_qty: null, ask_px: 101 + i, ask_qty: 2, update_id: i, ts_tx_ms: null }));
+    const rows: BboRow[] = Array.from({ length: 1000 }, (_, i) => ({
+      ...base,
+      stream: "bbo" as const,
+      ts_event_ms: 1_700_000_000_000 + i,
+      ts_recv_us: 1_700_000_000_000_000 + i,
+      recv_seq: i + 1,
+      bid_px: 100 + i,
+      bid_qty: null,
+      ask_px: 101 + i,
+      ask_qty: 2,
+      update_id: i,
+      ts_tx_ms: null,
+    }));
     for (const name of ["a.parquet", "b.parquet", "c.parquet"]) {
       const f = await write(name, encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
       const cols = await query(`select path_in_schema p, compression c, encodings e from parquet_metadata(${f})`);

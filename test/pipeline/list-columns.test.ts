@@ -16,8 +16,22 @@ const base = { exchange: "binance" as const, symbol: "BTCUSDT", exchange_symbol:
 
 function book(i: number, over: Partial<BookRow> = {}): BookRow {
   return {
-    ...base, stream: "book", ts_recv_us: 1786541222911000 + i, recv_seq: i, is_snapshot: false, source: "ws", update_id: 11270657233937 + i, first_update_id: 11270657223998 + i,
-    prev_update_id: 11270657223771 + i, seq: null, ts_tx_ms: 1786541222909, bid_px: [13521.7, 13621.7], bid_qty: [0.126, 0], ask_px: [63924.7], ask_qty: [0.001], ...over,
+    ...base,
+    stream: "book",
+    ts_recv_us: 1786541222911000 + i,
+    recv_seq: i,
+    is_snapshot: false,
+    source: "ws",
+    update_id: 11270657233937 + i,
+    first_update_id: 11270657223998 + i,
+    prev_update_id: 11270657223771 + i,
+    seq: null,
+    ts_tx_ms: 1786541222909,
+    bid_px: [13521.7, 13621.7],
+    bid_qty: [0.126, 0],
+    ask_px: [63924.7],
+    ask_qty: [0.001],
+    ...over,
   };
 }
 
@@ -37,10 +51,18 @@ describe("book columns (bool, list<f64>)", () => {
     await Bun.write(path, encodeParquet(b.build(), { metadata: meta, createdBy: "test" }));
     const got = await query(`select * from read_parquet(${sqlString(path)}) order by recv_seq`);
     expect(got.length).toBe(rows.length);
-    const plainLists = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v && typeof v === "object" && "items" in (v as object) ? (v as { items: unknown[] }).items : v]));
+    const plainLists = (r: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v && typeof v === "object" && "items" in (v as object) ? (v as { items: unknown[] }).items : v]),
+      );
     expect(got.map(plainLists)).toEqual(rows.map(({ stream: _s, ...r }) => r));
     const described = await query(`describe select * from read_parquet(${sqlString(path)})`);
-    expect(Object.fromEntries(described.map((d) => [d.column_name, d.column_type]))).toMatchObject({ is_snapshot: "BOOLEAN", bid_px: "DOUBLE[]", ask_qty: "DOUBLE[]", source: "VARCHAR" });
+    expect(Object.fromEntries(described.map((d) => [d.column_name, d.column_type]))).toMatchObject({
+      is_snapshot: "BOOLEAN",
+      bid_px: "DOUBLE[]",
+      ask_qty: "DOUBLE[]",
+      source: "VARCHAR",
+    });
     // One row per level, tardis incremental_book_L2 shape (README query).
     const levels = await query(`select count(*) n from (select unnest(bid_px) px from read_parquet(${sqlString(path)}))`);
     expect(levels[0]!.n).toBe(rows.reduce((s, r) => s + r.bid_px.length, 0));

@@ -40,7 +40,21 @@ const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
 });
 
 function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT", exchange: ExchangeId = "binance"): TradeRow {
-  return { stream: "trade", exchange, symbol, exchange_symbol: symbol, ts_event_ms: Math.floor(tsRecvUs / 1000), ts_recv_us: tsRecvUs, conn_id: "c1", recv_seq: i, trade_id: String(i), price: 100 + i, qty: 1, side: "buy", ts_trade_ms: null };
+  return {
+    stream: "trade",
+    exchange,
+    symbol,
+    exchange_symbol: symbol,
+    ts_event_ms: Math.floor(tsRecvUs / 1000),
+    ts_recv_us: tsRecvUs,
+    conn_id: "c1",
+    recv_seq: i,
+    trade_id: String(i),
+    price: 100 + i,
+    qty: 1,
+    side: "buy",
+    ts_trade_ms: null,
+  };
 }
 
 function rowOf(stream: Stream, exchange: ExchangeId, symbol: string, seq: number, tsUs: number): Row {
@@ -57,9 +71,36 @@ function rowOf(stream: Stream, exchange: ExchangeId, symbol: string, seq: number
     case "open_interest":
       return { ...c, stream, open_interest: 1, open_interest_ccy: null, open_interest_usd: null };
     case "liquidation":
-      return { ...c, stream, side: "sell", price: 1, avg_price: null, qty: 1, orig_qty: null, status: null, ts_trade_ms: null, last_qty: null, pos_side: null, bankruptcy_loss: null };
+      return {
+        ...c,
+        stream,
+        side: "sell",
+        price: 1,
+        avg_price: null,
+        qty: 1,
+        orig_qty: null,
+        status: null,
+        ts_trade_ms: null,
+        last_qty: null,
+        pos_side: null,
+        bankruptcy_loss: null,
+      };
     case "book":
-      return { ...c, stream, is_snapshot: false, source: "ws", update_id: seq, first_update_id: null, prev_update_id: null, seq: null, ts_tx_ms: null, bid_px: [1], bid_qty: [1], ask_px: [2], ask_qty: [1] };
+      return {
+        ...c,
+        stream,
+        is_snapshot: false,
+        source: "ws",
+        update_id: seq,
+        first_update_id: null,
+        prev_update_id: null,
+        seq: null,
+        ts_tx_ms: null,
+        bid_px: [1],
+        bid_qty: [1],
+        ask_px: [2],
+        ask_qty: [1],
+      };
   }
 }
 
@@ -67,7 +108,7 @@ const parquetFiles = (root: string) => [...new Bun.Glob("**/*").scanSync({ cwd: 
 
 describe("Writer at scale", () => {
   test("3,000 partitions, FLUSH_INTERVAL=10 s, MIN_FLUSH_GAP=5 s: every row is in a flushed file by its oldest row + interval + one tick", async () => {
-    let now = Date.UTC(2026, 10, 25, 10) ;
+    let now = Date.UTC(2026, 10, 25, 10);
     const clock: Clock = { nowMs: () => now };
     const flushes: Array<{ key: string; at: number; rows: number }> = [];
     const log = createLogger("debug", (l) => {
@@ -83,11 +124,29 @@ describe("Writer at scale", () => {
     const queue = new BoundedQueue<RecordRow>(1_000_000);
     const metrics = new Metrics(exchanges, 60_000);
     const FLUSH = 10_000;
-    const writer = new Writer(queue, memory, nullEncoder, metrics, log, opts({ bufferSize: 5000, flushIntervalMs: FLUSH, minFlushGapMs: 5000, maxInflightUploads: 16, clock, symbols: Object.fromEntries(exchanges.map((e) => [e, symbols])) }));
+    const writer = new Writer(
+      queue,
+      memory,
+      nullEncoder,
+      metrics,
+      log,
+      opts({
+        bufferSize: 5000,
+        flushIntervalMs: FLUSH,
+        minFlushGapMs: 5000,
+        maxInflightUploads: 16,
+        clock,
+        symbols: Object.fromEntries(exchanges.map((e) => [e, symbols])),
+      }),
+    );
 
     // Partition p receives a row every 200–1400 ms of fake time; the test keeps, per partition,
     // the fake time of its oldest row not yet in a flushed file.
-    const parts = exchanges.flatMap((ex) => symbols.flatMap((sym) => streams.map((st) => ({ ex, sym, st, key: `v1/${ex}/${st}/${sym}/`, every: 4 * (1 + ((symbols.indexOf(sym) + streams.indexOf(st)) % 7)) }))));
+    const parts = exchanges.flatMap((ex) =>
+      symbols.flatMap((sym) =>
+        streams.map((st) => ({ ex, sym, st, key: `v1/${ex}/${st}/${sym}/`, every: 4 * (1 + ((symbols.indexOf(sym) + streams.indexOf(st)) % 7)) })),
+      ),
+    );
     expect(parts).toHaveLength(3000);
     const oldest = new Map<string, number>();
     const keyOf = (flushKey: string) => flushKey.slice(0, flushKey.indexOf("/date="));
@@ -95,7 +154,8 @@ describe("Writer at scale", () => {
     let worst = 0;
     let worstWaiting = 0;
     let seen = 0;
-    for (let step = 0; step < 1200; step++) { // 60 s of 50 ms ticks
+    for (let step = 0; step < 1200; step++) {
+      // 60 s of 50 ms ticks
       now += 50;
       for (let i = 0; i < parts.length; i++) {
         const p = parts[i]!;
@@ -140,7 +200,14 @@ describe("Writer at scale", () => {
     const queue = new BoundedQueue<RecordRow>(10_000);
     const metrics = new Metrics(["binance"], 60_000);
     const lines: Array<Record<string, unknown>> = [];
-    const writer = new Writer(queue, createLocalStorage(data), encoder, metrics, createLogger("info", (l) => lines.push(JSON.parse(l))), opts({ bufferSize: 5, symbols: { binance: ["BTCUSDT"] } }));
+    const writer = new Writer(
+      queue,
+      createLocalStorage(data),
+      encoder,
+      metrics,
+      createLogger("info", (l) => lines.push(JSON.parse(l))),
+      opts({ bufferSize: 5, symbols: { binance: ["BTCUSDT"] } }),
+    );
     await writer.start();
     const t = Date.now() * 1000;
     const bad = ["../../../../tmp/x", "BTC/USDT", "B".repeat(300), "BTC\u0000USDT", "BTCUSDT\u200b", "ÉTHUSDT", "ETHUSDT", "..", ""];
@@ -211,7 +278,10 @@ describe("Writer at scale", () => {
     const res = await writer.close(3000);
     expect(res).toEqual({ complete: false, unwrittenRows: 30 + 20 });
     const inFiles = await query(`select symbol, count(*) n from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}) group by symbol order by symbol`);
-    expect(inFiles).toEqual([{ symbol: "BTCUSDT", n: 40 }, { symbol: "XRPUSDT", n: 10 }]);
+    expect(inFiles).toEqual([
+      { symbol: "BTCUSDT", n: 40 },
+      { symbol: "XRPUSDT", n: 10 },
+    ]);
     expect(metrics.writer.total_written).toBe(50);
     // written + unwritten = every row accepted: none in both, none in neither.
     expect(metrics.writer.total_written + res.unwrittenRows).toBe(i);
@@ -230,7 +300,14 @@ describe("Writer at scale", () => {
     writeFileSync(join(deep, `.${process.pid}-999.tmp`), "being written by a live collector");
     writeFileSync(join(deep, "1-abcd-1.parquet"), "data");
     const lines: Array<Record<string, unknown>> = [];
-    const writer = new Writer(new BoundedQueue<RecordRow>(10), createLocalStorage(dir.path), encoder, new Metrics(["binance"], 60_000), createLogger("info", (l) => lines.push(JSON.parse(l))), opts());
+    const writer = new Writer(
+      new BoundedQueue<RecordRow>(10),
+      createLocalStorage(dir.path),
+      encoder,
+      new Metrics(["binance"], 60_000),
+      createLogger("info", (l) => lines.push(JSON.parse(l))),
+      opts(),
+    );
     await writer.start();
     await writer.leftovers;
     await writer.close(1000);

@@ -33,7 +33,21 @@ const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
 });
 
 function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT"): TradeRow {
-  return { stream: "trade", exchange: "binance", symbol, exchange_symbol: symbol, ts_event_ms: Math.floor(tsRecvUs / 1000), ts_recv_us: tsRecvUs, conn_id: "c1", recv_seq: i, trade_id: String(i), price: 100 + i, qty: 1, side: "buy", ts_trade_ms: null };
+  return {
+    stream: "trade",
+    exchange: "binance",
+    symbol,
+    exchange_symbol: symbol,
+    ts_event_ms: Math.floor(tsRecvUs / 1000),
+    ts_recv_us: tsRecvUs,
+    conn_id: "c1",
+    recv_seq: i,
+    trade_id: String(i),
+    price: 100 + i,
+    qty: 1,
+    side: "buy",
+    ts_trade_ms: null,
+  };
 }
 
 function setup(storage: Storage, o: Partial<WriterOptions> = {}, log: Logger = silentLogger, queueCapacity = 100_000) {
@@ -43,7 +57,8 @@ function setup(storage: Storage, o: Partial<WriterOptions> = {}, log: Logger = s
   return { queue, metrics, writer };
 }
 
-const files = async (root: string) => (await query(`select file from glob(${sqlString(`${root}/v1/**/*.parquet`)}) order by file`)).map((r) => String(r.file).slice(root.length + 1));
+const files = async (root: string) =>
+  (await query(`select file from glob(${sqlString(`${root}/v1/**/*.parquet`)}) order by file`)).map((r) => String(r.file).slice(root.length + 1));
 
 describe("Writer", () => {
   test("flushes at BUFFER_SIZE, splits at UTC midnight, names never collide, close flushes the rest", async () => {
@@ -62,7 +77,9 @@ describe("Writer", () => {
     expect(names.filter((n) => n.includes("/date=2026-11-25/"))).toHaveLength(2);
     for (const n of names) expect(n).toMatch(/^v1\/binance\/trade\/BTCUSDT\/date=\d{4}-\d{2}-\d{2}\/\d{16}-abcd1234-\d+\.parquet$/);
     expect(new Set(names.map((n) => n.split("/").pop())).size).toBe(5);
-    const rows = await query(`select recv_seq, ts_recv_us, strftime(make_timestamp(ts_recv_us), '%Y-%m-%d') d, filename from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, filename = true, hive_partitioning = false) order by recv_seq`);
+    const rows = await query(
+      `select recv_seq, ts_recv_us, strftime(make_timestamp(ts_recv_us), '%Y-%m-%d') d, filename from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)}, filename = true, hive_partitioning = false) order by recv_seq`,
+    );
     expect(rows.map((r) => r.recv_seq)).toEqual(Array.from({ length: 380 }, (_, i) => i + 1));
     for (const r of rows) expect(String(r.filename)).toContain(`/date=${r.d}/`); // no file spans midnight
     expect(metrics.writer).toMatchObject({ total_written: 380, files_written: 5, pending_events: 0, upload_failures: 0 });
@@ -149,7 +166,12 @@ describe("Writer", () => {
       },
     };
     const lines: Array<Record<string, unknown>> = [];
-    const { queue, metrics, writer } = setup(outage, { bufferSize: 10, maxBacklogRows: 30 }, createLogger("info", (l) => lines.push(JSON.parse(l))), 50);
+    const { queue, metrics, writer } = setup(
+      outage,
+      { bufferSize: 10, maxBacklogRows: 30 },
+      createLogger("info", (l) => lines.push(JSON.parse(l))),
+      50,
+    );
     await writer.start();
     const now = Date.now() * 1000;
     for (let i = 0; i < 40; i++) expect(queue.offer(trade(i + 1, now + i))).toBe(true);
@@ -162,7 +184,9 @@ describe("Writer", () => {
     expect(queue.size).toBe(50);
     expect(metrics.writer.pending_events).toBe(40);
     expect(metrics.writerFailing).toBe(true);
-    expect(lines.filter((l) => l.event === "writer_backpressure")).toEqual([expect.objectContaining({ level: "error", backlog_rows: 40, max_backlog_rows: 30, queue_size: 0 })]);
+    expect(lines.filter((l) => l.event === "writer_backpressure")).toEqual([
+      expect.objectContaining({ level: "error", backlog_rows: 40, max_backlog_rows: 30, queue_size: 0 }),
+    ]);
     down = false;
     await waitFor("everything accepted is written", () => metrics.writer.total_written === 90 && queue.size === 0, 10_000);
     // The 50 queued rows may briefly push the backlog over the bound again; the last word is "resolved".
@@ -176,7 +200,11 @@ describe("Writer", () => {
     using dir = tmpDir();
     const real = createLocalStorage(dir.path);
     let down = true;
-    const outage: Storage = { describe: real.describe, probe: () => real.probe(), put: (key, bytes) => (down ? Promise.reject(new Error("EIO")) : real.put(key, bytes)) };
+    const outage: Storage = {
+      describe: real.describe,
+      probe: () => real.probe(),
+      put: (key, bytes) => (down ? Promise.reject(new Error("EIO")) : real.put(key, bytes)),
+    };
     const { queue, metrics, writer } = setup(outage, { bufferSize: 10, maxBacklogRows: 10 }, silentLogger, 100);
     await writer.start();
     const now = Date.now() * 1000;

@@ -29,7 +29,13 @@ const EXPECTED: Record<string, Record<ColumnType, string[]>> = {
   "pyarrow.parquet.read_table": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double not null>"] },
   "pyarrow.dataset": { utf8: ["string"], int64: ["int64"], float64: ["double"], bool: ["bool"], list_f64: ["list<element: double not null>"] },
   // pandas' default NumPy dtypes: a nullable int64 that holds nulls becomes float64 (docs/reading.md).
-  "pandas.read_parquet": { utf8: ["str", "object", "str?", "object?"], int64: ["int64"], float64: ["float64", "float64?"], bool: ["bool"], list_f64: ["object"] },
+  "pandas.read_parquet": {
+    utf8: ["str", "object", "str?", "object?"],
+    int64: ["int64"],
+    float64: ["float64", "float64?"],
+    bool: ["bool"],
+    list_f64: ["object"],
+  },
 };
 
 describe.skipIf("skip" in py)("mainstream readers on every stream folder", () => {
@@ -42,15 +48,24 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
     const python = (py as { python: string }).python;
     const folders: Array<{ exchange: string; stream: FileStream; path: string }> = [];
     for (const exchange of readdirSync(join(dir.path, "v1")).sort())
-      for (const stream of readdirSync(join(dir.path, "v1", exchange)).sort()) folders.push({ exchange, stream: stream as FileStream, path: streamFolder(dir.path, exchange, stream) });
+      for (const stream of readdirSync(join(dir.path, "v1", exchange)).sort())
+        folders.push({ exchange, stream: stream as FileStream, path: streamFolder(dir.path, exchange, stream) });
     expect(folders.length).toBe(6 + 7 + 7 + 3); // Binance has no open_interest; plus 3 connection folders
-    const got = await runPython(python, join(import.meta.dir, "readers.py"), folders.map((f) => f.path));
+    const got = await runPython(
+      python,
+      join(import.meta.dir, "readers.py"),
+      folders.map((f) => f.path),
+    );
     const wrong: string[] = [];
     const seenTypes = new Set<string>();
     for (const f of folders) {
-      const want = f.stream === "connection"
-        ? Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: f.exchange, stream: f.stream }))})`))[0]!.n)
-        : Object.entries(run.rows).filter(([k]) => k.startsWith(`${f.exchange}|${f.stream}|`)).reduce((a, [, n]) => a + n, 0) + (f.exchange === "binance" && f.stream === "book" ? Object.values(run.restSnapshots).reduce((a, n) => a + n, 0) : 0);
+      const want =
+        f.stream === "connection"
+          ? Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: f.exchange, stream: f.stream }))})`))[0]!.n)
+          : Object.entries(run.rows)
+              .filter(([k]) => k.startsWith(`${f.exchange}|${f.stream}|`))
+              .reduce((a, [, n]) => a + n, 0) +
+            (f.exchange === "binance" && f.stream === "book" ? Object.values(run.restSnapshots).reduce((a, n) => a + n, 0) : 0);
       expect(want).toBeGreaterThan(0);
       for (const [reader, res] of Object.entries(got[f.path] as Record<string, { rows?: number; types?: Record<string, string>; error?: string }>)) {
         const ctx = `${reader} on ${f.exchange}/${f.stream}`;
@@ -68,7 +83,11 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
     }
     expect(wrong).toEqual([]);
     // The book's bool and list<double> columns were read (and checked) by every reader.
-    expect([...seenTypes].sort()).toEqual(Object.keys(EXPECTED).flatMap((r) => (["bool", "list_f64"] as const).map((ty) => `${r} ${ty} ${EXPECTED[r]![ty][0]}`)).sort());
+    expect([...seenTypes].sort()).toEqual(
+      Object.keys(EXPECTED)
+        .flatMap((r) => (["bool", "list_f64"] as const).map((ty) => `${r} ${ty} ${EXPECTED[r]![ty][0]}`))
+        .sort(),
+    );
   }, 180_000);
 
   test("docs/reading.md: every recipe runs; one symbol-day of trades, gaps explained by the disconnect, several streams", async () => {
@@ -76,12 +95,25 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
     const day = new Date(run.outage.fromUs / 1000).toISOString().slice(0, 10);
     using cwd = tmpDir("qlc-recipes-");
     await Bun.$`ln -s ${dir.path} ${join(cwd.path, "data")}`.quiet();
-    const blocks = (await runPython(python, join(import.meta.dir, "recipes.py"), [join(REPO, "docs", "reading.md"), cwd.path, day])) as Array<{ block: number; error?: string; vars?: Record<string, { rows: number; columns: string[]; first: Record<string, unknown> | null }> }>;
-    const count = async (stream: string) => Number((await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream, symbol: "BTCUSDT", date: day }))})`))[0]!.n);
+    const blocks = (await runPython(python, join(import.meta.dir, "recipes.py"), [join(REPO, "docs", "reading.md"), cwd.path, day])) as Array<{
+      block: number;
+      error?: string;
+      vars?: Record<string, { rows: number; columns: string[]; first: Record<string, unknown> | null }>;
+    }>;
+    const count = async (stream: string) =>
+      Number(
+        (
+          await query(`select count(*) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream, symbol: "BTCUSDT", date: day }))})`)
+        )[0]!.n,
+      );
     const trades = await count("trade");
     const several = trades + (await count("bbo")) + (await count("mark_price"));
-    const [liq] = await query(`select count(distinct (exchange, symbol, side)) n from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation", date: day }))})`);
-    const [lv] = await query(`select sum(len(bid_px)) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "book", symbol: "BTCUSDT", date: day }))}) where is_snapshot`);
+    const [liq] = await query(
+      `select count(distinct (exchange, symbol, side)) n from read_parquet(${sqlString(parquetGlob(dir.path, { stream: "liquidation", date: day }))})`,
+    );
+    const [lv] = await query(
+      `select sum(len(bid_px)) n from read_parquet(${sqlString(parquetGlob(dir.path, { exchange: "binance", stream: "book", symbol: "BTCUSDT", date: day }))}) where is_snapshot`,
+    );
     expect(Number(liq!.n)).toBeGreaterThan(0);
     expect(Number(lv!.n)).toBeGreaterThan(0);
     let seen = { trades: 0, gaps: 0, streams: 0, liqs: 0, book_levels: 0 };

@@ -16,7 +16,11 @@ function setup(localStorage = true) {
   const conns = { open: 0, planned: 2 };
   let queuePct = 0;
   const logs: Array<Record<string, unknown>> = [];
-  const health = new Health({ metrics, connections: () => ({ ...conns }), queueUtilizationPct: () => queuePct, localStorage }, createLogger("debug", (l) => logs.push(JSON.parse(l))), clock);
+  const health = new Health(
+    { metrics, connections: () => ({ ...conns }), queueUtilizationPct: () => queuePct, localStorage },
+    createLogger("debug", (l) => logs.push(JSON.parse(l))),
+    clock,
+  );
   const changes = () => logs.filter((l) => l.event === "state_change").map((l) => `${l.from}→${l.to}`);
   return { clock, metrics, conns, setQueue: (p: number) => (queuePct = p), logs, health, changes };
 }

@@ -38,8 +38,32 @@ describe("run/monitors", () => {
     silence.onEvent("okx", "funding", "BTCUSDT", t0);
     let evaluations = 0;
     const snapshot = () =>
-      buildSnapshot({ metrics, queueSize: 0, queueCapacity: 10, state: "READY", stateSinceMs: t0, stateReasons: [], symbols: ["BTCUSDT"], streams: {}, connections: {}, nowMs: clock.nowMs(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: firstData.silent() });
-    const stop = startMonitors({ clock, log, metrics, firstData, silence, restWeightUsed: () => 40, evaluateState: () => evaluations++, snapshot, heartbeatMs: 10_000 });
+      buildSnapshot({
+        metrics,
+        queueSize: 0,
+        queueCapacity: 10,
+        state: "READY",
+        stateSinceMs: t0,
+        stateReasons: [],
+        symbols: ["BTCUSDT"],
+        streams: {},
+        connections: {},
+        nowMs: clock.nowMs(),
+        rssBytes: 0,
+        lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+        silentSubscriptions: firstData.silent(),
+      });
+    const stop = startMonitors({
+      clock,
+      log,
+      metrics,
+      firstData,
+      silence,
+      restWeightUsed: () => 40,
+      evaluateState: () => evaluations++,
+      snapshot,
+      heartbeatMs: 10_000,
+    });
     const events = (name: string) => logs.filter((l) => l.event === name);
 
     clock.advance(4 * TICK_MS);
@@ -48,7 +72,9 @@ describe("run/monitors", () => {
     expect(events("silence_start")).toEqual([expect.objectContaining({ exchange: "okx", stream: "funding", symbol: "BTCUSDT", silent_ms: 4000 })]);
     expect(events("subscription_silent")).toEqual([]);
     clock.advance(6 * TICK_MS);
-    expect(events("subscription_silent")).toEqual([expect.objectContaining({ exchange: "okx", conn_id: "okx-public-x-1", stream: "bbo", symbol: "FOOUSDT", waited_ms: 5000 })]);
+    expect(events("subscription_silent")).toEqual([
+      expect.objectContaining({ exchange: "okx", conn_id: "okx-public-x-1", stream: "bbo", symbol: "FOOUSDT", waited_ms: 5000 }),
+    ]);
     expect(metrics.silentSubscriptionsTotal).toBe(1);
     expect(metrics.silenceTotal).toBe(1);
     expect(events("heartbeat")).toEqual([expect.objectContaining({ state: "READY", total_events: 0 })]);

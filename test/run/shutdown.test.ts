@@ -30,7 +30,21 @@ describe("run/shutdown", () => {
     const pipeline = createPipeline(config, storage, metrics, log, "test0001");
     await pipeline.writer.start();
     const snapshot = () =>
-      buildSnapshot({ metrics, queueSize: pipeline.queue.size, queueCapacity: pipeline.queue.capacity, state: "READY", stateSinceMs: 0, stateReasons: [], symbols: config.SYMBOLS, streams: {}, connections: {}, nowMs: Date.now(), rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [] });
+      buildSnapshot({
+        metrics,
+        queueSize: pipeline.queue.size,
+        queueCapacity: pipeline.queue.capacity,
+        state: "READY",
+        stateSinceMs: 0,
+        stateReasons: [],
+        symbols: config.SYMBOLS,
+        streams: {},
+        connections: {},
+        nowMs: Date.now(),
+        rssBytes: 0,
+        lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+        silentSubscriptions: [],
+      });
     const status = startStatusServer("127.0.0.1", 0, snapshot, log);
     const calls: string[] = [];
     const shutdown = new Shutdown({
@@ -48,7 +62,21 @@ describe("run/shutdown", () => {
       openSockets: () => 0,
       stopLag: () => calls.push("lag"),
     });
-    const trade = (id: number): TradeRow => ({ exchange: "binance", symbol: "BTCUSDT", exchange_symbol: "BTCUSDT", ts_event_ms: 1, ts_recv_us: Date.now() * 1000, conn_id: "c", recv_seq: id, stream: "trade", trade_id: String(id), price: 1, qty: 1, side: "buy", ts_trade_ms: 1 });
+    const trade = (id: number): TradeRow => ({
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      exchange_symbol: "BTCUSDT",
+      ts_event_ms: 1,
+      ts_recv_us: Date.now() * 1000,
+      conn_id: "c",
+      recv_seq: id,
+      stream: "trade",
+      trade_id: String(id),
+      price: 1,
+      qty: 1,
+      side: "buy",
+      ts_trade_ms: 1,
+    });
     for (let i = 1; i <= 10; i++) pipeline.queue.offer(trade(i));
 
     expect(shutdown.started).toBe(false);
@@ -59,8 +87,13 @@ describe("run/shutdown", () => {
     expect(await shutdown.done).toBe(0);
     expect(calls).toEqual(["monitoring", "reading", "lag"]);
     const signals = logs.filter((l) => l.event === "shutdown_signal");
-    expect(signals).toEqual([expect.objectContaining({ signal: "SIGTERM", queue_size: 10 }), expect.objectContaining({ signal: "SIGINT", note: "shutdown already in progress; flush continues" })]);
-    expect(logs.filter((l) => l.event === "collector_stop")).toEqual([expect.objectContaining({ signal: "SIGTERM", unwritten_rows: 0, writer: expect.objectContaining({ total_written: 10 }) })]);
+    expect(signals).toEqual([
+      expect.objectContaining({ signal: "SIGTERM", queue_size: 10 }),
+      expect.objectContaining({ signal: "SIGINT", note: "shutdown already in progress; flush continues" }),
+    ]);
+    expect(logs.filter((l) => l.event === "collector_stop")).toEqual([
+      expect.objectContaining({ signal: "SIGTERM", unwritten_rows: 0, writer: expect.objectContaining({ total_written: 10 }) }),
+    ]);
     expect(walk(dir.path).filter((f) => f.endsWith(".parquet")).length).toBe(1);
   }, 20_000);
 });

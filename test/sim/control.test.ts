@@ -58,7 +58,9 @@ describe("POST /_sim/fault", () => {
     const ids = () => t.got.frames.map((f) => JSON.parse(f).data.t as number);
     await waitFor("more trades", () => t.got.frames.length > n0 + 5);
     t.ws.onmessage = null;
-    const jumps = ids().slice(1).map((id, i) => id - ids()[i]!);
+    const jumps = ids()
+      .slice(1)
+      .map((id, i) => id - ids()[i]!);
     expect(jumps.filter((j) => j !== 1)).toEqual([5]);
     t.ws.close();
 
@@ -103,7 +105,10 @@ describe("POST /_sim/fault", () => {
       expect(b.frames[0]).toMatchObject({ stream: "btcusdt@forceOrder", data: { e: "forceOrder", o: { s: "BTCUSDT", S: "SELL", X: "FILLED" } } });
       // Bybit states the position's side: a sell order closes a long, sent as "Buy".
       expect(y.frames[1]).toMatchObject({ topic: "allLiquidation.BTCUSDT", type: "snapshot", data: [{ s: "BTCUSDT", S: "Buy" }] });
-      expect(o.frames[1]).toMatchObject({ arg: { channel: "liquidation-orders", instType: "SWAP" }, data: [{ instId: "BTC-USD-SWAP", details: [{ side: "buy" }] }] });
+      expect(o.frames[1]).toMatchObject({
+        arg: { channel: "liquidation-orders", instType: "SWAP" },
+        data: [{ instId: "BTC-USD-SWAP", details: [{ side: "buy" }] }],
+      });
       // Only USDT swaps count as rows a collector could record.
       expect(quiet.stats().rows).toEqual({ "binance|liquidation|BTCUSDT": 1, "bybit|liquidation|BTCUSDT": 1 });
       expect((await post("kind=liquidation&venue=okx")).error).toStartWith("kind=liquidation needs symbol=");

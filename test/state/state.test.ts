@@ -106,7 +106,14 @@ describe("TradeIdGapTracker", () => {
     let now = 1_000_000;
     expect(t.observe("binance", "BTCUSDT", "1000", now)).toBeNull();
     now += 50;
-    expect(t.observe("binance", "BTCUSDT", "9007199254740991", now)).toEqual({ kind: "jump", exchange: "binance", symbol: "BTCUSDT", afterId: 1000, nextId: 9007199254740991, bound: plausibleJump(50) });
+    expect(t.observe("binance", "BTCUSDT", "9007199254740991", now)).toEqual({
+      kind: "jump",
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      afterId: 1000,
+      nextId: 9007199254740991,
+      bound: plausibleJump(50),
+    });
     now += 50;
     // Back to the real sequence: another jump (re-anchor), still no gap counted.
     expect(t.observe("binance", "BTCUSDT", "1001", now)).toMatchObject({ kind: "jump", afterId: 9007199254740991, nextId: 1001 });
@@ -130,11 +137,26 @@ describe("FirstDataTracker", () => {
   test("reports subscriptions with no first event by the deadline, once, and clears them on data or close", async () => {
     const { FirstDataTracker } = await import("../../src/state/first-data.ts");
     const t = new FirstDataTracker();
-    t.open("binance", "c1", [{ stream: "bbo", symbol: "BTCUSDT", deadlineMs: 5000 }, { stream: "bbo", symbol: "FAKEUSDT", deadlineMs: 5000 }, { stream: "trade", symbol: "BTCUSDT", deadlineMs: 5000 }, { stream: "funding", symbol: "BTCUSDT", deadlineMs: 90_000 }], 1000);
+    t.open(
+      "binance",
+      "c1",
+      [
+        { stream: "bbo", symbol: "BTCUSDT", deadlineMs: 5000 },
+        { stream: "bbo", symbol: "FAKEUSDT", deadlineMs: 5000 },
+        { stream: "trade", symbol: "BTCUSDT", deadlineMs: 5000 },
+        { stream: "funding", symbol: "BTCUSDT", deadlineMs: 90_000 },
+      ],
+      1000,
+    );
     expect(t.seen("c1", "bbo", "BTCUSDT")).toEqual({ late: null, complete: false });
     expect(t.seen("c1", "bbo", "BTCUSDT")).toBeNull(); // already live
     expect(t.check(5999)).toEqual([]);
-    expect(t.check(6000).map((s) => `${s.stream}:${s.symbol}`).sort()).toEqual(["bbo:FAKEUSDT", "trade:BTCUSDT"]);
+    expect(
+      t
+        .check(6000)
+        .map((s) => `${s.stream}:${s.symbol}`)
+        .sort(),
+    ).toEqual(["bbo:FAKEUSDT", "trade:BTCUSDT"]);
     expect(t.check(9000)).toEqual([]); // once; funding's own, longer deadline has not passed
     expect(t.seen("c1", "funding", "BTCUSDT")).toEqual({ late: null, complete: false });
     expect(t.silent()).toHaveLength(2);

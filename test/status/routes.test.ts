@@ -10,7 +10,21 @@ function snapshot() {
   m.recordEvent("binance", "bbo", now - 10);
   m.recordDrop(now);
   m.recordReconnect("okx", now);
-  return buildSnapshot({ metrics: m, queueSize: 25, queueCapacity: 1000, state: "DEGRADED", stateSinceMs: now - 1000, stateReasons: ["1 drops in window"], symbols: ["BTCUSDT"], streams: { binance: ["bbo", "trade", "mark_price", "funding"] }, nowMs: now, rssBytes: 100 * 1048576, lag: { p50: 0.5, p99: 3, max: 4, samples: 10 }, silentSubscriptions: [], connections: { binance: { open: 2, planned: 2 }, okx: { open: 0, planned: 0 } } });
+  return buildSnapshot({
+    metrics: m,
+    queueSize: 25,
+    queueCapacity: 1000,
+    state: "DEGRADED",
+    stateSinceMs: now - 1000,
+    stateReasons: ["1 drops in window"],
+    symbols: ["BTCUSDT"],
+    streams: { binance: ["bbo", "trade", "mark_price", "funding"] },
+    nowMs: now,
+    rssBytes: 100 * 1048576,
+    lag: { p50: 0.5, p99: 3, max: 4, samples: 10 },
+    silentSubscriptions: [],
+    connections: { binance: { open: 2, planned: 2 }, okx: { open: 0, planned: 0 } },
+  });
 }
 
 const get = async (path: string, method = "GET") => handle(new Request(`http://x${path}`, { method }), snapshot);
@@ -31,7 +45,19 @@ describe("status routes", () => {
 
   test("/metrics has every documented field with the right type", async () => {
     const b = (await (await get("/metrics")).json()) as any;
-    const numbers = ["queue_size", "queue_maxsize", "queue_utilization_pct", "dropped_events_total", "silence_intervals_15m", "silence_intervals_total", "snapshot_fetches_total", "snapshot_events_seen", "gap_alignment_corrections", "effective_data_loss_rate_pct", "total_events"];
+    const numbers = [
+      "queue_size",
+      "queue_maxsize",
+      "queue_utilization_pct",
+      "dropped_events_total",
+      "silence_intervals_15m",
+      "silence_intervals_total",
+      "snapshot_fetches_total",
+      "snapshot_events_seen",
+      "gap_alignment_corrections",
+      "effective_data_loss_rate_pct",
+      "total_events",
+    ];
     for (const k of numbers) expect(typeof b[k]).toBe("number");
     expect(b.queue_size).toBe(25);
     expect(b.queue_maxsize).toBe(1000);
@@ -39,7 +65,8 @@ describe("status routes", () => {
     expect(b.dropped_events_total).toBe(1);
     expect(b.ws_reconnect_total).toEqual({ binance: 0, okx: 1 });
     expect(Object.keys(b.events_per_sec).sort()).toEqual(["bbo", "book", "funding", "liquidation", "mark_price", "open_interest", "trade"]);
-    for (const k of ["total_written", "files_written", "pending_events", "active_buffers", "in_flight_uploads", "upload_failures"]) expect(typeof b.writer[k]).toBe("number");
+    for (const k of ["total_written", "files_written", "pending_events", "active_buffers", "in_flight_uploads", "upload_failures"])
+      expect(typeof b.writer[k]).toBe("number");
     expect(b.effective_data_loss_rate_pct).toBe(100); // 1 dropped of 1 received
     expect(typeof b.filtered_events_total).toBe("object"); // per exchange and stream
   });

@@ -11,9 +11,28 @@ let fail = false;
 const snapshot = () => {
   if (fail) throw new Error("snapshot exploded");
   const now = Date.now();
-  return buildSnapshot({ metrics: new Metrics(["binance"], 900_000, now), queueSize: 0, queueCapacity: 10, state: "READY", stateSinceMs: now, stateReasons: [], symbols: ["BTCUSDT"], streams: { binance: ["bbo"] }, nowMs: now, rssBytes: 0, lag: { p50: 0, p99: 0, max: 0, samples: 0 }, silentSubscriptions: [], connections: { binance: { open: 0, planned: 0 } } });
+  return buildSnapshot({
+    metrics: new Metrics(["binance"], 900_000, now),
+    queueSize: 0,
+    queueCapacity: 10,
+    state: "READY",
+    stateSinceMs: now,
+    stateReasons: [],
+    symbols: ["BTCUSDT"],
+    streams: { binance: ["bbo"] },
+    nowMs: now,
+    rssBytes: 0,
+    lag: { p50: 0, p99: 0, max: 0, samples: 0 },
+    silentSubscriptions: [],
+    connections: { binance: { open: 0, planned: 0 } },
+  });
 };
-const server = startStatusServer("127.0.0.1", 0, snapshot, createLogger("info", (l) => logged.push(l)));
+const server = startStatusServer(
+  "127.0.0.1",
+  0,
+  snapshot,
+  createLogger("info", (l) => logged.push(l)),
+);
 afterAll(() => server.stop());
 
 /** Send raw bytes, read until the server closes (HTTP/1.0 or Connection: close). */

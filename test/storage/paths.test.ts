@@ -12,7 +12,13 @@ describe("storage/paths: the documented layout, date= the only hive key", () => 
   });
 
   test("parseObjectKey inverts objectKey and rejects anything else", () => {
-    expect(parseObjectKey(key)).toEqual({ exchange: "okx", stream: "open_interest", symbol: "BTCUSDT", date: "2025-12-01", file: "1764547200123456-ab12cd34-7.parquet" });
+    expect(parseObjectKey(key)).toEqual({
+      exchange: "okx",
+      stream: "open_interest",
+      symbol: "BTCUSDT",
+      date: "2025-12-01",
+      file: "1764547200123456-ab12cd34-7.parquet",
+    });
     for (const bad of [
       "v1/exchange=okx/stream=bbo/symbol=BTCUSDT/date=2025-12-01/1-ab12cd34-1.parquet", // the old hive-keyed layout
       "v2/okx/bbo/BTCUSDT/date=2025-12-01/1-ab12cd34-1.parquet",

@@ -363,7 +363,13 @@ describe("s3 store", () => {
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     try {
-      const store = createS3Store({ endpoint: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, bucket: "b", region: "eu-west-1", accessKey: ACCESS, secretKey: SECRET });
+      const store = createS3Store({
+        endpoint: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+        bucket: "b",
+        region: "eu-west-1",
+        accessKey: ACCESS,
+        secretKey: SECRET,
+      });
       const err = await store.write("raw/k.parquet", bytes(3)).catch((e) => e);
       expect(err.code).toBe("AccessDenied");
       expect(err.message).toContain("denied for ***");

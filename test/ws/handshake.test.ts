@@ -37,7 +37,9 @@ describe("handshake refused with 418/429", () => {
     expect(got.err.message).toContain("Expected 101 status code: 429");
     expect(handshakeStatus(got.err.message)).toBe(429);
     // Nothing on the event carries the header value.
-    const everything = JSON.stringify(Object.fromEntries(Object.getOwnPropertyNames(got.err).map((k) => [k, String((got.err as unknown as Record<string, unknown>)[k])])));
+    const everything = JSON.stringify(
+      Object.fromEntries(Object.getOwnPropertyNames(got.err).map((k) => [k, String((got.err as unknown as Record<string, unknown>)[k])])),
+    );
     expect(everything).not.toContain("7331");
     expect(handshakeStatus("WebSocket connection to 'ws://x/' failed: Failed to connect")).toBeNull();
   });
@@ -49,7 +51,14 @@ describe("handshake refused with 418/429", () => {
     const logs: Array<Record<string, unknown>> = [];
     const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
     const [plan] = binance.connections(sim.url, ["BTCUSDT"], ["bbo"]);
-    const conn = new Connection(binance, plan!, hooks, log, { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, rateLimitFloorMs: 1500 });
+    const conn = new Connection(binance, plan!, hooks, log, {
+      instanceId: "t",
+      backoff: { baseMs: 100, maxMs: 200 },
+      stableAfterMs: 60_000,
+      controlGapMs: 10,
+      keepalive: binance.keepalive,
+      rateLimitFloorMs: 1500,
+    });
     cleanups.push(() => conn.stop());
     const t0 = Date.now();
     conn.start();
@@ -86,7 +95,13 @@ describe("resubscribe on the new connection", () => {
     });
     cleanups.push(() => server.stop(true));
     const plan = { route: "public", url: `ws://127.0.0.1:${server.port}/public/ws`, subscribeMessages: ["s1", "s2", "s3"], streams: [], symbols: [] };
-    const conn = new Connection(binance, plan, hooks, createLogger("error"), { instanceId: "t", backoff: { baseMs: 50, maxMs: 100 }, stableAfterMs: 60_000, controlGapMs: 200, keepalive: binance.keepalive });
+    const conn = new Connection(binance, plan, hooks, createLogger("error"), {
+      instanceId: "t",
+      backoff: { baseMs: 50, maxMs: 100 },
+      stableAfterMs: 60_000,
+      controlGapMs: 200,
+      keepalive: binance.keepalive,
+    });
     cleanups.push(() => conn.stop());
     conn.start();
     await waitFor("three messages on the second socket", () => received.filter((r) => r.socket === 2).length === 3, 5000);
@@ -113,14 +128,27 @@ describe("handshake that never completes", () => {
     const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
     const [plan] = binance.connections(`ws://127.0.0.1:${port}`, ["BTCUSDT"], ["bbo"]);
     let reconnects = 0;
-    const conn = new Connection(binance, plan!, { ...hooks, onReconnectScheduled: () => reconnects++ }, log, { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, connectTimeoutMs: 500 });
+    const conn = new Connection(binance, plan!, { ...hooks, onReconnectScheduled: () => reconnects++ }, log, {
+      instanceId: "t",
+      backoff: { baseMs: 100, maxMs: 200 },
+      stableAfterMs: 60_000,
+      controlGapMs: 10,
+      keepalive: binance.keepalive,
+      connectTimeoutMs: 500,
+    });
     cleanups.push(() => conn.stop());
     const t0 = Date.now();
     conn.start();
     await waitFor("two abandoned handshakes", () => logs.filter((l) => l.event === "ws_disconnect").length >= 2, 5000);
     const took = Date.now() - t0;
     const disc = logs.filter((l) => l.event === "ws_disconnect");
-    expect(disc[0]).toMatchObject({ exchange: "binance", code: 1006, reason: "connect failed: timeout (no handshake within 500 ms)", open_for_ms: 0, frames: 0 });
+    expect(disc[0]).toMatchObject({
+      exchange: "binance",
+      code: 1006,
+      reason: "connect failed: timeout (no handshake within 500 ms)",
+      open_for_ms: 0,
+      frames: 0,
+    });
     expect(disc[0]!.conn_id).not.toBe(disc[1]!.conn_id);
     expect(reconnects).toBeGreaterThanOrEqual(2);
     expect(held.length).toBeGreaterThanOrEqual(2); // each attempt really reached the peer
@@ -135,7 +163,14 @@ describe("a failed connect names its cause", () => {
     const logs: Array<Record<string, unknown>> = [];
     const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
     const [plan] = binance.connections(baseUrl, ["BTCUSDT"], ["bbo"]);
-    const conn = new Connection(binance, plan!, hooks, log, { instanceId: "t", backoff: { baseMs: 60_000, maxMs: 60_000 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, connectTimeoutMs: 20_000 });
+    const conn = new Connection(binance, plan!, hooks, log, {
+      instanceId: "t",
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+      stableAfterMs: 60_000,
+      controlGapMs: 10,
+      keepalive: binance.keepalive,
+      connectTimeoutMs: 20_000,
+    });
     cleanups.push(() => conn.stop());
     conn.start();
     const disc = await waitFor("the failed attempt's ws_disconnect", () => logs.find((l) => l.event === "ws_disconnect"), 15_000);
@@ -165,7 +200,10 @@ describe("a failed connect names its cause", () => {
 
   test("classifier: timeouts, rate limits and unknown errors stay one line", async () => {
     const { connectCause } = await import("../../src/ws/cause.ts");
-    expect(connectCause("WebSocket connection to 'ws://x/' failed: Expected 101 status code: 429", undefined)).toEqual({ kind: "http", text: "http 429 (rate limited)" });
+    expect(connectCause("WebSocket connection to 'ws://x/' failed: Expected 101 status code: 429", undefined)).toEqual({
+      kind: "http",
+      text: "http 429 (rate limited)",
+    });
     expect(connectCause("connect ETIMEDOUT", "ETIMEDOUT").kind).toBe("timeout");
     expect(connectCause("WebSocket connection to 'ws://x/' failed: something\nodd", "EWHAT").text).toBe("EWHAT: something odd");
   });

@@ -26,12 +26,22 @@ describe("supervisor", () => {
     const events: string[] = [];
     const noop = () => {};
     const plans = binance.connections(sim.url, ["BTCUSDT", "FAKEUSDT"], ["bbo"]);
-    const sup = new Supervisor(binance, plans, {
-      onRow: noop, onReconnectScheduled: noop, onSkip: noop, onSubscribeError: noop,
-      onOpen: (c: Connection) => events.push(`open ${c.connId}`),
-      onClose: (c: Connection, code: number, reason: string) => events.push(`close ${c.connId} ${code} ${reason}`),
-      onRotate: (c: Connection, reason: string) => events.push(`rotate ${c.connId} ${reason}`),
-    }, createLogger("debug", (l) => logs.push(JSON.parse(l))), { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, maxAgeMs: 800 }, 600);
+    const sup = new Supervisor(
+      binance,
+      plans,
+      {
+        onRow: noop,
+        onReconnectScheduled: noop,
+        onSkip: noop,
+        onSubscribeError: noop,
+        onOpen: (c: Connection) => events.push(`open ${c.connId}`),
+        onClose: (c: Connection, code: number, reason: string) => events.push(`close ${c.connId} ${code} ${reason}`),
+        onRotate: (c: Connection, reason: string) => events.push(`rotate ${c.connId} ${reason}`),
+      },
+      createLogger("debug", (l) => logs.push(JSON.parse(l))),
+      { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, maxAgeMs: 800 },
+      600,
+    );
     cleanups.push(() => sup.stop());
     sup.start();
     const done = await waitFor("rotation done", () => logs.find((l) => l.event === "ws_rotate" && l.phase === "done"), 5000);
