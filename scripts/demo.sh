@@ -8,5 +8,5 @@ bun bin/quantlab-collector.ts simulate --port "$port" --rate "${SIM_RATE:-500}" 
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true' EXIT
 sleep 1
-export BINANCE_WS_URL="ws://127.0.0.1:$port" BYBIT_WS_URL="ws://127.0.0.1:$port" OKX_WS_URL="ws://127.0.0.1:$port"
+export BINANCE_WS_URL="ws://127.0.0.1:$port" BYBIT_WS_URL="ws://127.0.0.1:$port" OKX_WS_URL="ws://127.0.0.1:$port" BINANCE_REST_URL="http://127.0.0.1:$port"
 bun bin/quantlab-collector.ts run "$@"
