@@ -110,7 +110,7 @@ function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow
   };
 }
 
-/** The common columns; the symbol is `d.s` unless given (a forceOrder's sits in `o`). */
+/** The common columns; the symbol is `d.s` unless given (a forceOrder's sits in `o`; a REST depth answer has none). */
 function common(d: Record<string, unknown>, recv: RecvMeta, s = reqString(d, "s")) {
   return {
     exchange: "binance" as const,
@@ -234,18 +234,11 @@ function parseRestDepth(text: string, symbol: string, recv: RecvMeta): ParseResu
   try {
     const [bidPx, bidQty] = bookSide(d, "bids");
     const [askPx, askQty] = bookSide(d, "asks");
-    const S = symbol.toUpperCase();
     return {
       kind: "rows",
       rows: [
         {
-          exchange: "binance",
-          symbol: S,
-          exchange_symbol: S,
-          ts_event_ms: optInt(d, "E"),
-          ts_recv_us: recv.tsRecvUs,
-          conn_id: recv.connId,
-          recv_seq: recv.recvSeq,
+          ...common(d, recv, symbol.toUpperCase()),
           stream: "book",
           is_snapshot: true,
           source: "rest",

@@ -10,7 +10,7 @@
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor, paced } from "./types.ts";
-import { SimBooks } from "./book.ts";
+import { SimBooks, type Level } from "./book.ts";
 
 export interface BybitSimOptions {
   market: Market;
@@ -38,19 +38,20 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   const uuid = () => `${m.hex(8)}-${m.hex(4)}-5${m.hex(3)}-${m.hex(4)}-${m.hex(12)}`;
   // One true book per symbol: a snapshot on every subscribe, then deltas; `u` +1 per message.
   const books = new SimBooks(m, () => 53_935_000 + Math.floor(m.random() * 300));
+  const bookFrame = (topic: string, type: "snapshot" | "delta", S: string, bids: Level[], asks: Level[], u: number, now: number) => ({
+    text: JSON.stringify({
+      topic,
+      type,
+      ts: now,
+      data: { s: S, b: bids, a: asks, u, seq: m.nextId("bybit:seq", 112_603_120_000) },
+      cts: now - 1,
+    }),
+    rows: [{ stream: "book" as Stream, symbol: S }],
+  });
   const bookSnapshot = (topic: string, S: string, now: number) => {
     const b = books.of(S);
     const lv = b.book.levels();
-    return {
-      text: JSON.stringify({
-        topic,
-        type: "snapshot",
-        ts: now,
-        data: { s: S, b: lv.bids, a: lv.asks, u: b.id, seq: m.nextId("bybit:seq", 112_603_120_000) },
-        cts: now - 1,
-      }),
-      rows: [{ stream: "book" as Stream, symbol: S }],
-    };
+    return bookFrame(topic, "snapshot", S, lv.bids, lv.asks, b.id, now);
   };
 
   function depthBook(topic: string, S: string): SimSubscription {
@@ -70,16 +71,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         }
         const ch = b.book.step();
         b.id++;
-        return {
-          text: JSON.stringify({
-            topic,
-            type: "delta",
-            ts: now,
-            data: { s: S, b: ch.bids, a: ch.asks, u: b.id, seq: m.nextId("bybit:seq", 112_603_120_000) },
-            cts: now - 1,
-          }),
-          rows: [{ stream: "book", symbol: S }],
-        };
+        return bookFrame(topic, "delta", S, ch.bids, ch.asks, b.id, now);
       },
     };
   }

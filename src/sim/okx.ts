@@ -207,6 +207,21 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     ws.send(JSON.stringify({ ...(typeof id === "string" ? { id } : {}), ...body, connId: st.connId }));
   }
 
+  /** The venue's 60018 answer to a subscription it does not serve on this route; `what` = `<channel>,instId:<id>` or `<channel>,instType:<type>`. */
+  function refuse(ws: SimSocket, st: OkxState, what: string, id: unknown): void {
+    o.count("okx|subscribe_error");
+    send(
+      ws,
+      st,
+      {
+        event: "error",
+        code: "60018",
+        msg: `Wrong URL or channel:${what} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+      },
+      id,
+    );
+  }
+
   function subscribe(ws: SimSocket, st: OkxState, args: unknown[], id: unknown): void {
     // One reply per arg; an error concerns only its own arg (§3.2).
     for (const a of args) {
@@ -216,17 +231,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       if (channel === "liquidation-orders") {
         // Subscribed by instType; the simulator serves SWAP only.
         if (ROUTE_OF[channel] !== st.route || arg.instType !== "SWAP") {
-          o.count("okx|subscribe_error");
-          send(
-            ws,
-            st,
-            {
-              event: "error",
-              code: "60018",
-              msg: `Wrong URL or channel:${channel},instType:${String(arg.instType ?? "")} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
-            },
-            id,
-          );
+          refuse(ws, st, `${channel},instType:${String(arg.instType ?? "")}`, id);
           continue;
         }
         if (!st.args.has("liquidation-orders:SWAP")) {
@@ -237,17 +242,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         continue;
       }
       if (ROUTE_OF[channel] !== st.route || !known.has(instId)) {
-        o.count("okx|subscribe_error");
-        send(
-          ws,
-          st,
-          {
-            event: "error",
-            code: "60018",
-            msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
-          },
-          id,
-        );
+        refuse(ws, st, `${channel},instId:${instId}`, id);
         continue;
       }
       const key = `${channel}:${instId}`;
