@@ -25,22 +25,26 @@ const arg = (name: string, def: number) => {
 };
 const dataDir = mkdtempSync(join(tmpdir(), "qlc-bench-books-"));
 
+/** The collector on the simulator's Binance (WebSocket and REST depth), recording `streams` of `symbols` under dataDir. */
+const binanceCollector = (simUrl: string, streams: string, symbols: string[], env: Record<string, string> = {}) =>
+  spawnCollector(
+    ["--streams", streams],
+    baseEnv({
+      BINANCE_WS_URL: simUrl,
+      BINANCE_REST_URL: simUrl.replace("ws://", "http://"),
+      EXCHANGES: "binance",
+      SYMBOLS: symbols.join(","),
+      DATA_DIR: dataDir,
+      ...env,
+    }),
+  );
+
 async function anchor(): Promise<void> {
   const n = arg("--symbols", 200);
   const weight = arg("--weight", 1200);
   const symbols = Array.from({ length: n }, (_, i) => (i < SIM_DEFAULT_SYMBOLS.length ? SIM_DEFAULT_SYMBOLS[i]! : `S${String(i).padStart(3, "0")}USDT`));
   const sim = startSimulator({ rate: arg("--rate", 400), symbols, exchanges: ["binance"] });
-  const col = spawnCollector(
-    ["--streams", "book"],
-    baseEnv({
-      BINANCE_WS_URL: sim.url,
-      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
-      EXCHANGES: "binance",
-      SYMBOLS: symbols.join(","),
-      DATA_DIR: dataDir,
-      BINANCE_REST_WEIGHT_PER_MINUTE: String(weight),
-    }),
-  );
+  const col = binanceCollector(sim.url, "book", symbols, { BINANCE_REST_WEIGHT_PER_MINUTE: String(weight) });
   await col.waitForLog("status_api_start");
   const t0 = Date.now();
   console.log(`bench anchor: ${n} Binance symbols, budget ${weight}/min (limit=1000 snapshots, weight 20 each)`);
@@ -80,16 +84,7 @@ async function throughput(): Promise<void> {
   const symbols = SIM_DEFAULT_SYMBOLS.slice(0, arg("--symbols", 10));
   const sim = startSimulator({ rate, symbols, exchanges: ["binance"] });
   sim.pause();
-  const col = spawnCollector(
-    ["--streams", "bbo,trade,mark_price,funding,book"],
-    baseEnv({
-      BINANCE_WS_URL: sim.url,
-      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
-      EXCHANGES: "binance",
-      SYMBOLS: symbols.join(","),
-      DATA_DIR: dataDir,
-    }),
-  );
+  const col = binanceCollector(sim.url, "bbo,trade,mark_price,funding,book", symbols);
   await col.waitForLog("status_api_start");
   await Bun.sleep(1000);
   sim.resume();

@@ -129,7 +129,7 @@ describe("architecture", () => {
         .sort();
     expect(where(/new WebSocket\(/)).toEqual(["ws/connection.ts"]);
     expect(where(/Bun\.serve\b/)).toEqual(["sim/server.ts", "status/server.ts"]);
-    expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/objects.ts", "storage/s3.ts"]);
+    expect(where(/\bS3Client\b|Bun\.s3\b/)).toEqual(["storage/s3.ts"]);
     // status/port-holder and status/process read /proc (who holds a taken status port; open fds).
     expect(where(/from "node:fs(\/promises)?"/)).toEqual([
       "books/files.ts",

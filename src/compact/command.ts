@@ -35,10 +35,8 @@ export function objectsFor(config: Readonly<Config>): Objects {
   return localObjects(config.DATA_DIR);
 }
 
-/** Returns the exit code: 0 done (or nothing to do), 1 some partition failed (logged; sources kept). */
-export async function runCompact(config: Readonly<Config>, flags: CompactFlags, log: Logger, env: Record<string, string | undefined>): Promise<number> {
-  if (flags.granularity !== "day" && flags.granularity !== "hour")
-    throw new ConfigError(`invalid option: --granularity must be day or hour (got ${JSON.stringify(flags.granularity)})`);
+/** The selection flags shared by compact and inspect: --date YYYY-MM-DD; --exchange, --stream, --symbol letters, digits, _ or -. Throws ConfigError. */
+export function checkSelection(flags: { date?: string; exchange?: string; stream?: string; symbol?: string }): void {
   if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date))
     throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
   for (const k of ["exchange", "stream", "symbol"] as const) {
@@ -46,6 +44,13 @@ export async function runCompact(config: Readonly<Config>, flags: CompactFlags, 
     if (v !== undefined && !NAME.test(v))
       throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
   }
+}
+
+/** Returns the exit code: 0 done (or nothing to do), 1 some partition failed (logged; sources kept). */
+export async function runCompact(config: Readonly<Config>, flags: CompactFlags, log: Logger, env: Record<string, string | undefined>): Promise<number> {
+  if (flags.granularity !== "day" && flags.granularity !== "hour")
+    throw new ConfigError(`invalid option: --granularity must be day or hour (got ${JSON.stringify(flags.granularity)})`);
+  checkSelection(flags);
   // Testing only: QLC_COMPACT_CRASH_AFTER=<step> kills this process (SIGKILL) right after that step of the first partition.
   const crash = env.QLC_COMPACT_CRASH_AFTER;
   if (crash !== undefined && !STEPS.includes(crash as Step))

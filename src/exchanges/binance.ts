@@ -94,15 +94,8 @@ const SPORADIC_ONLY_IDLE_MS = 300_000;
 function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow {
   const o = d.o;
   if (!isObject(o)) throw new FieldError("bad_order:o");
-  const s = reqString(o, "s");
   return {
-    exchange: "binance",
-    symbol: s,
-    exchange_symbol: s,
-    ts_event_ms: optInt(d, "E"),
-    ts_recv_us: recv.tsRecvUs,
-    conn_id: recv.connId,
-    recv_seq: recv.recvSeq,
+    ...common(d, recv, reqString(o, "s")),
     stream: "liquidation",
     side: reqSide(o, "S"),
     price: optFloat(o, "p"),
@@ -117,8 +110,8 @@ function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow
   };
 }
 
-function common(d: Record<string, unknown>, recv: RecvMeta) {
-  const s = reqString(d, "s");
+/** The common columns; the symbol is `d.s` unless given (a forceOrder's sits in `o`; a REST depth answer has none). */
+function common(d: Record<string, unknown>, recv: RecvMeta, s = reqString(d, "s")) {
   return {
     exchange: "binance" as const,
     symbol: s,
@@ -241,18 +234,11 @@ function parseRestDepth(text: string, symbol: string, recv: RecvMeta): ParseResu
   try {
     const [bidPx, bidQty] = bookSide(d, "bids");
     const [askPx, askQty] = bookSide(d, "asks");
-    const S = symbol.toUpperCase();
     return {
       kind: "rows",
       rows: [
         {
-          exchange: "binance",
-          symbol: S,
-          exchange_symbol: S,
-          ts_event_ms: optInt(d, "E"),
-          ts_recv_us: recv.tsRecvUs,
-          conn_id: recv.connId,
-          recv_seq: recv.recvSeq,
+          ...common(d, recv, symbol.toUpperCase()),
           stream: "book",
           is_snapshot: true,
           source: "rest",

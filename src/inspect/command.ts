@@ -1,7 +1,7 @@
 /** @module inspect/command — `quantlab-collector inspect <DATA_DIR|s3://bucket/prefix>`: table (default), --json, --html. */
 import { loadConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { objectsFor } from "../compact/command.ts";
+import { checkSelection, objectsFor } from "../compact/command.ts";
 import { renderHtml, renderTable } from "./render.ts";
 import { inspect } from "./scan.ts";
 
@@ -15,8 +15,6 @@ export interface InspectFlags {
   top: number;
 }
 
-const NAME = /^[A-Za-z0-9_-]+$/;
-
 /** Writes the report; returns the exit code (0; 1 when some file could not be read). */
 export async function runInspect(
   source: string,
@@ -25,13 +23,7 @@ export async function runInspect(
   out: (s: string) => void,
   writeFile: (path: string, text: string) => Promise<unknown>,
 ): Promise<number> {
-  if (flags.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.date))
-    throw new ConfigError(`invalid option: --date must be YYYY-MM-DD (got ${JSON.stringify(flags.date)})`);
-  for (const k of ["exchange", "stream", "symbol"] as const) {
-    const v = flags[k];
-    if (v !== undefined && !NAME.test(v))
-      throw new ConfigError(`invalid option: --${k} must be letters, digits, _ or - (got ${JSON.stringify(v.slice(0, 40))})`);
-  }
+  checkSelection(flags);
   let config;
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(source);
   if (s3) {

@@ -6,7 +6,7 @@
  */
 import type { LiquidationRequest, Market, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor, paced } from "./types.ts";
-import { SimBook, type BookFaults } from "./book.ts";
+import { SimBooks } from "./book.ts";
 
 type Route = "public" | "market";
 
@@ -34,24 +34,11 @@ export interface BinanceSimOptions {
 export function binanceSim(o: BinanceSimOptions): SimVenue {
   const known = new Set(o.symbols.map((s) => s.toLowerCase()));
   // One true book per symbol; diffs carry U (first id), u (last id), pu (previous u); ids step by 1–3.
-  const books = new Map<string, { book: SimBook; u: number; faults: BookFaults }>();
-  const bookOf = (S: string) => {
-    let b = books.get(S);
-    if (!b)
-      books.set(
-        S,
-        (b = {
-          book: new SimBook(o.market, o.market.price(S)),
-          u: 11_270_657_000_000 + Math.floor(o.market.random() * 1000),
-          faults: { skip: 0, reset: false },
-        }),
-      );
-    return b;
-  };
-  const advance = (b: { u: number }) => {
-    const pu = b.u;
-    b.u = pu + 1 + Math.floor(o.market.random() * 3);
-    return { U: pu + 1, u: b.u, pu };
+  const books = new SimBooks(o.market, () => 11_270_657_000_000 + Math.floor(o.market.random() * 1000));
+  const advance = (b: { id: number }) => {
+    const pu = b.id;
+    b.id = pu + 1 + Math.floor(o.market.random() * 3);
+    return { U: pu + 1, u: b.id, pu };
   };
 
   function subscription(route: Route, name: string, combined: boolean): SimSubscription | null {
@@ -147,13 +134,8 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           symbol: S,
           weight: 5,
           emit(now) {
-            const b = bookOf(S);
-            while (b.faults.skip > 0) {
-              // Fault: an update applied to the venue's book and never sent.
-              b.faults.skip--;
-              b.book.step();
-              advance(b);
-            }
+            const b = books.of(S);
+            books.skipQueued(b, () => advance(b));
             const ch = b.book.step();
             const ids = advance(b);
             return {
@@ -295,24 +277,18 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
       o.market.skipNext(`${symbol.toUpperCase()}:t`, n);
       return true;
     },
-    book(symbol) {
-      const b = books.get(symbol.toUpperCase());
-      return b ? { update_id: b.u, ...b.book.levels() } : null;
-    },
-    bookFault(symbol, kind, n) {
-      if (kind !== "skip") return false; // a Binance "reset" is just a gap: the REST snapshot re-anchors
-      bookOf(symbol.toUpperCase()).faults.skip += n;
-      return true;
-    },
+    book: (symbol) => books.view(symbol),
+    // A Binance "reset" is just a gap: the REST snapshot re-anchors.
+    bookFault: (symbol, kind, n) => books.fault(symbol, kind, n, false),
     rest(url) {
       // GET /fapi/v1/depth?symbol=BTCUSDT&limit=1000 → {lastUpdateId, E, T, bids, asks} (docs/venues.md §1.5).
       if (url.pathname !== "/fapi/v1/depth") return null;
       const S = (url.searchParams.get("symbol") ?? "").toUpperCase();
       if (!known.has(S.toLowerCase())) return { status: 400, body: JSON.stringify({ code: -1121, msg: "Invalid symbol." }) };
-      const b = bookOf(S);
+      const b = books.of(S);
       const now = Date.now();
       const lv = b.book.levels();
-      return { status: 200, body: JSON.stringify({ lastUpdateId: b.u, E: now, T: now - 1, bids: lv.bids, asks: lv.asks }) };
+      return { status: 200, body: JSON.stringify({ lastUpdateId: b.id, E: now, T: now - 1, bids: lv.bids, asks: lv.asks }) };
     },
     liquidationSub: (symbol) => `${symbol.toLowerCase()}@forceOrder`,
   };

@@ -113,3 +113,51 @@ export interface BookFaults {
   /** Bybit: next message is a snapshot with u=1; OKX: next update has seqId < prevSeqId. */
   reset: boolean;
 }
+
+/** One symbol's book on a venue: the true book, the venue's last update id and the faults queued for it. */
+export interface SimBookState {
+  book: SimBook;
+  id: number;
+  faults: BookFaults;
+}
+
+/** A venue's books, one per symbol, each created on first use. */
+export class SimBooks {
+  private readonly bySymbol = new Map<string, SimBookState>();
+
+  /** `firstId` draws a new book's starting id (after the book itself, so the draws stay in one order). */
+  constructor(
+    private readonly m: Market,
+    private readonly firstId: () => number,
+  ) {}
+
+  of(symbol: string): SimBookState {
+    let b = this.bySymbol.get(symbol);
+    if (!b) this.bySymbol.set(symbol, (b = { book: new SimBook(this.m, this.m.price(symbol)), id: this.firstId(), faults: { skip: 0, reset: false } }));
+    return b;
+  }
+
+  /** The true book and its last id (GET /_sim/book); null before the symbol's first subscribe. */
+  view(symbol: string): { update_id: number; bids: Level[]; asks: Level[] } | null {
+    const b = this.bySymbol.get(symbol.toUpperCase());
+    return b ? { update_id: b.id, ...b.book.levels() } : null;
+  }
+
+  /** Queues a fault; false for a `reset` on a venue that has none (`resets` false). */
+  fault(symbol: string, kind: "skip" | "reset", n: number, resets: boolean): boolean {
+    if (kind !== "skip" && !resets) return false;
+    const b = this.of(symbol.toUpperCase());
+    if (kind === "skip") b.faults.skip += n;
+    else b.faults.reset = true;
+    return true;
+  }
+
+  /** Applies the queued skips: each an update applied to the venue's book and never sent, `advance` moving the id past it. */
+  skipQueued(b: SimBookState, advance: () => void): void {
+    while (b.faults.skip > 0) {
+      b.faults.skip--;
+      b.book.step();
+      advance();
+    }
+  }
+}

@@ -10,7 +10,7 @@
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor, paced } from "./types.ts";
-import { SimBook, type BookFaults } from "./book.ts";
+import { SimBooks, type Level } from "./book.ts";
 
 export interface BybitSimOptions {
   market: Market;
@@ -37,25 +37,21 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   const m = o.market;
   const uuid = () => `${m.hex(8)}-${m.hex(4)}-5${m.hex(3)}-${m.hex(4)}-${m.hex(12)}`;
   // One true book per symbol: a snapshot on every subscribe, then deltas; `u` +1 per message.
-  const books = new Map<string, { book: SimBook; u: number; faults: BookFaults }>();
-  const bookOf = (S: string) => {
-    let b = books.get(S);
-    if (!b) books.set(S, (b = { book: new SimBook(m, m.price(S)), u: 53_935_000 + Math.floor(m.random() * 300), faults: { skip: 0, reset: false } }));
-    return b;
-  };
+  const books = new SimBooks(m, () => 53_935_000 + Math.floor(m.random() * 300));
+  const bookFrame = (topic: string, type: "snapshot" | "delta", S: string, bids: Level[], asks: Level[], u: number, now: number) => ({
+    text: JSON.stringify({
+      topic,
+      type,
+      ts: now,
+      data: { s: S, b: bids, a: asks, u, seq: m.nextId("bybit:seq", 112_603_120_000) },
+      cts: now - 1,
+    }),
+    rows: [{ stream: "book" as Stream, symbol: S }],
+  });
   const bookSnapshot = (topic: string, S: string, now: number) => {
-    const b = bookOf(S);
+    const b = books.of(S);
     const lv = b.book.levels();
-    return {
-      text: JSON.stringify({
-        topic,
-        type: "snapshot",
-        ts: now,
-        data: { s: S, b: lv.bids, a: lv.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) },
-        cts: now - 1,
-      }),
-      rows: [{ stream: "book" as Stream, symbol: S }],
-    };
+    return bookFrame(topic, "snapshot", S, lv.bids, lv.asks, b.id, now);
   };
 
   function depthBook(topic: string, S: string): SimSubscription {
@@ -64,31 +60,18 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
       symbol: S,
       weight: 5,
       emit(now) {
-        const b = bookOf(S);
-        while (b.faults.skip > 0) {
-          b.faults.skip--;
-          b.book.step();
-          b.u++;
-        }
+        const b = books.of(S);
+        books.skipQueued(b, () => b.id++);
         if (b.faults.reset) {
           // Service restart: a snapshot with u=1 (docs/venues.md §2.5), then deltas from 2.
           b.faults.reset = false;
           b.book.step();
-          b.u = 1;
+          b.id = 1;
           return bookSnapshot(topic, S, now);
         }
         const ch = b.book.step();
-        b.u++;
-        return {
-          text: JSON.stringify({
-            topic,
-            type: "delta",
-            ts: now,
-            data: { s: S, b: ch.bids, a: ch.asks, u: b.u, seq: m.nextId("bybit:seq", 112_603_120_000) },
-            cts: now - 1,
-          }),
-          rows: [{ stream: "book", symbol: S }],
-        };
+        b.id++;
+        return bookFrame(topic, "delta", S, ch.bids, ch.asks, b.id, now);
       },
     };
   }
@@ -317,16 +300,8 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         reply(ws, st, String(msg.op ?? ""), msg.req_id, false, `error:unsupported op ${String(msg.op).slice(0, 20)}`);
       }
     },
-    book(symbol) {
-      const b = books.get(symbol.toUpperCase());
-      return b ? { update_id: b.u, ...b.book.levels() } : null;
-    },
-    bookFault(symbol, kind, n) {
-      const b = bookOf(symbol.toUpperCase());
-      if (kind === "skip") b.faults.skip += n;
-      else b.faults.reset = true;
-      return true;
-    },
+    book: (symbol) => books.view(symbol),
+    bookFault: (symbol, kind, n) => books.fault(symbol, kind, n, true),
     liquidationSub: (symbol) => `allLiquidation.${symbol.toUpperCase()}`,
     tick(ws, now) {
       const st = ws.data.state as unknown as BybitState;

@@ -7,7 +7,7 @@
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { decimalsFor, paced } from "./types.ts";
-import { SimBook, type BookFaults, type Level } from "./book.ts";
+import { SimBooks, type Level } from "./book.ts";
 
 export interface OkxSimOptions {
   market: Market;
@@ -53,12 +53,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   const unified = (instId: string) => instId.replace("-USDT-SWAP", "USDT");
   // One true book per instrument: snapshot (prevSeqId -1) on subscribe, then updates chained by
   // prevSeqId == previous seqId; ids step by 1–12; ~2% empty heartbeats (prevSeqId == seqId).
-  const books = new Map<string, { book: SimBook; seq: number; faults: BookFaults }>();
-  const bookOf = (S: string) => {
-    let b = books.get(S);
-    if (!b) books.set(S, (b = { book: new SimBook(m, m.price(S)), seq: 333_794_000_000 + Math.floor(m.random() * 1000), faults: { skip: 0, reset: false } }));
-    return b;
-  };
+  const books = new SimBooks(m, () => 333_794_000_000 + Math.floor(m.random() * 1000));
   const okxLevels = (l: Level[]) => l.map(([px, sz]) => [px, sz, "0", sz === "0" ? "0" : String(1 + Math.floor(m.random() * 9))]);
   const bookFrame = (instId: string, action: "snapshot" | "update", bids: Level[], asks: Level[], prevSeqId: number, seqId: number, now: number) => ({
     text: JSON.stringify({
@@ -69,9 +64,9 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     rows: [{ stream: "book" as Stream, symbol: unified(instId) }],
   });
   const bookSnapshot = (instId: string, now: number) => {
-    const b = bookOf(unified(instId));
+    const b = books.of(unified(instId));
     const lv = b.book.levels();
-    return bookFrame(instId, "snapshot", lv.bids, lv.asks, -1, b.seq, now);
+    return bookFrame(instId, "snapshot", lv.bids, lv.asks, -1, b.id, now);
   };
   function booksSub(instId: string): SimSubscription {
     const S = unified(instId);
@@ -80,21 +75,17 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       symbol: S,
       weight: 5,
       emit(now) {
-        const b = bookOf(S);
-        while (b.faults.skip > 0) {
-          b.faults.skip--;
-          b.book.step();
-          b.seq += 1 + Math.floor(m.random() * 12);
-        }
-        const prev = b.seq;
+        const b = books.of(S);
+        books.skipQueued(b, () => (b.id += 1 + Math.floor(m.random() * 12)));
+        const prev = b.id;
         if (m.random() < 0.02) return bookFrame(instId, "update", [], [], prev, prev, now);
         const ch = b.book.step();
         if (b.faults.reset) {
           // After maintenance the ids restart: seqId < prevSeqId, then normal chaining (docs/venues.md §3.5).
           b.faults.reset = false;
-          b.seq = 1 + Math.floor(m.random() * 10);
-        } else b.seq = prev + 1 + Math.floor(m.random() * 12);
-        return bookFrame(instId, "update", ch.bids, ch.asks, prev, b.seq, now);
+          b.id = 1 + Math.floor(m.random() * 10);
+        } else b.id = prev + 1 + Math.floor(m.random() * 12);
+        return bookFrame(instId, "update", ch.bids, ch.asks, prev, b.id, now);
       },
     };
   }
@@ -216,6 +207,21 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     ws.send(JSON.stringify({ ...(typeof id === "string" ? { id } : {}), ...body, connId: st.connId }));
   }
 
+  /** The venue's 60018 answer to a subscription it does not serve on this route; `what` = `<channel>,instId:<id>` or `<channel>,instType:<type>`. */
+  function refuse(ws: SimSocket, st: OkxState, what: string, id: unknown): void {
+    o.count("okx|subscribe_error");
+    send(
+      ws,
+      st,
+      {
+        event: "error",
+        code: "60018",
+        msg: `Wrong URL or channel:${what} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
+      },
+      id,
+    );
+  }
+
   function subscribe(ws: SimSocket, st: OkxState, args: unknown[], id: unknown): void {
     // One reply per arg; an error concerns only its own arg (§3.2).
     for (const a of args) {
@@ -225,17 +231,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       if (channel === "liquidation-orders") {
         // Subscribed by instType; the simulator serves SWAP only.
         if (ROUTE_OF[channel] !== st.route || arg.instType !== "SWAP") {
-          o.count("okx|subscribe_error");
-          send(
-            ws,
-            st,
-            {
-              event: "error",
-              code: "60018",
-              msg: `Wrong URL or channel:${channel},instType:${String(arg.instType ?? "")} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
-            },
-            id,
-          );
+          refuse(ws, st, `${channel},instType:${String(arg.instType ?? "")}`, id);
           continue;
         }
         if (!st.args.has("liquidation-orders:SWAP")) {
@@ -246,17 +242,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
         continue;
       }
       if (ROUTE_OF[channel] !== st.route || !known.has(instId)) {
-        o.count("okx|subscribe_error");
-        send(
-          ws,
-          st,
-          {
-            event: "error",
-            code: "60018",
-            msg: `Wrong URL or channel:${channel},instId:${instId} doesn't exist. Please use the correct URL, channel and parameters referring to API document.`,
-          },
-          id,
-        );
+        refuse(ws, st, `${channel},instId:${instId}`, id);
         continue;
       }
       const key = `${channel}:${instId}`;
@@ -329,16 +315,8 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       t.unref();
       return true;
     },
-    book(symbol) {
-      const b = books.get(symbol.toUpperCase());
-      return b ? { update_id: b.seq, ...b.book.levels() } : null;
-    },
-    bookFault(symbol, kind, n) {
-      const b = bookOf(symbol.toUpperCase());
-      if (kind === "skip") b.faults.skip += n;
-      else b.faults.reset = true;
-      return true;
-    },
+    book: (symbol) => books.view(symbol),
+    bookFault: (symbol, kind, n) => books.fault(symbol, kind, n, true),
     liquidationSub: () => "liquidation-orders:SWAP",
     skipTrades(symbol, n) {
       m.skipNext(`okx:${symbol.toUpperCase().replace(/USDT$/, "")}-USDT-SWAP:trade`, n);

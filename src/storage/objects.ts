@@ -4,12 +4,10 @@
  * Keys are relative to the root (`v1/<exchange>/…`); a put is atomic (local: temp + fsync +
  * rename; S3: one PUT), so a reader never sees a partial compacted file.
  */
-import { S3Client } from "bun";
 import { open, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { StorageError } from "../errors.ts";
 import { createLocalStorage } from "./local.ts";
-import { scrub, type S3Settings } from "./s3.ts";
+import { s3Client, s3Error, type S3Settings } from "./s3.ts";
 import { normalisePrefix } from "./spool.ts";
 
 export interface ObjectInfo {
@@ -69,23 +67,13 @@ export function localObjects(root: string): Objects {
 
 /** S3: list pages of 1000 keys (ListObjectsV2 continuation), GET, PUT, DELETE. */
 export function s3Objects(s: S3Settings, prefix: string): Objects {
-  const client = new S3Client({
-    endpoint: s.endpoint,
-    bucket: s.bucket,
-    region: s.region,
-    accessKeyId: s.accessKey,
-    secretAccessKey: s.secretKey,
-    virtualHostedStyle: false,
-  });
+  const client = s3Client(s);
   const p = normalisePrefix(prefix);
-  const secrets = [s.secretKey, s.accessKey].filter((x) => x.length >= 4);
   const wrap = async <T>(op: string, key: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
     } catch (err) {
-      const e = err as { code?: unknown; message?: unknown; name?: unknown };
-      const code = typeof e.code === "string" && e.code ? e.code : typeof e.name === "string" ? e.name : "S3_ERROR";
-      throw new StorageError(code, scrub(`${op} ${key}: ${typeof e.message === "string" ? e.message : String(err)}`, secrets));
+      throw s3Error(op, key, err, s);
     }
   };
   return {

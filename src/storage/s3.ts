@@ -19,12 +19,12 @@ export interface S3Settings {
 }
 
 /**
- * Every option is passed explicitly: Bun would otherwise fill endpoint, bucket, region and keys from
+ * Bun's S3 client built from our settings alone. Every option is passed explicitly: Bun would otherwise fill endpoint, bucket, region and keys from
  * ambient S3_* / AWS_* variables read at process start (https://bun.sh/docs/api/s3, credentials). Path-style addressing
  * (`virtualHostedStyle: false`) works with AWS, MinIO, R2 and s3rver alike.
  */
-export function createS3Store(s: S3Settings): ObjectStore {
-  const client = new S3Client({
+export function s3Client(s: S3Settings): S3Client {
+  return new S3Client({
     endpoint: s.endpoint,
     bucket: s.bucket,
     region: s.region,
@@ -32,8 +32,20 @@ export function createS3Store(s: S3Settings): ObjectStore {
     secretAccessKey: s.secretKey,
     virtualHostedStyle: false,
   });
-  const host = safeHost(s.endpoint);
+}
+
+/** A failed S3 call as a StorageError: the server's code (else the error's name), `<op> <key>: <message>` with the credentials scrubbed. */
+export function s3Error(op: string, key: string, err: unknown, s: S3Settings): StorageError {
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  const code = typeof e.code === "string" && e.code ? e.code : typeof e.name === "string" ? e.name : "S3_ERROR";
   const secrets = [s.secretKey, s.accessKey].filter((x) => x.length >= 4);
+  return new StorageError(code, scrub(`${op} ${key}: ${typeof e.message === "string" ? e.message : String(err)}`, secrets));
+}
+
+/** One PUT per object through s3Client. */
+export function createS3Store(s: S3Settings): ObjectStore {
+  const client = s3Client(s);
+  const host = safeHost(s.endpoint);
   return {
     describe: `s3://${s.bucket} at ${host}`,
     async write(key, bytes) {
@@ -41,9 +53,7 @@ export function createS3Store(s: S3Settings): ObjectStore {
         // s3.write sends exactly one PUT and never retries: the spool owns retries.
         await client.write(key, bytes, { type: "application/vnd.apache.parquet" });
       } catch (err) {
-        const e = err as { code?: unknown; message?: unknown; name?: unknown };
-        const code = typeof e.code === "string" && e.code ? e.code : typeof e.name === "string" ? e.name : "S3_ERROR";
-        throw new StorageError(code, scrub(`PUT ${key}: ${typeof e.message === "string" ? e.message : String(err)}`, secrets));
+        throw s3Error("PUT", key, err, s);
       }
     },
   };

@@ -7,31 +7,7 @@ import { adapters } from "../../src/exchanges/index.ts";
 import { createLogger } from "../../src/log.ts";
 import type { BookRow } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
-
-function row(o: Partial<BookRow>): BookRow {
-  return {
-    exchange: "okx",
-    symbol: "BTCUSDT",
-    exchange_symbol: "BTC-USDT-SWAP",
-    ts_event_ms: 1,
-    ts_recv_us: 1,
-    conn_id: "c1",
-    recv_seq: 1,
-    stream: "book",
-    is_snapshot: false,
-    source: "ws",
-    update_id: 0,
-    first_update_id: null,
-    prev_update_id: null,
-    seq: null,
-    ts_tx_ms: null,
-    bid_px: [],
-    bid_qty: [],
-    ask_px: [],
-    ask_qty: [],
-    ...o,
-  };
-}
+import { bookRow as row } from "../helpers/book-row.ts";
 
 describe("BookContinuity", () => {
   test("OKX prev_id: snapshot, chain, empty heartbeat (prev == seq), reset (seqId < prevSeqId) pass; a skipped update is one gap until the next snapshot", () => {

@@ -8,6 +8,7 @@ import { ColumnBuilder } from "../../src/pipeline/column-builder.ts";
 import { encodeParquet } from "../../src/pipeline/encode.ts";
 import { initParquetWasm } from "../../src/pipeline/wasm-init.ts";
 import { fileMetadata } from "../../src/schema/v1.ts";
+import { bookRow } from "../helpers/book-row.ts";
 import { ENTRY } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
@@ -17,31 +18,7 @@ const RULES = {
   bybit: { rule: "consecutive" as const, restAnchored: false },
 };
 let seq = 0;
-function r(o: Partial<BookRow>): BookRow {
-  seq++;
-  return {
-    exchange: "okx",
-    symbol: "BTCUSDT",
-    exchange_symbol: "BTC-USDT-SWAP",
-    ts_event_ms: 1,
-    ts_recv_us: seq,
-    conn_id: "c1",
-    recv_seq: seq,
-    stream: "book",
-    is_snapshot: false,
-    source: "ws",
-    update_id: 0,
-    first_update_id: null,
-    prev_update_id: null,
-    seq: null,
-    ts_tx_ms: null,
-    bid_px: [],
-    bid_qty: [],
-    ask_px: [],
-    ask_qty: [],
-    ...o,
-  };
-}
+const r = (o: Partial<BookRow>): BookRow => bookRow(o, ++seq);
 
 describe("rebuildBooks", () => {
   test("OKX: snapshot + increments (qty 0 deletes); a break without a book_gap event is unexplained, with one it is explained", () => {

@@ -7,6 +7,7 @@ import { createLogger } from "../../src/log.ts";
 import type { BookRow, ConnectionRow } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import type { Connection } from "../../src/ws/connection.ts";
+import { bookRow } from "../helpers/book-row.ts";
 
 function setup() {
   const metrics = new Metrics(["binance", "okx"], 900_000);
@@ -37,28 +38,7 @@ function setup() {
 }
 
 let n = 0;
-const row = (o: Partial<BookRow>): BookRow => ({
-  exchange: "okx",
-  symbol: "BTCUSDT",
-  exchange_symbol: "BTC-USDT-SWAP",
-  ts_event_ms: 1,
-  ts_recv_us: ++n,
-  conn_id: "c1",
-  recv_seq: n,
-  stream: "book",
-  is_snapshot: false,
-  source: "ws",
-  update_id: 0,
-  first_update_id: null,
-  prev_update_id: null,
-  seq: null,
-  ts_tx_ms: null,
-  bid_px: [],
-  bid_qty: [],
-  ask_px: [],
-  ask_qty: [],
-  ...o,
-});
+const row = (o: Partial<BookRow>): BookRow => bookRow(o, ++n);
 
 describe("BookTracker", () => {
   test("OKX: a prevSeqId break is counted, recorded as a book_gap event and resynced by resubscribing; a dropped row too, once per resync", () => {

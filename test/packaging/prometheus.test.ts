@@ -151,28 +151,7 @@ describe("GET /metrics/prometheus", () => {
   });
 
   test("a fresh process exports its per-exchange series at 0, so increase() sees the first event, gap or silent subscription", () => {
-    const now = Date.now();
-    const m = new Metrics([...EXCHANGES], 900_000, now);
-    for (const ex of EXCHANGES) m.declareExchange(ex, adapters[ex].streams, adapters[ex].contiguousTradeIds);
-    const exp = parseExposition(
-      renderPrometheus(
-        buildSnapshot({
-          metrics: m,
-          queueSize: 0,
-          queueCapacity: 10,
-          state: "OFFLINE",
-          stateSinceMs: now,
-          stateReasons: [],
-          symbols: ["BTCUSDT"],
-          streams: {},
-          nowMs: now,
-          rssBytes: 1,
-          lag: { p50: 0, p99: 0, max: 0, samples: 0 },
-          silentSubscriptions: [],
-          connections: Object.fromEntries(EXCHANGES.map((ex) => [ex, { open: 0, planned: 0 }])),
-        }),
-      ),
-    );
+    const exp = parseExposition(renderPrometheus(freshSnapshot()));
     for (const ex of EXCHANGES) {
       for (const st of adapters[ex].streams) expect({ ex, st, v: exp.value(`${PREFIX}events_total`, { exchange: ex, stream: st }) }).toEqual({ ex, st, v: 0 });
       expect({ ex, v: exp.value(`${PREFIX}silent_subscriptions`, { exchange: ex }) }).toEqual({ ex, v: 0 });
