@@ -106,7 +106,7 @@ async function collectorRun(rate: number): Promise<RunResult> {
   const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sender.url, EXCHANGES: "binance", SYMBOLS: symbols.join(","), DATA_DIR: dataDir }));
   await col.waitForLog("status_api_start");
   const metrics = () => col.get("/metrics");
-  while ((await metrics()).connections.binance.open < 2) await Bun.sleep(50);
+  while (((await metrics()).connections.binance?.open ?? 0) < 2) await Bun.sleep(50);
   const m0 = await metrics();
   const s0 = sender.stats();
   const cpu0 = cpuSeconds(col.proc.pid);

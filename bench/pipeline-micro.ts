@@ -94,5 +94,5 @@ await writer.close(60_000);
 await encoder.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
-  `${total} frames: parse + ingest ${((parseMs * 1000) / total).toFixed(2)} µs/frame, writer drain + ticks ${((drainMs * 1000) / total).toFixed(2)} µs/frame; rows written ${metrics.writer.total_written}, drops ${metrics.droppedTotal}, files ${metrics.writer.files_written}`,
+  `${total} frames: parse + ingest ${((parseMs * 1000) / total).toFixed(2)} µs/frame, writer drain + ticks ${((drainMs * 1000) / total).toFixed(2)} µs/frame; rows written ${writer.stats().rowsWritten}, drops ${metrics.droppedTotal}, files ${writer.stats().filesWritten}`,
 );

@@ -20,6 +20,7 @@ import { openStatus } from "./run/status.ts";
 import { createStorage } from "./run/storage.ts";
 import { createTrackers } from "./run/trackers.ts";
 import { Venues } from "./run/venues.ts";
+import { writeHealth } from "./run/writes.ts";
 
 export interface RunningCollector {
   instanceId: string;
@@ -34,7 +35,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const clock = systemClock;
   const instanceId = randomBytes(4).toString("hex");
   const metrics = new Metrics(config.EXCHANGES, config.STATE_WINDOW_SECONDS * 1000, clock.nowMs());
-  const storage = createStorage(config, metrics, log);
+  const storage = createStorage(config, log);
   const pipeline = createPipeline(config, storage, metrics, log, instanceId);
   const { queue, writer } = pipeline;
   const record = (row: ConnectionRow) => writer.record(row);
@@ -42,8 +43,15 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const venues = new Venues(config, adapters, instanceId);
   const { findConnection } = venues;
   const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
+  const writes = { writer, storage };
   const health = new Health(
-    { metrics, connections: () => venues.totals(), queueUtilizationPct: () => queue.utilizationPct(), localStorage: config.STORAGE_BACKEND === "local" },
+    {
+      metrics,
+      writes: () => writeHealth(writes),
+      connections: () => venues.totals(),
+      queueUtilizationPct: () => queue.utilizationPct(),
+      localStorage: config.STORAGE_BACKEND === "local",
+    },
     log,
     clock,
   );
@@ -73,7 +81,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     config: redact(config),
   });
 
-  const snapshot = snapshotOf({ clock, metrics, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
+  const snapshot = snapshotOf({ clock, metrics, writes, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
   const status = await openStatus(config, snapshot, log).catch(async (err: unknown) => {
     await pipeline.encoder.close();
     throw err;

@@ -20,8 +20,9 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   schema: { value: ["schema"] },
   exchanges: { value: ["exchanges", "schema"] },
   ws: { value: ["ws"], type: ["exchanges", "schema"] },
-  pipeline: { value: ["pipeline", "schema", "storage/paths"], type: ["storage", "state"] },
-  storage: { value: ["storage"], type: ["state"] },
+  // The writer and the storage own their counters (stats()); run/ pulls them: neither sees `state`.
+  pipeline: { value: ["pipeline", "schema", "storage/paths"], type: ["storage"] },
+  storage: { value: ["storage"] },
   state: { value: ["state", "schema"] },
   status: { value: ["status", "state", "schema"] },
   sim: { value: ["sim", "schema"] },

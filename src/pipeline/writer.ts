@@ -4,7 +4,6 @@ import { fileMetadata } from "../schema/v1.ts";
 import { objectKey } from "../storage/paths.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import type { Storage } from "../storage/types.ts";
-import type { Metrics } from "../state/metrics.ts";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
 import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
@@ -36,6 +35,35 @@ export interface WriterOptions {
   symbols?: Partial<Record<ExchangeId, readonly string[]>>;
   /** Time of flush deadlines and ages (default: the system clock); tests inject their own. */
   clock?: Clock;
+}
+
+/** Where the writer reports rows it lost or refused: the collector's loss counters (state/metrics satisfies it). */
+export interface WriterLosses {
+  recordDrop(nowMs: number, count?: number): void;
+  recordParseError(reason: string): void;
+}
+
+/** What the writer counts (pure data), pulled by the status snapshot and the health (src/run/writes.ts). */
+export interface WriterStats {
+  /** Market-data rows in stored files (comparable with total_events; connection rows are not counted). */
+  rowsWritten: number;
+  filesWritten: number;
+  /** Market-data rows accepted and not yet stored. */
+  pendingRows: number;
+  /** Partitions holding a buffer. */
+  activeBuffers: number;
+  /** storage.put calls in progress. */
+  putsInFlight: number;
+  /** Failed attempts to encode or store a file (each retried with backoff). */
+  failedAttempts: number;
+  /** Files whose rows were lost (the encoder died holding the only copy): counted as drops too. */
+  lostFiles: number;
+  /** Failed start-up probes, failed attempts and lost files. */
+  writeErrors: number;
+  /** Storage failing beyond the retry budget, or the start-up probe failed and nothing was written since. */
+  failing: boolean;
+  /** When storage.put last succeeded (ms), null until the first. */
+  lastStoredMs: number | null;
 }
 
 const FILE_STREAMS: readonly FileStream[] = [...STREAMS, "connection"];
@@ -193,6 +221,13 @@ export class Writer {
   private timers: ReturnType<typeof setInterval>[] = [];
   private idleWaiters: Array<() => void> = [];
   private probeFailed = false;
+  private rowsWritten = 0;
+  private filesWritten = 0;
+  private putsInFlight = 0;
+  private failedAttempts = 0;
+  private lostFiles = 0;
+  private writeErrors = 0;
+  private lastStoredMs: number | null = null;
   private drainScheduled = false;
   private closed = false;
   /** Aborted when a shutdown times out: no file becomes visible after that, no job retries. */
@@ -204,7 +239,7 @@ export class Writer {
     private readonly queue: BoundedQueue<RecordRow>,
     private readonly storage: Storage,
     private readonly encoder: Encoder,
-    private readonly metrics: Metrics,
+    private readonly losses: WriterLosses,
     private readonly log: Logger,
     private readonly opts: WriterOptions,
   ) {
@@ -217,8 +252,7 @@ export class Writer {
       await this.storage.probe();
     } catch (err) {
       this.probeFailed = true;
-      this.metrics.writeErrorsTotal++;
-      this.updateFailing();
+      this.writeErrors++;
       this.log.error("write_error", {
         storage: this.storage.describe,
         error: describeError(err),
@@ -243,7 +277,6 @@ export class Writer {
   drain(max = DRAIN_MAX_PER_CALL, force = false): void {
     if (!force && this.backpressured()) return;
     this.queue.drain(max, this.addRow);
-    this.updateGauges();
   }
 
   /** The timer's drain: time-budgeted slices, continued on the next loop turn while a backlog exists. */
@@ -253,7 +286,6 @@ export class Writer {
     const end = performance.now() + DRAIN_SLICE_MS;
     do this.queue.drain(DRAIN_CHUNK, this.addRow);
     while (this.queue.size > 0 && performance.now() < end);
-    this.updateGauges();
     if (this.queue.size > 0 && !this.drainScheduled) {
       this.drainScheduled = true;
       setTimeout(() => this.drainSlice(), 0);
@@ -337,7 +369,7 @@ export class Writer {
 
   /** A row the ingest layer should have refused: counted, logged once per venue, never a partition. */
   private refuse(row: RecordRow): null {
-    this.metrics.recordParseError("unknown_symbol");
+    this.losses.recordParseError("unknown_symbol");
     const exchange = String(row.exchange).slice(0, 20);
     if (!this.rejectedLogged.has(exchange)) {
       this.rejectedLogged.add(exchange);
@@ -408,7 +440,6 @@ export class Writer {
       }
       top = this.heap.peek();
     }
-    this.updateGauges();
   }
 
   private flush(p: Partition, reason: string, now: number): void {
@@ -460,16 +491,14 @@ export class Writer {
         // Encode once; a failed store is retried with the same bytes under the same key.
         if (!bytes) bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
         if (signal.aborted) return;
-        // A storage that uploads in the background (S3 spool) counts its own uploads.
-        const counts = !this.storage.countsUploads;
-        if (counts) this.metrics.writer.in_flight_uploads++;
+        this.putsInFlight++;
         const put = this.storage.put(job.key, bytes, signal);
         this.puts.add(put);
         try {
           await put;
         } finally {
           this.puts.delete(put);
-          if (counts) this.metrics.writer.in_flight_uploads--;
+          this.putsInFlight--;
         }
         break;
       } catch (err) {
@@ -482,10 +511,9 @@ export class Writer {
           }
           job.batch = err.batch;
         }
-        if (!this.storage.countsUploads) this.metrics.writer.upload_failures++;
-        this.metrics.writeErrorsTotal++;
+        this.failedAttempts++;
+        this.writeErrors++;
         if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
-        this.updateFailing();
         const delayMs = backoffDelayMs(this.opts.retryBackoff, job.attempts);
         this.log.error("write_error", {
           key: job.key,
@@ -501,17 +529,16 @@ export class Writer {
     if (job.attempts > 1) this.log.info("write_recovered", { key: job.key, attempts: job.attempts });
     this.probeFailed = false;
     // total_written counts market-data events (comparable with total_events), not connection rows.
-    if (job.stream !== "connection") this.metrics.writer.total_written += job.batch.length;
-    this.metrics.writer.files_written++;
-    // A spooling storage stamps last_write_ts when the upload lands, not when the spool has the file.
-    if (!this.storage.countsUploads) this.metrics.lastWriteTsMs = Date.now();
+    if (job.stream !== "connection") this.rowsWritten += job.batch.length;
+    this.filesWritten++;
+    this.lastStoredMs = Date.now();
     this.finish(job);
   }
 
   private lose(job: Job, err: Error): void {
-    this.metrics.writer.upload_failures++;
-    this.metrics.writeErrorsTotal++;
-    this.metrics.recordDrop(Date.now(), job.batch.length);
+    this.lostFiles++;
+    this.writeErrors++;
+    this.losses.recordDrop(Date.now(), job.batch.length);
     this.log.error("write_error", {
       key: job.key,
       rows: job.batch.length,
@@ -526,23 +553,27 @@ export class Writer {
 
   private finish(job: Job, written = true): void {
     this.failing.delete(job);
-    this.updateFailing();
     if (written && job.stream !== "connection") this.pendingRows -= job.batch.length;
     this.backlogRows -= job.batch.length;
     this.inFlight--;
     this.jobsOpen--;
-    this.updateGauges();
     this.pump();
     if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private updateFailing(): void {
-    this.metrics.writerFailing = this.probeFailed || this.failing.size > 0;
-  }
-
-  private updateGauges(): void {
-    this.metrics.writer.active_buffers = this.activeBuffers;
-    this.metrics.writer.pending_events = this.pendingRows;
+  stats(): WriterStats {
+    return {
+      rowsWritten: this.rowsWritten,
+      filesWritten: this.filesWritten,
+      pendingRows: this.pendingRows,
+      activeBuffers: this.activeBuffers,
+      putsInFlight: this.putsInFlight,
+      failedAttempts: this.failedAttempts,
+      lostFiles: this.lostFiles,
+      writeErrors: this.writeErrors,
+      failing: this.probeFailed || this.failing.size > 0,
+      lastStoredMs: this.lastStoredMs,
+    };
   }
 
   /** Rows accepted by the writer and not yet durably written. */
@@ -562,7 +593,6 @@ export class Writer {
     while (this.queue.size > 0) this.drain(DRAIN_MAX_PER_CALL, true);
     const now = this.clock.nowMs();
     for (const p of this.partitions) this.flush(p, "shutdown", now);
-    this.updateGauges();
     if (this.jobsOpen > 0) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       await Promise.race([idle, Bun.sleep(timeoutMs)]);
@@ -570,7 +600,6 @@ export class Writer {
     if (this.jobsOpen > 0) {
       this.abort.abort();
       if (this.puts.size > 0) await Promise.race([Promise.allSettled([...this.puts]), Bun.sleep(ABORT_GRACE_MS)]);
-      this.updateGauges();
     }
     return { complete: this.jobsOpen === 0, unwrittenRows: this.pendingRows };
   }

@@ -4,11 +4,11 @@
  *
  * What feeds deriveState, in one place (`inputs()`):
  * - fatalError      ← this part: an uncaught exception or unhandled rejection (`fatal()`).
- * - writerFailing   ← the writer (pipeline/writer: `metrics.writerFailing`, storage failing beyond its
- *                     retry budget), cleared here early once a file is written after the last failed
- *                     write with local storage (`metrics.writeErrorsTotal`, `metrics.lastWriteTsMs`).
- * - uploadsFailing  ← the S3 spool's upload queue (storage/upload-queue: `metrics.uploadsFailing`).
- * - spoolFull       ← the S3 spool's admission (storage/spool-admission: `metrics.spoolFull`).
+ * - writerFailing   ← the writer (`Writer.stats().failing`: storage failing beyond its retry budget),
+ *                     cleared here early once a file is written after the last failed write with
+ *                     local storage (`writeErrorsTotal`, `lastWriteTsMs`; run/writes.ts).
+ * - uploadsFailing  ← the S3 spool's upload queue (`Storage.stats().uploadsFailing`).
+ * - spoolFull       ← the S3 spool's admission (`Storage.stats().spoolFull`).
  * - connectionsOpen / connectionsPlanned ← the venues (run/venues: open slots, plans).
  * - queueUtilizationPct ← the ingest queue; drops15m ← `metrics.drops` (queue drops, lost rows).
  */
@@ -17,9 +17,12 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../state/metrics.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "../state/state.ts";
 import type { ConnectionCounts } from "./venues.ts";
+import type { WriteHealth } from "./writes.ts";
 
 export interface HealthSources {
   metrics: Metrics;
+  /** The writer's and the storage's own stats (run/writes.ts writeHealth). */
+  writes(): WriteHealth;
   connections(): ConnectionCounts;
   queueUtilizationPct(): number;
   /** STORAGE_BACKEND=local: the last write is a file on disk (with S3 it is an upload, not the spool's disk). */
@@ -56,12 +59,13 @@ export class Health {
   /** The inputs of deriveState now (see the module comment for who feeds each). */
   inputs(now = this.clock.nowMs()): StateInputs {
     const m = this.src.metrics;
+    const w = this.src.writes();
     const c = this.src.connections();
     return {
       fatalError: this.fatalError,
-      writerFailing: this.writerFailing(now),
-      uploadsFailing: m.uploadsFailing,
-      spoolFull: m.spoolFull,
+      writerFailing: this.writerFailing(w, now),
+      uploadsFailing: w.uploadsFailing,
+      spoolFull: w.spoolFull,
       connectionsOpen: c.open,
       connectionsPlanned: c.planned,
       queueUtilizationPct: this.src.queueUtilizationPct(),
@@ -106,13 +110,12 @@ export class Health {
   // ERROR clears as soon as a file is written after the last failed write (local storage): the
   // writer keeps the failed files and retries them with backoff (up to 30 s apart), but the
   // storage works again.
-  private writerFailing(now: number): boolean {
-    const m = this.src.metrics;
-    if (m.writeErrorsTotal !== this.seenWriteErrors) {
-      this.seenWriteErrors = m.writeErrorsTotal;
+  private writerFailing(w: WriteHealth, now: number): boolean {
+    if (w.writeErrorsTotal !== this.seenWriteErrors) {
+      this.seenWriteErrors = w.writeErrorsTotal;
       this.lastWriteErrorMs = now;
     }
-    const wroteSince = this.src.localStorage && m.lastWriteTsMs !== null && m.lastWriteTsMs > this.lastWriteErrorMs;
-    return m.writerFailing && !wroteSince;
+    const wroteSince = this.src.localStorage && w.lastWriteTsMs !== null && w.lastWriteTsMs > this.lastWriteErrorMs;
+    return w.writerFailing && !wroteSince;
   }
 }

@@ -10,10 +10,13 @@ import { processFacts } from "../status/process.ts";
 import { BUILD_COMMIT_ID, COLLECTOR_VERSION, SCHEMA_VERSION } from "../version.ts";
 import type { Health } from "./health.ts";
 import type { Venues } from "./venues.ts";
+import { writeFacts, type WriteSources } from "./writes.ts";
 
 export interface SnapshotParts {
   clock: Clock;
   metrics: Metrics;
+  /** The writer and the storage: each reports its own counters. */
+  writes: WriteSources;
   queue: BoundedQueue<RecordRow>;
   health: Health;
   venues: Venues;
@@ -29,6 +32,7 @@ export function snapshotOf(p: SnapshotParts): () => Snapshot {
     const health = p.health.view();
     return buildSnapshot({
       metrics: p.metrics,
+      writes: writeFacts(p.writes),
       queueSize: p.queue.size,
       queueCapacity: p.queue.capacity,
       state: health.state,

@@ -3,13 +3,12 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../state/metrics.ts";
 import { createLocalStorage } from "../storage/local.ts";
 import { createS3Store } from "../storage/s3.ts";
 import { createSpoolingStorage } from "../storage/spool.ts";
 import type { Storage } from "../storage/types.ts";
 
-export function createStorage(config: Readonly<Config>, metrics: Metrics, log: Logger): Storage {
+export function createStorage(config: Readonly<Config>, log: Logger): Storage {
   if (config.STORAGE_BACKEND !== "s3") return createLocalStorage(config.DATA_DIR);
   const { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = config;
   // loadConfig refuses STORAGE_BACKEND=s3 without these; checked again here so the types need no `!`.
@@ -24,7 +23,6 @@ export function createStorage(config: Readonly<Config>, metrics: Metrics, log: L
     maxBytes: config.SPOOL_MAX_BYTES,
     uploadTimeoutMs: config.S3_UPLOAD_TIMEOUT_SECONDS * 1000,
     backoff: { baseMs: Math.min(500, config.S3_RETRY_MAX_SECONDS * 1000), maxMs: config.S3_RETRY_MAX_SECONDS * 1000 },
-    metrics,
     log,
   });
 }

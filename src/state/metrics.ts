@@ -1,4 +1,7 @@
-/** @module state/metrics — the collector's counters and gauges; every part writes here, status reads a snapshot. */
+/**
+ * @module state/metrics — the counters and gauges of ingest, connections and books; status reads a snapshot.
+ * The writer and the storage count their own (Writer.stats(), Storage.stats()): src/run/writes.ts pulls them.
+ */
 import { STREAMS, type ExchangeId, type Stream } from "../schema/rows.ts";
 import { RollingCounter } from "./rolling.ts";
 
@@ -39,7 +42,6 @@ export class Metrics {
   readonly eventsByStream: Record<Stream, number>;
   readonly eventsByExchange: Record<string, Partial<Record<Stream, number>>> = {};
   lastEventTsMs: number | null = null;
-  lastWriteTsMs: number | null = null;
 
   droppedTotal = 0;
   readonly drops: RollingCounter;
@@ -73,27 +75,6 @@ export class Metrics {
    * totalEvents (OKX `liquidation-orders` is one feed for every swap).
    */
   readonly filteredByExchange: Record<string, Partial<Record<Stream, number>>> = {};
-  readonly writer: WriterCounters = {
-    total_written: 0,
-    files_written: 0,
-    pending_events: 0,
-    active_buffers: 0,
-    in_flight_uploads: 0,
-    upload_failures: 0,
-    files_uploaded: 0,
-    spool_files: 0,
-    spool_bytes: 0,
-    spool_oldest_age_seconds: 0,
-  };
-  /** When the oldest spooled file entered the spool (ms), null when empty; the snapshot turns it into an age. */
-  spoolOldestMs: number | null = null;
-  writeErrorsTotal = 0;
-  writerFailing = false;
-  /** S3 uploads are failing and being retried (DEGRADED): files wait in the spool. */
-  uploadsFailing = false;
-  /** The spool refused a file: over SPOOL_MAX_BYTES or the disk is full (ERROR). */
-  spoolFull = false;
-
   // events_per_sec: per-stream lifetime counts sampled once a second over a 10 s window.
   private readonly epsSamples: Array<Record<Stream, number>> = [];
   private eps: Record<Stream, number>;

@@ -97,8 +97,37 @@ export interface Snapshot {
   process: ProcessBody;
 }
 
+/** What the writer and the storage report about writes (src/run/writes.ts composes it from their stats()). */
+export interface WriteFacts {
+  writer: Omit<WriterCounters, "spool_oldest_age_seconds">;
+  /** When the oldest spooled file entered the spool (ms), null when empty (or no spool). */
+  spoolOldestMs: number | null;
+  writeErrorsTotal: number;
+  /** The last file stored (local) or uploaded (S3), null until the first. */
+  lastWriteTsMs: number | null;
+}
+
+export const NO_WRITES: WriteFacts = {
+  writer: {
+    total_written: 0,
+    files_written: 0,
+    pending_events: 0,
+    active_buffers: 0,
+    in_flight_uploads: 0,
+    upload_failures: 0,
+    files_uploaded: 0,
+    spool_files: 0,
+    spool_bytes: 0,
+  },
+  spoolOldestMs: null,
+  writeErrorsTotal: 0,
+  lastWriteTsMs: null,
+};
+
 export interface SnapshotInputs {
   metrics: Metrics;
+  /** Writer and storage counters (tests may leave them out: zeros). */
+  writes?: WriteFacts;
   queueSize: number;
   queueCapacity: number;
   state: CollectorState;
@@ -118,6 +147,7 @@ export interface SnapshotInputs {
 
 export function buildSnapshot(i: SnapshotInputs): Snapshot {
   const m = i.metrics;
+  const w = i.writes ?? NO_WRITES;
   const queuePct = Math.round((i.queueSize / i.queueCapacity) * 10000) / 100;
   const drops15m = m.drops.sum(i.nowMs);
   const silence15m = m.silence.sum(i.nowMs);
@@ -132,7 +162,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       status: "ok",
       uptime: Math.round((i.nowMs - m.startedAtMs) / 10) / 100,
       last_event_ts: m.lastEventTsMs,
-      last_write_ts: m.lastWriteTsMs,
+      last_write_ts: w.lastWriteTsMs,
     },
     streams: { symbols: [...i.symbols], streams: structuredClone(i.streams) },
     metrics: {
@@ -175,12 +205,12 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       trade_id_jumps_by_exchange: { ...m.tradeIdJumpsByExchange },
       silent_subscriptions: i.silentSubscriptions,
       silent_subscriptions_total: m.silentSubscriptionsTotal,
-      write_errors_total: m.writeErrorsTotal,
+      write_errors_total: w.writeErrorsTotal,
       connections: structuredClone(i.connections),
       state: i.state,
       rss_mb: rssMb,
       event_loop_lag_ms: i.lag,
-      writer: { ...m.writer, spool_oldest_age_seconds: m.spoolOldestMs === null ? 0 : Math.max(0, Math.round((i.nowMs - m.spoolOldestMs) / 100) / 10) },
+      writer: { ...w.writer, spool_oldest_age_seconds: w.spoolOldestMs === null ? 0 : Math.max(0, Math.round((i.nowMs - w.spoolOldestMs) / 100) / 10) },
     },
     status: {
       state: i.state,

@@ -1,11 +1,10 @@
 /**
  * @module storage/spool-admission — lets a file into the spool only while it fits: SPOOL_MAX_BYTES
  * (files held plus files being written) and a disk with room. A refusal sets the ERROR input
- * (`spoolFull`, `spool_full` log, once per episode); the next file that fits clears it.
+ * (`isFull`, `spool_full` log, once per episode); the next file that fits clears it.
  */
 import { describeError, StorageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../state/metrics.ts";
 import type { SpoolFiles } from "./spool-files.ts";
 import type { Storage } from "./types.ts";
 
@@ -15,7 +14,6 @@ export interface AdmissionOptions {
   files: SpoolFiles;
   dir: string;
   maxBytes: number;
-  metrics: Metrics;
   log: Logger;
 }
 
@@ -25,6 +23,11 @@ export class SpoolAdmission {
   private full = false;
 
   constructor(private readonly o: AdmissionOptions) {}
+
+  /** A file was refused and none admitted since (SPOOL_MAX_BYTES or a full disk): the ERROR input. */
+  get isFull(): boolean {
+    return this.full;
+  }
 
   /** Make `bytes` durable in the spool under `key`, or throw (SPOOL_FULL, or the disk's error). */
   async admit(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -46,13 +49,11 @@ export class SpoolAdmission {
     }
     if (this.full) {
       this.full = false;
-      this.o.metrics.spoolFull = false;
       this.o.log.info("spool_full", { resolved: true, spool_files: files.count, spool_bytes: files.bytes });
     }
   }
 
   private markFull(reason: string, err: string): void {
-    this.o.metrics.spoolFull = true;
     if (this.full) return;
     this.full = true;
     this.o.log.error("spool_full", {

@@ -1,7 +1,6 @@
 /** @module storage/spool-files — the files waiting in the spool, oldest first: their bytes on disk and the gauges that show them. */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Metrics } from "../state/metrics.ts";
 
 export interface SpoolEntry {
   /** Hive key, relative to the spool directory (also the object key after the prefix). */
@@ -12,15 +11,12 @@ export interface SpoolEntry {
   attempts: number;
 }
 
-/** Every write keeps `writer.spool_files`, `writer.spool_bytes` and `spoolOldestMs` current. */
+/** The spool's contents: count, bytes and the oldest file's age are read from here (UploadStats). */
 export class SpoolFiles {
   private readonly entries = new Map<string, SpoolEntry>(); // insertion order = oldest first
   private bytesTotal = 0;
 
-  constructor(
-    private readonly dir: string,
-    private readonly metrics: Metrics,
-  ) {}
+  constructor(private readonly dir: string) {}
 
   get count(): number {
     return this.entries.size;
@@ -28,6 +24,12 @@ export class SpoolFiles {
 
   get bytes(): number {
     return this.bytesTotal;
+  }
+
+  /** When the oldest file entered the spool (ms), null when empty. */
+  get oldestMs(): number | null {
+    const first = this.entries.values().next();
+    return first.done ? null : first.value.sinceMs;
   }
 
   has(key: string): boolean {
@@ -39,14 +41,12 @@ export class SpoolFiles {
     if (this.entries.has(e.key)) return false;
     this.entries.set(e.key, e);
     this.bytesTotal += e.size;
-    this.publish();
     return true;
   }
 
   remove(e: SpoolEntry): void {
     if (!this.entries.delete(e.key)) return;
     this.bytesTotal -= e.size;
-    this.publish();
   }
 
   /** The file's bytes, read back from disk for every attempt (waiting files cost no RAM); null when it is gone. */
@@ -63,12 +63,5 @@ export class SpoolFiles {
   async discard(e: SpoolEntry): Promise<void> {
     await rm(join(this.dir, e.key), { force: true });
     this.remove(e);
-  }
-
-  private publish(): void {
-    this.metrics.writer.spool_files = this.entries.size;
-    this.metrics.writer.spool_bytes = this.bytesTotal;
-    const first = this.entries.values().next();
-    this.metrics.spoolOldestMs = first.done ? null : first.value.sinceMs;
   }
 }

@@ -10,13 +10,12 @@
 import type { BackoffPolicy } from "../backoff.ts";
 import { systemClock, type TimerClock, withDeadline } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../state/metrics.ts";
 import { createLocalStorage } from "./local.ts";
 import type { ObjectStore } from "./s3.ts";
 import { SpoolAdmission } from "./spool-admission.ts";
 import { SpoolFiles } from "./spool-files.ts";
 import { SpoolRecovery } from "./spool-recovery.ts";
-import type { Storage } from "./types.ts";
+import type { Storage, UploadStats } from "./types.ts";
 import { UploadQueue } from "./upload-queue.ts";
 
 export interface SpoolOptions {
@@ -31,14 +30,13 @@ export interface SpoolOptions {
   /** Per-attempt deadline; a request without an answer by then is abandoned and retried. */
   uploadTimeoutMs: number;
   backoff: BackoffPolicy;
-  metrics: Metrics;
   log: Logger;
   /** Time of backoff pauses, deadlines and file ages; default real time (tests drive their own). */
   clock?: TimerClock;
 }
 
 export interface SpoolingStorage extends Storage {
-  readonly countsUploads: true;
+  stats(): UploadStats;
   close(timeoutMs: number): Promise<{ pendingFiles: number; pendingBytes: number }>;
 }
 
@@ -48,13 +46,13 @@ export function normalisePrefix(prefix: string): string {
 }
 
 export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
-  const { dir, store, maxInflight, maxBytes, uploadTimeoutMs, backoff, metrics, log } = o;
+  const { dir, store, maxInflight, maxBytes, uploadTimeoutMs, backoff, log } = o;
   const clock = o.clock ?? systemClock;
   const local = createLocalStorage(dir);
   const prefix = normalisePrefix(o.prefix);
-  const files = new SpoolFiles(dir, metrics);
-  const admission = new SpoolAdmission({ local, files, dir, maxBytes, metrics, log });
-  const uploads = new UploadQueue({ prefix, store, files, maxInflight, uploadTimeoutMs, backoff, clock, metrics, log });
+  const files = new SpoolFiles(dir);
+  const admission = new SpoolAdmission({ local, files, dir, maxBytes, log });
+  const uploads = new UploadQueue({ prefix, store, files, maxInflight, uploadTimeoutMs, backoff, clock, log });
   const recovery = new SpoolRecovery({
     dir,
     files,
@@ -66,7 +64,9 @@ export function createSpoolingStorage(o: SpoolOptions): SpoolingStorage {
   });
   return {
     describe: `${store.describe}/${prefix} via spool ${dir}`,
-    countsUploads: true,
+    stats() {
+      return { ...uploads.stats(), spoolFiles: files.count, spoolBytes: files.bytes, spoolOldestMs: files.oldestMs, spoolFull: admission.isFull };
+    },
     async probe() {
       await local.probe();
       await recovery.ensure();

@@ -7,7 +7,6 @@ import { type TimerClock, withDeadline } from "../clock.ts";
 import { describeError, StorageError } from "../errors.ts";
 import type { BackoffPolicy } from "../backoff.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../state/metrics.ts";
 import type { ObjectStore } from "./s3.ts";
 import type { SpoolEntry, SpoolFiles } from "./spool-files.ts";
 import { actionFor } from "./upload-actions.ts";
@@ -23,7 +22,6 @@ export interface UploadQueueOptions {
   uploadTimeoutMs: number;
   backoff: BackoffPolicy;
   clock: TimerClock;
-  metrics: Metrics;
   log: Logger;
 }
 
@@ -34,6 +32,9 @@ export class UploadQueue {
   /** Requests abandoned at their deadline and still open (each holds a socket and its bytes). */
   private abandoned = 0;
   private failing = false;
+  private failures = 0;
+  private uploaded = 0;
+  private lastUploadMs: number | null = null;
   private blockedLogged = false;
   private closed = false;
   private cancelWake: (() => void) | null = null;
@@ -41,6 +42,17 @@ export class UploadQueue {
 
   constructor(private readonly o: UploadQueueOptions) {
     this.pacing = new UploadBackoff(o.backoff, o.maxInflight);
+  }
+
+  /** The queue's counters (UploadStats without the spool's contents). */
+  stats(): { uploadsInFlight: number; uploadFailures: number; filesUploaded: number; lastUploadMs: number | null; uploadsFailing: boolean } {
+    return {
+      uploadsInFlight: this.inflight,
+      uploadFailures: this.failures,
+      filesUploaded: this.uploaded,
+      lastUploadMs: this.lastUploadMs,
+      uploadsFailing: this.failing,
+    };
   }
 
   /** A file now in the spool; queued behind the others (the caller pumps). */
@@ -89,9 +101,7 @@ export class UploadQueue {
   }
 
   private async upload(e: SpoolEntry): Promise<void> {
-    const w = this.o.metrics.writer;
     this.inflight++;
-    w.in_flight_uploads++;
     e.attempts++;
     const objectKey = this.o.prefix + e.key;
     try {
@@ -104,7 +114,6 @@ export class UploadQueue {
       this.failed(e, objectKey, err);
     } finally {
       this.inflight--;
-      w.in_flight_uploads--;
       this.pump();
       if (this.isSettled()) for (const resolve of this.settledWaiters.splice(0)) resolve();
     }
@@ -132,24 +141,21 @@ export class UploadQueue {
   }
 
   private succeeded(e: SpoolEntry, objectKey: string): void {
-    const { metrics, files } = this.o;
-    metrics.writer.files_uploaded++;
+    const { files } = this.o;
+    this.uploaded++;
     // /health last_write_ts means "last S3 write" here: a stale value is how an outage shows.
-    metrics.lastWriteTsMs = this.o.clock.nowMs();
+    this.lastUploadMs = this.o.clock.nowMs();
     this.pacing.succeeded();
     if (this.failing) {
       this.failing = false;
-      metrics.uploadsFailing = false;
       this.o.log.info("upload_recovered", { key: objectKey, attempts: e.attempts, spool_files: files.count, spool_bytes: files.bytes });
     }
   }
 
   private failed(e: SpoolEntry, objectKey: string, err: unknown): void {
-    const { metrics, files } = this.o;
-    metrics.writer.upload_failures++;
-    metrics.writeErrorsTotal++;
+    const { files } = this.o;
+    this.failures++;
     this.failing = true;
-    metrics.uploadsFailing = true;
     const retryInMs = this.pacing.failed(this.o.clock.nowMs());
     this.ready.unshift(e); // oldest first again
     const code = (err as { code?: unknown }).code;

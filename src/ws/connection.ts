@@ -1,7 +1,7 @@
 /** @module ws/connection — one venue socket: connect, subscribe pacing, keepalive, watchdog, backoff, recv stamping. */
 import { connectCause, handshakeStatus } from "./cause.ts";
 import type { ConnectionHooks, ConnectionOptions } from "./types.ts";
-import { nowUs } from "../clock.ts";
+import { nowUs, systemClock, type TimerClock } from "../clock.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import { backoffDelayMs } from "../backoff.ts";
@@ -18,8 +18,10 @@ export class Connection {
   private attempt = 0;
   private stopped = false;
   private isOpen = false;
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Cancels the timers of the current socket (from clock.after / every). */
+  private timers: Array<() => void> = [];
+  private cancelReconnect: (() => void) | null = null;
+  private readonly clock: TimerClock;
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
   private pingSentMs: number | null = null;
@@ -38,6 +40,7 @@ export class Connection {
     private readonly log: Logger,
     private readonly opts: ConnectionOptions,
   ) {
+    this.clock = opts.clock ?? systemClock;
     const cap = opts.watchdogCapMs ?? Infinity;
     this.idleTimeoutMs = Math.min(plan.idleTimeoutMs ?? opts.keepalive.idleTimeoutMs, cap);
     this.pongTimeoutMs = Math.min(opts.keepalive.pongTimeoutMs ?? 0, cap);
@@ -91,7 +94,7 @@ export class Connection {
     const connectTimeoutMs = this.opts.connectTimeoutMs ?? 0;
     if (connectTimeoutMs > 0) {
       this.timers.push(
-        setTimeout(() => {
+        this.clock.after(connectTimeoutMs, () => {
           if (ws !== this.ws || this.isOpen) return;
           // A blackholed peer: the handshake would hang for minutes. Give up on this socket now.
           this.closeReason = `connect failed: timeout (no handshake within ${connectTimeoutMs} ms)`;
@@ -102,19 +105,19 @@ export class Connection {
             // not yet a socket to terminate
           }
           this.handleClose(ws, 1006, "");
-        }, connectTimeoutMs),
+        }),
       );
     }
     // Bun dispatches server ping frames as events; they prove the peer is alive.
     ws.addEventListener("ping", () => {
-      this.lastFrameMs = Date.now();
+      this.lastFrameMs = this.clock.nowMs();
     });
   }
 
   private handleOpen(ws: WebSocket): void {
     if (ws !== this.ws) return;
     this.isOpen = true;
-    this.openedAtMs = Date.now();
+    this.openedAtMs = this.clock.nowMs();
     this.lastFrameMs = this.openedAtMs;
     this.log.info("ws_connect", {
       exchange: this.adapter.id,
@@ -127,36 +130,47 @@ export class Connection {
     });
     this.plan.subscribeMessages.forEach((msg, i) => {
       this.timers.push(
-        setTimeout(() => {
+        this.clock.after(i * this.opts.controlGapMs, () => {
           if (ws.readyState === WebSocket.OPEN) {
             ws.send(msg);
             this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
           }
-        }, i * this.opts.controlGapMs),
+        }),
       );
     });
     const ka = this.opts.keepalive;
     if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
-      this.timers.push(setInterval(() => this.sendPing(ws), ka.pingIntervalMs));
+      this.timers.push(this.every(ka.pingIntervalMs, () => this.sendPing(ws)));
     }
     // The same tick drives the idle watchdog, idle-mode pings and the pong deadline.
     const tickMs = Math.max(20, Math.min(1000, this.idleTimeoutMs / 4, ka.pingIntervalMs > 0 ? ka.pingIntervalMs / 4 : Infinity));
-    this.timers.push(setInterval(() => this.checkIdle(ws), tickMs));
+    this.timers.push(this.every(tickMs, () => this.checkIdle(ws)));
     const maxAge = this.opts.maxAgeMs ?? 0;
-    if (maxAge > 0) this.timers.push(setTimeout(() => this.replace(ws, `max age ${maxAge % 1000 === 0 ? `${maxAge / 1000} s` : `${maxAge} ms`}`), maxAge));
+    if (maxAge > 0)
+      this.timers.push(this.clock.after(maxAge, () => this.replace(ws, `max age ${maxAge % 1000 === 0 ? `${maxAge / 1000} s` : `${maxAge} ms`}`)));
     this.hooks.onOpen(this);
+  }
+
+  /** `fn` every `ms` on the clock (a repeating timer); the result cancels it. */
+  private every(ms: number, fn: () => void): () => void {
+    const tick = () => {
+      cancel = this.clock.after(ms, tick); // re-armed first: `fn` may close the socket and cancel it
+      fn();
+    };
+    let cancel = this.clock.after(ms, tick);
+    return () => cancel();
   }
 
   private sendPing(ws: WebSocket): void {
     const p = this.opts.keepalive.ping();
     if (p === null || ws.readyState !== WebSocket.OPEN) return;
     ws.send(p);
-    this.pingSentMs ??= Date.now();
+    this.pingSentMs ??= this.clock.nowMs();
   }
 
   private checkIdle(ws: WebSocket): void {
     const ka = this.opts.keepalive;
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const idleMs = now - this.lastFrameMs;
     const pongTimeoutMs = this.pongTimeoutMs;
     if (pongTimeoutMs > 0 && this.pingSentMs !== null && now - this.pingSentMs > pongTimeoutMs) {
@@ -238,9 +252,9 @@ export class Connection {
     const wasOpen = this.isOpen;
     this.isOpen = false;
     this.ws = null;
-    for (const t of this.timers) clearTimeout(t);
+    for (const cancel of this.timers) cancel();
     this.timers = [];
-    const openForMs = wasOpen ? Date.now() - this.openedAtMs : 0;
+    const openForMs = wasOpen ? this.clock.nowMs() - this.openedAtMs : 0;
     const why = this.closeReason || reason || (wasOpen ? "closed by peer" : "connect failed");
     // Closes the collector asked for (shutdown, a completed rotation) are routine: info, not warn.
     const planned = this.stopped && (why === "shutdown" || why === "rotate");
@@ -274,10 +288,10 @@ export class Connection {
       ...(limited !== null ? { rate_limited: limited } : {}),
     });
     this.hooks.onReconnectScheduled(this);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.cancelReconnect = this.clock.after(delayMs, () => {
+      this.cancelReconnect = null;
       this.connect();
-    }, delayMs);
+    });
   }
 
   /** Send a control message now (order-book resync); false when the socket is not open. */
@@ -313,8 +327,9 @@ export class Connection {
    */
   stop(reason = "shutdown", keepReading = false): void {
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    for (const t of this.timers) clearTimeout(t);
+    this.cancelReconnect?.();
+    this.cancelReconnect = null;
+    for (const cancel of this.timers) cancel();
     this.timers = [];
     const ws = this.ws;
     if (ws) {

@@ -6,6 +6,7 @@
  * the old one. The overlap yields duplicates with different conn_id, never a gap.
  * No venue names here: when to replace comes from the adapter (maxConnectionAgeMs, notices).
  */
+import { systemClock, type TimerClock } from "../clock.ts";
 import type { ConnectionPlan, ExchangeAdapter } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import { Connection } from "./connection.ts";
@@ -23,12 +24,14 @@ interface Slot {
   retiring: Connection | null;
   reason: string;
   startedMs: number;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** Cancels the replacement deadline. */
+  timer: (() => void) | null;
 }
 
 export class Supervisor {
   private readonly slots: Slot[];
   private stopped = false;
+  private readonly clock: TimerClock;
 
   constructor(
     readonly adapter: ExchangeAdapter,
@@ -39,6 +42,7 @@ export class Supervisor {
     /** Longest wait for first data on every subscription of the replacement before the old one closes. */
     private readonly replaceDeadlineMs: number,
   ) {
+    this.clock = opts.clock ?? systemClock;
     this.slots = plans.map((plan) => {
       // The hooks of `current` refer to its slot only when they fire, after the slot exists.
       const slot: Slot = { plan, current: this.make(plan, () => slot), retiring: null, reason: "", startedMs: 0, timer: null };
@@ -53,7 +57,7 @@ export class Supervisor {
   stop(): void {
     this.stopped = true;
     for (const s of this.slots) {
-      if (s.timer) clearTimeout(s.timer);
+      s.timer?.();
       s.retiring?.stop();
       s.current.stop();
     }
@@ -84,7 +88,7 @@ export class Supervisor {
         // The old socket went away by itself (venue cut) before the replacement was live.
         if (conn === slot.retiring) {
           slot.retiring = null;
-          if (slot.timer) clearTimeout(slot.timer);
+          slot.timer?.();
           slot.timer = null;
         }
       },
@@ -99,7 +103,7 @@ export class Supervisor {
     this.hooks.onRotate(old, reason);
     slot.retiring = old;
     slot.reason = reason;
-    slot.startedMs = Date.now();
+    slot.startedMs = this.clock.nowMs();
     slot.current = this.make(slot.plan, () => slot);
     this.log.info("ws_rotate", {
       exchange: this.adapter.id,
@@ -114,18 +118,18 @@ export class Supervisor {
   }
 
   private armDeadline(slot: Slot): void {
-    slot.timer = setTimeout(() => {
+    slot.timer = this.clock.after(this.replaceDeadlineMs, () => {
       slot.timer = null;
       // Never close the old socket before its replacement is even open: that would open a gap.
       if (slot.current.open) this.finish(slot, `deadline ${this.replaceDeadlineMs} ms: some subscriptions still without data`);
       else if (slot.retiring) this.armDeadline(slot);
-    }, this.replaceDeadlineMs);
+    });
   }
 
   private finish(slot: Slot, why: string): void {
     const old = slot.retiring;
     if (!old) return;
-    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer?.();
     slot.timer = null;
     slot.retiring = null;
     this.log.info("ws_rotate", {
@@ -136,7 +140,7 @@ export class Supervisor {
       reason: slot.reason,
       phase: "done",
       why,
-      overlap_ms: Date.now() - slot.startedMs,
+      overlap_ms: this.clock.nowMs() - slot.startedMs,
     });
     old.stop("rotate", true);
   }

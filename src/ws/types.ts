@@ -3,6 +3,7 @@ import type { Row, Stream } from "../schema/rows.ts";
 import type { KeepalivePolicy } from "../exchanges/types.ts";
 import type { BackoffPolicy } from "../backoff.ts";
 import type { Connection } from "./connection.ts";
+import type { TimerClock } from "../clock.ts";
 
 export interface ConnectionHooks {
   /** Every row parsed from a frame, in frame order. */
@@ -47,4 +48,6 @@ export interface ConnectionOptions {
    * exposes only the status (in the error message), not Retry-After (measured in test/ws/handshake.test.ts).
    */
   rateLimitFloorMs?: number;
+  /** Time of the watchdog, keepalive, backoff, max-age and rotation timers (default: real time; tests drive their own). */
+  clock?: TimerClock;
 }

@@ -3,15 +3,17 @@
  * a 1 MB garbage frame. Each is counted in parse_errors_total and logged once per kind; the
  * collector keeps running and writes no row with invented values.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
 
 const bt = (d: Record<string, unknown>) =>
@@ -47,20 +49,15 @@ const BAD: Array<[string, string]> = [
 ];
 
 beforeAll(async () => {
-  sim = startSimulator({ rate: 300, exchanges: ["binance"] });
+  sim = res.use(simulator({ rate: 300, exchanges: ["binance"] }));
   col = spawnCollector(
     [],
     baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT", FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }),
   );
+  res.use(col);
   await col.waitForLog("status_api_start");
-  await waitFor("both connections", async () => (await col.get("/metrics")).connections.binance.open === 2);
+  await waitFor("both connections", async () => (await col.get("/metrics")).connections.binance?.open === 2);
   await waitFor("some data", async () => (await col.get("/metrics")).total_events > 50);
-});
-
-afterAll(async () => {
-  col?.proc.kill("SIGKILL");
-  await sim?.stop();
-  dir[Symbol.dispose]();
 });
 
 describe("bad input", () => {

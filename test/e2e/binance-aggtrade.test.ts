@@ -3,27 +3,26 @@
  * come from `<sym>@aggTrade` on the /market connection, not `@trade` on /public; rows equal the sent
  * aggTrade frames (trade_id = aggregate id `a`); aggregate ids are checked for gaps like trade ids.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Simulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import type { DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
 let exitCode: number;
-let before: any;
+let before: MetricsBody;
 
 beforeAll(async () => {
   ({ sim, col, exitCode, metricsBeforeStop: before } = await recordedRun("binance", SYMBOLS, dir.path, 2000, { BINANCE_TRADE_STREAM: "aggTrade" }));
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  dir[Symbol.dispose]();
+  res.use(sim);
 });
 
 describe("binance with BINANCE_TRADE_STREAM=aggTrade", () => {

@@ -3,10 +3,11 @@
  * Row counts per (stream, symbol) equal what the simulator sent; values equal field by field;
  * the files' schema equals v1.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { columnsFor } from "../../src/schema/v1.ts";
 import type { Stream } from "../../src/schema/rows.ts";
-import type { Simulator } from "../../src/sim/server.ts";
+import type { DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
@@ -15,19 +16,16 @@ import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const FRAMES = 3000;
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
 let exitCode: number;
 const t0Us = Date.now() * 1000;
 
 beforeAll(async () => {
   ({ sim, col, exitCode } = await recordedRun("binance", SYMBOLS, dir.path, FRAMES));
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  dir[Symbol.dispose]();
+  res.use(sim);
 });
 
 const duckType = { utf8: "VARCHAR", int64: "BIGINT", float64: "DOUBLE", bool: "BOOLEAN", list_f64: "DOUBLE[]" } as const;

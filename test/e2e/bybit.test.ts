@@ -4,9 +4,11 @@
  * data item; tickers deltas: a row only for streams whose fields are present, absent fields null).
  * One unknown symbol fails its own subscribe request only: reported, the others keep recording.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
-import type { Simulator } from "../../src/sim/server.ts";
+import type { DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
@@ -16,19 +18,16 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const UNKNOWN = "FOOUSDT";
 const FRAMES = 3000;
 const STREAMS: Stream[] = ["bbo", "trade", "mark_price", "funding", "open_interest"];
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
 let exitCode: number;
-let metricsBeforeStop: any;
+let metricsBeforeStop: MetricsBody;
 
 beforeAll(async () => {
   ({ sim, col, exitCode, metricsBeforeStop } = await recordedRun("bybit", [...SYMBOLS, UNKNOWN], dir.path, FRAMES));
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  dir[Symbol.dispose]();
+  res.use(sim);
 });
 
 const num = (v: unknown) => (v === undefined ? null : Number(v));
@@ -51,7 +50,7 @@ describe("bybit end to end", () => {
     expect(metricsBeforeStop.subscribe_errors_total).toBe(1);
     // Visible in /metrics too, with the venue's words: which topics, which error.
     expect(metricsBeforeStop.rejected_subscriptions).toEqual([
-      { exchange: "bybit", conn_id: err.conn_id, topics: err.topics, error: err.error, ts_ms: expect.any(Number) },
+      { exchange: "bybit", conn_id: err.conn_id as string, topics: err.topics as string[], error: err.error as string, ts_ms: expect.any(Number) },
     ]);
     expect(sim.stats().control["bybit|subscribe_error"]).toBe(1);
   });

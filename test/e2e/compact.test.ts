@@ -9,7 +9,7 @@
  * file plus sources, and a rerun finishes with the same result; a late file is merged by the next
  * run; the open day is never touched; the same on s3rver (list/get/put/delete with Bun's client).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { baseEnv, ENTRY, spawnCollector, type LogLine } from "../helpers/collector.ts";
@@ -17,10 +17,12 @@ import { query, sqlString, streamGlob } from "../helpers/duck.ts";
 import { parquetGlob } from "../helpers/layout.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
+import { suite } from "../helpers/suite.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
-const src = tmpDir("qlc-compact-src-");
-const work = tmpDir("qlc-compact-");
+const res = suite();
+const src = res.use(tmpDir("qlc-compact-src-"));
+const work = res.use(tmpDir("qlc-compact-"));
 const STREAMS = ["bbo", "trade", "mark_price", "funding", "liquidation", "book", "connection"];
 /** Two days after the run: the run's day is closed (beyond any grace). */
 const LATER_MS = String(Date.now() + 2 * 86_400_000);
@@ -36,7 +38,7 @@ beforeAll(async () => {
     { BUFFER_SIZE: "30", STREAMS: "bbo,trade,mark_price,funding,liquidation,book" },
     { liquidationIntervalMs: 20 },
   );
-  await run.sim.stop();
+  await res.use(run.sim).stop();
   expect(run.exitCode).toBe(0);
   // Every stream has rows in every symbol; the book has WebSocket diffs and REST snapshots (is_snapshot true).
   for (const s of STREAMS.filter((x) => x !== "connection"))
@@ -49,11 +51,6 @@ beforeAll(async () => {
   expect(Number(book[1]!.levels)).toBeGreaterThan(0);
   day = readdirSync(join(src.path, "v1/binance/trade/BTCUSDT"))[0]!.slice(5);
 }, 60_000);
-
-afterAll(() => {
-  src[Symbol.dispose]();
-  work[Symbol.dispose]();
-});
 
 let copies = 0;
 function fresh(): string {

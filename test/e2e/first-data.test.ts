@@ -3,24 +3,24 @@
  * Binance acknowledges an unknown symbol and then sends nothing: the collector must report it as
  * silent while every other symbol records, and record `subscribed` only for fully live connections.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { startSimulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { query, sqlString, streamGlob } from "../helpers/duck.ts";
 import { parquetGlob } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const dir = tmpDir();
-const sim = startSimulator({ rate: 1000, exchanges: ["binance"] });
-afterAll(async () => {
-  await sim.stop();
-  dir[Symbol.dispose]();
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
+beforeAll(() => {
+  sim = res.use(simulator({ rate: 1000, exchanges: ["binance"] }));
 });
-
 describe("first-data verification", () => {
   test("an acknowledged but never-delivering symbol is reported silent; the others record", async () => {
-    const col = spawnCollector(
+    await using col = spawnCollector(
       [],
       baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,FAKEUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "2" }),
     );
@@ -49,7 +49,7 @@ describe("first-data verification", () => {
 
   test("a fully live connection records `subscribed` after first data on every subscription", async () => {
     using d = tmpDir();
-    const col = spawnCollector(
+    await using col = spawnCollector(
       [],
       baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: d.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", SUBSCRIPTION_DEADLINE_SECONDS: "5" }),
     );

@@ -9,19 +9,20 @@
  * book partitions report their snapshots (Binance's REST anchors counted) and the Bybit symbol's
  * `book_gap` event; `liquidation` partitions are marked sporadic and their gaps never flagged.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { chromiumPath, renderPage } from "../helpers/chromium.ts";
 import { gapRun, type GapRun } from "../helpers/gap-run.ts";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3 } from "../helpers/s3.ts";
+import { suite } from "../helpers/suite.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 
 /** The outage's end comes from a log line's millisecond timestamp; rows carry µs from another clock: allow 2 ms. */
 const LOG_CLOCK_SLACK_US = 2_000;
 
-const dir = tmpDir("qlc-inspect-");
+const dir = suite().use(tmpDir("qlc-inspect-"));
 let run: GapRun;
 let day = "";
 
@@ -29,7 +30,6 @@ beforeAll(async () => {
   run = await gapRun(join(dir.path, "data"), ["BTCUSDT", "ETHUSDT"], { skipOkxTradeIds: 3, books: true, skipBybitBookUpdate: true });
   day = new Date(run.outage.fromUs / 1000).toISOString().slice(0, 10);
 }, 90_000);
-afterAll(() => dir[Symbol.dispose]());
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "bin", "quantlab-collector.ts"), ...args], {

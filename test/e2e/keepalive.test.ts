@@ -6,27 +6,23 @@
  * several deadlines, and replaces both OKX sockets make-before-break on `notice` 64008. Malformed Bybit/OKX frames
  * on the same live sockets are counted skips.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /** Stands for Bybit's ping deadline and OKX's 30 s no-traffic close. */
 const DEADLINE_MS = 1500;
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess | undefined;
 
 beforeAll(() => {
-  sim = startSimulator({ exchanges: ["bybit", "okx"], rate: 200, bybitPingTimeoutMs: DEADLINE_MS, okxIdleCloseMs: DEADLINE_MS, okxNoticeCloseMs: 10_000 });
+  sim = res.use(simulator({ exchanges: ["bybit", "okx"], rate: 200, bybitPingTimeoutMs: DEADLINE_MS, okxIdleCloseMs: DEADLINE_MS, okxNoticeCloseMs: 10_000 }));
   sim.pause(); // quiet market: no data frames until a test resumes it
-});
-
-afterAll(async () => {
-  if (col && col.proc.exitCode === null) await col.stop("SIGKILL");
-  await sim?.stop();
-  dir[Symbol.dispose]();
 });
 
 /** A raw client that subscribes and never pings; resolves with the close code and when it came. */
@@ -68,10 +64,11 @@ describe("keepalive", () => {
         MIN_FLUSH_GAP_SECONDS: "0",
       }),
     );
+    res.use(col);
     await col.waitForLog("status_api_start");
     await waitFor("all sockets open", async () => {
       const c = (await col!.get("/metrics")).connections;
-      return c.bybit.open === 1 && c.okx.open === 2;
+      return c.bybit?.open === 1 && c.okx?.open === 2;
     });
     const before = sim.stats().control;
     await Bun.sleep(4 * DEADLINE_MS);

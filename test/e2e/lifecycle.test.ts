@@ -3,27 +3,27 @@
  * every socket, and a graceful shutdown that a second signal cannot abort: exit 0 and every
  * received row in the files.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { startSimulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { parquetGlob } from "../helpers/layout.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const dir = tmpDir();
-const sim = startSimulator({ rate: 2000, exchanges: ["binance"] });
-afterAll(async () => {
-  await sim.stop();
-  dir[Symbol.dispose]();
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
+beforeAll(() => {
+  sim = res.use(simulator({ rate: 2000, exchanges: ["binance"] }));
 });
-
 describe("lifecycle", () => {
   test("reconnects after the venue drops every socket; SIGTERM then SIGINT still flushes everything and exits 0", async () => {
     // FLUSH_INTERVAL 60 s: nothing is written before the signal, so the shutdown flush does all the work.
-    const col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT" }));
+    await using col = spawnCollector([], baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT" }));
     await col.waitForLog("status_api_start");
-    await waitFor("connected", async () => (await col.get("/metrics")).connections.binance.open === 2);
+    await waitFor("connected", async () => (await col.get("/metrics")).connections.binance?.open === 2);
     await waitFor("data", async () => (await col.get("/metrics")).total_events > 200);
 
     expect(await sim.killConnections("binance")).toBe(2);
@@ -31,7 +31,7 @@ describe("lifecycle", () => {
       "reconnected",
       async () => {
         const m = await col.get("/metrics");
-        return m.ws_reconnect_total.binance >= 2 && m.connections.binance.open === 2;
+        return (m.ws_reconnect_total.binance ?? 0) >= 2 && m.connections.binance?.open === 2;
       },
       15_000,
     );

@@ -7,9 +7,11 @@
  * USDC-margined swaps) are counted in filtered_events_total, never recorded and never errors.
  * Liquidations raise no first-data alarm, but a refused subscription is still rejected.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -18,10 +20,11 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** Unknown to the simulator: Binance acknowledges it and stays silent, Bybit and OKX refuse it. */
 const UNKNOWN = "FOOUSDT";
 const INST = new Set(SYMBOLS.map((s) => `${s.slice(0, -4)}-USDT-SWAP`));
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
-let m: any;
+let m: MetricsBody;
 let prom: string;
 let exitCode: number;
 
@@ -97,7 +100,7 @@ function sentLiquidations(): { rows: Liq[]; others: number } {
 const sentBy = (ex: string) => sentLiquidations().rows.filter((r) => r[0] === ex).length;
 
 beforeAll(async () => {
-  sim = startSimulator({ rate: 1500, record: true, liquidationIntervalMs: 100 });
+  sim = res.use(simulator({ rate: 1500, record: true, liquidationIntervalMs: 100 }));
   col = spawnCollector(
     [],
     baseEnv({
@@ -111,6 +114,7 @@ beforeAll(async () => {
       SUBSCRIPTION_DEADLINE_SECONDS: "2",
     }),
   );
+  res.use(col);
   await col.waitForLog("status_api_start");
   await waitFor(
     "liquidations from every venue and other swaps on the OKX feed",
@@ -145,12 +149,6 @@ beforeAll(async () => {
   exitCode = await col.stop("SIGTERM");
 }, 90_000);
 
-afterAll(async () => {
-  if (col && col.proc.exitCode === null) await col.stop("SIGKILL");
-  await sim?.stop();
-  dir[Symbol.dispose]();
-});
-
 describe("liquidation stream, end to end", () => {
   test("every liquidation sent for a configured symbol is one row, with the documented side and every mapped field", async () => {
     expect(exitCode).toBe(0);
@@ -163,7 +161,7 @@ describe("liquidation stream, end to end", () => {
       expect(exp.length).toBeGreaterThanOrEqual(15);
       const canon = (rs: unknown[][]) => rs.map((r) => JSON.stringify(r)).sort();
       expect({ ex, rows: canon(got.map((r) => Object.values(r))) }).toEqual({ ex, rows: canon(exp) });
-      expect(m.events_total_by_exchange[ex].liquidation).toBe(exp.length);
+      expect(m.events_total_by_exchange[ex]?.liquidation).toBe(exp.length);
     }
     // Both sides occur, and the injected long closures are sells everywhere (Bybit sent them as "Buy").
     const sides = await query(

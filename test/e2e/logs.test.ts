@@ -8,25 +8,19 @@
  * - ERROR (storage failing) clears with the first file written once storage works again, not when
  *   the writer's backed-off retries of the failed files come round.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSimulator } from "../../src/sim/server.ts";
+import { simulator } from "../helpers/sim.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const cleanups: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
 describe("operator-facing logs", () => {
   test("offline start: OFFLINE logged when it happens, causes named, no silence for never-connected streams", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
+    using dir = tmpDir();
     const refused = "ws://127.0.0.1:1";
-    const col = spawnCollector(
+    await using col = spawnCollector(
       [],
       baseEnv({
         BINANCE_WS_URL: refused,
@@ -38,7 +32,6 @@ describe("operator-facing logs", () => {
         SUBSCRIPTION_DEADLINE_SECONDS: "1",
       }),
     );
-    cleanups.push(() => col.proc.kill("SIGKILL"));
     const offline = await col.waitForLog("state_change", (l) => l.to === "OFFLINE", 15_000);
     expect(offline).toMatchObject({ level: "warn", from: "STARTING", to: "OFFLINE" });
     expect(col.logs.some((l) => l.event === "heartbeat")).toBe(false); // logged before any heartbeat
@@ -54,15 +47,12 @@ describe("operator-facing logs", () => {
   }, 60_000);
 
   test("clean stop: no state change, no silence, own disconnects at info", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const sim = startSimulator({ rate: 200 });
-    cleanups.push(() => sim.stop());
-    const col = spawnCollector(
+    using dir = tmpDir();
+    await using sim = simulator({ rate: 200 });
+    await using col = spawnCollector(
       [],
       baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: "BTCUSDT,ETHUSDT" }),
     );
-    cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("state_change", (l) => l.to === "READY", 20_000);
     await waitFor(
       "every exchange delivering",
@@ -84,13 +74,11 @@ describe("operator-facing logs", () => {
   }, 60_000);
 
   test("ERROR clears as soon as a write succeeds, before the failed files' backed-off retries", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
+    using dir = tmpDir();
     const blocker = join(dir.path, "not-a-dir");
     writeFileSync(blocker, "x"); // a file where the data dir's parent should be: every write fails
-    const sim = startSimulator({ rate: 200, exchanges: ["binance"], symbols: ["BTCUSDT"] });
-    cleanups.push(() => sim.stop());
-    const col = spawnCollector(
+    await using sim = simulator({ rate: 200, exchanges: ["binance"], symbols: ["BTCUSDT"] });
+    await using col = spawnCollector(
       [],
       baseEnv({
         BINANCE_WS_URL: sim.url,
@@ -101,7 +89,6 @@ describe("operator-facing logs", () => {
         MIN_FLUSH_GAP_SECONDS: "0",
       }),
     );
-    cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("state_change", (l) => l.to === "ERROR", 20_000);
     // A failed file whose next retry is far off (backoff with full jitter, growing per attempt).
     const slow = await col.waitForLog("write_error", (l) => (l.retry_in_ms as number) >= 6000, 60_000);

@@ -4,9 +4,11 @@
  * in contracts; BTCUSDT ↔ BTC-USDT-SWAP. One unknown instrument gets a 60018 per arg: each is
  * reported, every other arg keeps recording.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
-import type { Simulator } from "../../src/sim/server.ts";
+import type { DisposableSimulator } from "../helpers/sim.ts";
+import { suite } from "../helpers/suite.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import type { CollectorProcess } from "../helpers/collector.ts";
 import { recordedRun } from "../helpers/recorded-run.ts";
 import { query, streamGlob, streamsRead } from "../helpers/duck.ts";
@@ -16,19 +18,16 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const UNKNOWN = "FOOUSDT";
 const FRAMES = 3000;
 const STREAMS: Stream[] = ["bbo", "trade", "mark_price", "funding", "open_interest"];
-const dir = tmpDir();
-let sim: Simulator;
+const res = suite();
+const dir = res.use(tmpDir());
+let sim: DisposableSimulator;
 let col: CollectorProcess;
 let exitCode: number;
-let metricsBeforeStop: any;
+let metricsBeforeStop: MetricsBody;
 
 beforeAll(async () => {
   ({ sim, col, exitCode, metricsBeforeStop } = await recordedRun("okx", [...SYMBOLS, UNKNOWN], dir.path, FRAMES));
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  dir[Symbol.dispose]();
+  res.use(sim);
 });
 
 const frames = (channel: string, instId: string) =>

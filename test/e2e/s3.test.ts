@@ -4,11 +4,12 @@
  * a fault proxy (500, 503, dropped connections, hung requests) in front of s3rver;
  * kill -9 during an outage and restart; credentials never printed or served.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Stream } from "../../src/schema/rows.ts";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import type { Simulator } from "../../src/sim/server.ts";
+import { simulator } from "../helpers/sim.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startFaultProxy, startS3, type FaultMode, type S3Server } from "../helpers/s3.ts";
@@ -19,11 +20,6 @@ import { waitFor } from "../helpers/wait.ts";
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 const MARKET: Stream[] = ["bbo", "trade", "mark_price", "funding", "liquidation"];
 const PREFIX = "raw/qlc";
-
-const cleanups: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
 
 function s3Env(endpoint: string, dataDir: string, sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
   return baseEnv({
@@ -80,7 +76,7 @@ function spoolParquet(spool: string): string[] {
 }
 
 /** Everything a collector printed (logs, stderr) plus the status bodies given: must never hold a credential. */
-function expectNoCredentials(col: CollectorProcess, bodies: unknown[]): void {
+function expectNoCredentials(col: CollectorProcess, bodies: readonly unknown[]): void {
   const text = col.logs.map((l) => JSON.stringify(l)).join("\n") + col.stderr() + JSON.stringify(bodies);
   expect(text.length).toBeGreaterThan(1000);
   expect(text.includes(S3_SECRET_KEY)).toBe(false);
@@ -89,16 +85,12 @@ function expectNoCredentials(col: CollectorProcess, bodies: unknown[]): void {
 
 describe("S3 storage", () => {
   test("happy path: every row reaches S3 under S3_PREFIX with the hive layout, read back with DuckDB; no credential in output", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const s3 = await startS3(join(dir.path, "s3rver"));
-    cleanups.push(() => s3.close());
+    using dir = tmpDir();
+    await using s3 = await startS3(join(dir.path, "s3rver"));
     const FRAMES = 2000;
-    const sim = startSimulator({ rate: 2000, record: true, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
-    cleanups.push(() => sim.stop());
+    await using sim = simulator({ rate: 2000, record: true, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
     const data = join(dir.path, "data");
-    const col = spawnCollector([], s3Env(s3.endpoint, data, sim));
-    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await using col = spawnCollector([], s3Env(s3.endpoint, data, sim));
     await col.waitForLog("status_api_start");
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
     const want = expectedRows(sim);
@@ -116,7 +108,7 @@ describe("S3 storage", () => {
       await col.get("/health"),
       await col.get("/streams"),
       await col.get("/metrics/prometheus"),
-    ];
+    ] as const;
     const m = bodies[0];
     expect(m.writer.upload_failures).toBe(0);
     expect(m.writer.files_uploaded).toBeGreaterThan(0);
@@ -149,19 +141,17 @@ describe("S3 storage", () => {
   });
 
   test("outage through a fault proxy (500, 503, dropped connections, hung requests): DEGRADED then READY, every row exactly once, same keys retried, RSS bounded", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const s3 = await startS3(join(dir.path, "s3rver"));
-    cleanups.push(() => s3.close());
-    const proxy = await startFaultProxy(s3.port);
-    cleanups.push(() => proxy.close());
+    using dir = tmpDir();
+    await using s3 = await startS3(join(dir.path, "s3rver"));
+    await using proxy = await startFaultProxy(s3.port);
     const RATE = 400;
     const FRAMES = RATE * 18;
-    const sim = startSimulator({ rate: RATE, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
-    cleanups.push(() => sim.stop());
+    await using sim = simulator({ rate: RATE, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
     const data = join(dir.path, "data");
-    const col = spawnCollector([], s3Env(proxy.endpoint, data, sim, { MAX_INFLIGHT_UPLOADS: "4", S3_UPLOAD_TIMEOUT_SECONDS: "1", S3_RETRY_MAX_SECONDS: "1" }));
-    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await using col = spawnCollector(
+      [],
+      s3Env(proxy.endpoint, data, sim, { MAX_INFLIGHT_UPLOADS: "4", S3_UPLOAD_TIMEOUT_SECONDS: "1", S3_RETRY_MAX_SECONDS: "1" }),
+    );
     await col.waitForLog("status_api_start");
     await waitFor("READY", async () => (await col.get("/status")).state === "READY", 10_000);
 
@@ -243,21 +233,16 @@ describe("S3 storage", () => {
   }, 90_000);
 
   test("kill -9 while S3 is down, restart with S3 up: every spooled file uploaded first, no key lost or duplicated", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const s3 = await startS3(join(dir.path, "s3rver"));
-    cleanups.push(() => s3.close());
-    const proxy = await startFaultProxy(s3.port);
-    cleanups.push(() => proxy.close());
+    using dir = tmpDir();
+    await using s3 = await startS3(join(dir.path, "s3rver"));
+    await using proxy = await startFaultProxy(s3.port);
     proxy.setMode("503");
     const FRAMES = 2000;
-    const sim = startSimulator({ rate: 2000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
-    cleanups.push(() => sim.stop());
+    await using sim = simulator({ rate: 2000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
     const data = join(dir.path, "data");
     const spool = join(dir.path, "spool-elsewhere");
     const env = s3Env(proxy.endpoint, data, sim, { SPOOL_DIR: spool, S3_RETRY_MAX_SECONDS: "0.5" });
-    const first = spawnCollector([], env);
-    cleanups.push(() => first.proc.kill("SIGKILL"));
+    await using first = spawnCollector([], env);
     await first.waitForLog("status_api_start");
     await waitFor("simulator to send every frame", () => sim.stats().frames.binance === FRAMES, 20_000);
     const want = expectedRows(sim);
@@ -280,8 +265,7 @@ describe("S3 storage", () => {
     expect(await s3.listKeys()).toEqual([]); // nothing reached S3
 
     proxy.setMode("pass");
-    const second = spawnCollector([], env);
-    cleanups.push(() => second.proc.kill("SIGKILL"));
+    await using second = spawnCollector([], env);
     const rec = await second.waitForLog("spool_recovered");
     expect(rec.files).toBe(spooled.length);
     await waitFor("spool drained", async () => (await second.get("/metrics")).writer.spool_files === 0, 20_000);
@@ -304,18 +288,13 @@ describe("S3 storage", () => {
   }, 60_000);
 
   test("spool over SPOOL_MAX_BYTES while S3 is down: ERROR with the operator's action; S3 back: READY and every row exactly once", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const s3 = await startS3(join(dir.path, "s3rver"));
-    cleanups.push(() => s3.close());
-    const proxy = await startFaultProxy(s3.port);
-    cleanups.push(() => proxy.close());
+    using dir = tmpDir();
+    await using s3 = await startS3(join(dir.path, "s3rver"));
+    await using proxy = await startFaultProxy(s3.port);
     proxy.setMode("503");
     const FRAMES = 3000;
-    const sim = startSimulator({ rate: 1000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
-    cleanups.push(() => sim.stop());
-    const col = spawnCollector([], s3Env(proxy.endpoint, join(dir.path, "data"), sim, { SPOOL_MAX_BYTES: "20000", S3_RETRY_MAX_SECONDS: "0.5" }));
-    cleanups.push(() => col.proc.kill("SIGKILL"));
+    await using sim = simulator({ rate: 1000, maxFramesPerVenue: FRAMES, exchanges: ["binance"], symbols: SYMBOLS });
+    await using col = spawnCollector([], s3Env(proxy.endpoint, join(dir.path, "data"), sim, { SPOOL_MAX_BYTES: "20000", S3_RETRY_MAX_SECONDS: "0.5" }));
     await col.waitForLog("status_api_start");
     const full = await col.waitForLog("spool_full", () => true, 20_000);
     expect(full.action).toContain("raise SPOOL_MAX_BYTES");

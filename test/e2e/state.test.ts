@@ -3,18 +3,13 @@
  * READY → DEGRADED on drops → READY after the window; OFFLINE when the venue goes away;
  * ERROR when the data directory cannot be written.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSimulator } from "../../src/sim/server.ts";
+import { simulator } from "../helpers/sim.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-const cleanups: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
 
 async function stateOf(col: CollectorProcess): Promise<string> {
   return (await col.get("/status")).state;
@@ -22,15 +17,13 @@ async function stateOf(col: CollectorProcess): Promise<string> {
 
 describe("state transitions", () => {
   test("READY → DEGRADED on queue drops → READY after the window → OFFLINE when the venue disappears", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
-    const sim = startSimulator({ rate: 40_000, exchanges: ["binance"] });
+    using dir = tmpDir();
+    await using sim = simulator({ rate: 40_000, exchanges: ["binance"] });
     sim.pause();
-    const col = spawnCollector(
+    await using col = spawnCollector(
       [],
       baseEnv({ BINANCE_WS_URL: sim.url, DATA_DIR: dir.path, EXCHANGES: "binance", SYMBOLS: "BTCUSDT,ETHUSDT", QUEUE_SIZE: "5", STATE_WINDOW_SECONDS: "3" }),
     );
-    cleanups.push(() => col.proc.kill("SIGKILL"));
     await col.waitForLog("status_api_start");
     await waitFor("READY", async () => (await stateOf(col)) === "READY", 10_000);
 
@@ -51,7 +44,7 @@ describe("state transitions", () => {
 
     await sim.stop();
     await waitFor("OFFLINE", async () => (await stateOf(col)) === "OFFLINE", 10_000);
-    await waitFor("reconnect attempts counted", async () => (await col.get("/metrics")).ws_reconnect_total.binance > 0, 10_000);
+    await waitFor("reconnect attempts counted", async () => ((await col.get("/metrics")).ws_reconnect_total.binance ?? 0) > 0, 10_000);
     const changes = col.logs.filter((l) => l.event === "state_change").map((l) => l.to);
     expect(changes).toEqual(expect.arrayContaining(["READY", "DEGRADED", "OFFLINE"]));
     const dropLog = col.logs.find((l) => l.event === "queue_drop");
@@ -64,13 +57,11 @@ describe("state transitions", () => {
   }, 60_000);
 
   test("ERROR when the data directory cannot be written, with an operator hint", async () => {
-    const dir = tmpDir();
-    cleanups.push(() => dir[Symbol.dispose]());
+    using dir = tmpDir();
     const blocker = join(dir.path, "not-a-dir");
     writeFileSync(blocker, "x"); // a file where the data dir's parent should be: unwritable even for root
-    const sim = startSimulator({ rate: 200, exchanges: ["binance"] });
-    cleanups.push(() => sim.stop());
-    const col = spawnCollector(
+    await using sim = simulator({ rate: 200, exchanges: ["binance"] });
+    await using col = spawnCollector(
       [],
       baseEnv({
         BINANCE_WS_URL: sim.url,
@@ -82,7 +73,6 @@ describe("state transitions", () => {
         SHUTDOWN_TIMEOUT_SECONDS: "1",
       }),
     );
-    cleanups.push(() => col.proc.kill("SIGKILL"));
     const err = await col.waitForLog("write_error");
     expect(String(err.action)).toContain("writable");
     await waitFor("ERROR", async () => (await stateOf(col)) === "ERROR", 10_000);

@@ -1,5 +1,10 @@
-/** Test helpers: run the real collector as a child process and read its JSON logs and status API. */
+/**
+ * Test helpers: run the real collector as a child process and read its JSON logs and status API.
+ * A CollectorProcess is async-disposable: `await using col = spawnCollector(…)` kills it (SIGKILL)
+ * if the test has not stopped it, however the test ends.
+ */
 import { join } from "node:path";
+import type { HealthBody, MetricsBody, StatusBody, StreamsBody } from "../../src/state/snapshot.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const ENTRY = join(REPO, "bin", "quantlab-collector.ts");
@@ -11,12 +16,23 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-export interface CollectorProcess {
+/** The status API's replies by path (src/state/snapshot.ts): what `get` resolves with. */
+export interface StatusReplies {
+  "/health": HealthBody;
+  "/streams": StreamsBody;
+  "/metrics": MetricsBody;
+  "/status": StatusBody;
+  "/metrics/prometheus": string;
+}
+
+export interface CollectorProcess extends AsyncDisposable {
   proc: ReturnType<typeof Bun.spawn>;
   logs: LogLine[];
   stderr: () => string;
   statusPort: () => number;
-  get(path: string): Promise<any>;
+  get<P extends keyof StatusReplies>(path: P): Promise<StatusReplies[P]>;
+  /** Any other path: an error body (404/405 JSON). */
+  get(path: string): Promise<unknown>;
   waitForLog(event: string, pred?: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -63,9 +79,9 @@ export function spawnCollector(args: string[], env: Record<string, string>, cmd:
       if (!l) throw new Error("status API not started yet");
       return l.port as number;
     },
-    async get(path) {
+    async get(path: string): Promise<never> {
       const res = await fetch(`http://127.0.0.1:${cp.statusPort()}${path}`);
-      return path.endsWith("prometheus") ? res.text() : res.json();
+      return (path.endsWith("prometheus") ? res.text() : res.json()) as Promise<never>;
     },
     waitForLog(event, pred = () => true, timeoutMs = 20_000) {
       return new Promise<LogLine>((resolve, reject) => {
@@ -88,6 +104,10 @@ export function spawnCollector(args: string[], env: Record<string, string>, cmd:
     async stop(signal = "SIGTERM") {
       proc.kill(signal);
       return await proc.exited;
+    },
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await proc.exited;
     },
   };
   return cp;

@@ -4,7 +4,7 @@
  * refused (503) until at least two reconnect attempts failed and ≥ 2 s passed, then healed. The
  * Binance data therefore has a gap that a `disconnect` row in its `connection` stream explains.
  */
-import { startSimulator } from "../../src/sim/server.ts";
+import { simulator } from "./sim.ts";
 import { baseEnv, spawnCollector, type LogLine } from "./collector.ts";
 import { waitFor } from "./wait.ts";
 
@@ -33,7 +33,7 @@ export interface GapRunOptions {
 const tsUs = (l: LogLine) => Date.parse(l.ts) * 1000;
 
 export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], opts: GapRunOptions = {}): Promise<GapRun> {
-  const sim = startSimulator({
+  await using sim = simulator({
     rate: 600,
     symbols,
     ...(opts.liquidationIntervalMs !== undefined ? { liquidationIntervalMs: opts.liquidationIntervalMs } : {}),
@@ -41,7 +41,7 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
   const books: Record<string, string> = opts.books
     ? { STREAMS: "bbo,trade,mark_price,funding,open_interest,liquidation,book", BINANCE_REST_URL: sim.url.replace("ws://", "http://") }
     : {};
-  const col = spawnCollector(
+  await using col = spawnCollector(
     [],
     baseEnv({
       BINANCE_WS_URL: sim.url,
@@ -55,7 +55,7 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
       ...books,
     }),
   );
-  try {
+  {
     await col.waitForLog("status_api_start");
     const connects = () => col.logs.filter((l) => l.event === "ws_connect" && String(l.exchange) === "binance").length;
     await waitFor("both Binance sockets up", () => connects() >= 2, 15_000);
@@ -101,8 +101,5 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     const restSnapshots: Record<string, number> = {};
     for (const l of col.logs) if (l.event === "book_rest_snapshot") restSnapshots[String(l.symbol)] = (restSnapshots[String(l.symbol)] ?? 0) + 1;
     return { dataDir, rows, outage: { fromUs: tsUs(disc), toUs: tsUs(back) }, logs: col.logs, restSnapshots };
-  } finally {
-    if (col.proc.exitCode === null) await col.stop("SIGKILL");
-    await sim.stop();
   }
 }

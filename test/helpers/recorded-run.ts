@@ -1,17 +1,19 @@
 /** Test helpers: one venue, a fixed number of simulator frames, the collector run to completion and stopped. */
 import type { ExchangeId } from "../../src/schema/rows.ts";
-import { startSimulator, type Simulator } from "../../src/sim/server.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "./collector.ts";
+import { simulator, type DisposableSimulator } from "./sim.ts";
 import { waitFor } from "./wait.ts";
 
 const URL_KEY: Record<ExchangeId, string> = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" };
 
 export interface RecordedRun {
-  sim: Simulator;
+  /** Still running (paused sends nothing more): the caller disposes of it (suite().use). */
+  sim: DisposableSimulator;
   col: CollectorProcess;
   exitCode: number;
   /** /metrics just before SIGTERM, once every sent row was received. */
-  metricsBeforeStop: any;
+  metricsBeforeStop: MetricsBody;
 }
 
 /**
@@ -26,21 +28,25 @@ export async function recordedRun(
   env: Record<string, string> = {},
   simOpts: { liquidationIntervalMs?: number } = {},
 ): Promise<RecordedRun> {
-  const sim = startSimulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue], ...simOpts });
+  // Disposed here if the run fails; handed to the caller once it succeeded.
+  await using guard = new AsyncDisposableStack();
+  const sim = guard.use(simulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue], ...simOpts }));
   // BINANCE_REST_URL: the book stream's REST anchor (docs/books.md), served by the simulator on the same port.
-  const col = spawnCollector(
-    [],
-    baseEnv({
-      [URL_KEY[venue]]: sim.url,
-      BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
-      DATA_DIR: dataDir,
-      SYMBOLS: symbols.join(","),
-      EXCHANGES: venue,
-      FLUSH_INTERVAL: "1",
-      MIN_FLUSH_GAP_SECONDS: "0",
-      BUFFER_SIZE: "700",
-      ...env,
-    }),
+  const col = guard.use(
+    spawnCollector(
+      [],
+      baseEnv({
+        [URL_KEY[venue]]: sim.url,
+        BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
+        DATA_DIR: dataDir,
+        SYMBOLS: symbols.join(","),
+        EXCHANGES: venue,
+        FLUSH_INTERVAL: "1",
+        MIN_FLUSH_GAP_SECONDS: "0",
+        BUFFER_SIZE: "700",
+        ...env,
+      }),
+    ),
   );
   await col.waitForLog("status_api_start");
   await waitFor("simulator to send every frame", () => sim.stats().frames[venue] === frames, 30_000);
@@ -59,5 +65,6 @@ export async function recordedRun(
   );
   const metricsBeforeStop = await col.get("/metrics");
   const exitCode = await col.stop("SIGTERM");
+  guard.move();
   return { sim, col, exitCode, metricsBeforeStop };
 }

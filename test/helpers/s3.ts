@@ -12,7 +12,7 @@ import S3rver from "s3rver";
 export const S3_ACCESS_KEY = "S3RVER"; // s3rver accepts only its built-in key id…
 export const S3_SECRET_KEY = "S3RVER-secret-9f3c1a77d2e54b8b"; // …and checks no secret: a unique string to grep for
 
-export interface S3Server {
+export interface S3Server extends AsyncDisposable {
   port: number;
   endpoint: string;
   bucket: string;
@@ -43,12 +43,13 @@ export async function startS3(dir: string, bucket = "market-data", port = 0): Pr
       return (r.contents ?? []).map((c) => c.key).sort();
     },
     close: () => new Promise<void>((resolve) => srv.close(() => resolve())),
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => srv.close(() => resolve())),
   };
 }
 
 export type FaultMode = "pass" | "500" | "503" | "drop" | "hang";
 
-export interface FaultProxy {
+export interface FaultProxy extends AsyncDisposable {
   port: number;
   endpoint: string;
   mode: FaultMode;
@@ -93,6 +94,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    [Symbol.asyncDispose]: () => proxy.close(),
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

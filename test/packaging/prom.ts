@@ -8,7 +8,7 @@ import parsePrometheusTextFormat, { type PromFamily } from "parse-prometheus-tex
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Metrics } from "../../src/state/metrics.ts";
-import { buildSnapshot, type Snapshot } from "../../src/state/snapshot.ts";
+import { buildSnapshot, NO_WRITES, type Snapshot, type WriteFacts } from "../../src/state/snapshot.ts";
 import { REPO } from "../helpers/collector.ts";
 
 export const PREFIX = "quantlab_collector_";
@@ -117,13 +117,17 @@ export function richSnapshot(): Snapshot {
   m.tradeIdGapsTotal = 9;
   m.tradeIdGapsByExchange.binance = 9;
   m.recordTradeIdJump("okx");
-  m.writeErrorsTotal = 6;
-  m.lastWriteTsMs = now - 2000;
-  Object.assign(m.writer, { total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 });
+  const writes: WriteFacts = {
+    ...NO_WRITES,
+    writer: { ...NO_WRITES.writer, total_written: 900, files_written: 12, pending_events: 35, active_buffers: 5, in_flight_uploads: 2, upload_failures: 5 },
+    writeErrorsTotal: 6,
+    lastWriteTsMs: now - 2000,
+  };
   m.recordParseError("unknown_event:fooUpdate");
   m.recordParseError("bookTicker:missing:b");
   return buildSnapshot({
     metrics: m,
+    writes,
     queueSize: 250,
     queueCapacity: 1000,
     state: "DEGRADED",

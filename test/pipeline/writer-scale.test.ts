@@ -190,8 +190,8 @@ describe("Writer at scale", () => {
     expect(minGap).toBeGreaterThanOrEqual(5000);
     expect(flushes.length).toBeGreaterThan(3000 * 5); // every partition flushed about every 7.5–10 s
     await writer.close(5000);
-    expect(metrics.writer.total_written).toBe(seq);
-    expect(metrics.writer.active_buffers).toBe(0);
+    expect(writer.stats().rowsWritten).toBe(seq);
+    expect(writer.stats().activeBuffers).toBe(0);
   }, 60_000);
 
   test("rows of symbols that are not the collector's never become a partition or a path, and never wedge the writer", async () => {
@@ -220,7 +220,7 @@ describe("Writer at scale", () => {
     expect(await writer.close(10_000)).toEqual({ complete: true, unwrittenRows: 0 });
     expect(metrics.parseErrorsByReason).toEqual({ unknown_symbol: bad.length * 3 });
     expect(lines.filter((l) => l.event === "parse_error")).toHaveLength(1);
-    expect(metrics.writer.total_written).toBe(15);
+    expect(writer.stats().rowsWritten).toBe(15);
     for (const f of parquetFiles(data)) expect(f).toMatch(/^v1\/binance\/trade\/BTCUSDT\/date=[\d-]+\/\d+-abcd1234-\d+\.parquet$/);
     expect(parquetFiles(data)).toHaveLength(3);
     expect(readdirSync(dir.path)).toEqual(["data"]); // nothing beside DATA_DIR either
@@ -271,7 +271,7 @@ describe("Writer at scale", () => {
     let i = 0;
     // BTCUSDT fills its buffer (40) and is written before the shutdown starts…
     for (let k = 0; k < 40; k++) queue.offer(trade(++i, t + i, "BTCUSDT"));
-    await waitFor("BTCUSDT written", () => metrics.writer.files_written === 1, 30_000);
+    await waitFor("BTCUSDT written", () => writer.stats().filesWritten === 1, 30_000);
     // …the others are flushed by the shutdown itself.
     const counts: Record<string, number> = { ETHUSDT: 30, SOLUSDT: 20, XRPUSDT: 10 };
     for (const [sym, n] of Object.entries(counts)) for (let k = 0; k < n; k++) queue.offer(trade(++i, t + i, sym));
@@ -282,9 +282,9 @@ describe("Writer at scale", () => {
       { symbol: "BTCUSDT", n: 40 },
       { symbol: "XRPUSDT", n: 10 },
     ]);
-    expect(metrics.writer.total_written).toBe(50);
+    expect(writer.stats().rowsWritten).toBe(50);
     // written + unwritten = every row accepted: none in both, none in neither.
-    expect(metrics.writer.total_written + res.unwrittenRows).toBe(i);
+    expect(writer.stats().rowsWritten + res.unwrittenRows).toBe(i);
     await Bun.sleep(100);
     expect(parquetFiles(dir.path).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   }, 60_000);

@@ -82,7 +82,7 @@ describe("Writer", () => {
     );
     expect(rows.map((r) => r.recv_seq)).toEqual(Array.from({ length: 380 }, (_, i) => i + 1));
     for (const r of rows) expect(String(r.filename)).toContain(`/date=${r.d}/`); // no file spans midnight
-    expect(metrics.writer).toMatchObject({ total_written: 380, files_written: 5, pending_events: 0, upload_failures: 0 });
+    expect(writer.stats()).toMatchObject({ rowsWritten: 380, filesWritten: 5, pendingRows: 0, failedAttempts: 0, lostFiles: 0 });
   });
 
   test("MIN_FLUSH_GAP holds a full buffer back; FLUSH_INTERVAL flushes a quiet one", async () => {
@@ -91,18 +91,18 @@ describe("Writer", () => {
     await writer.start();
     const now = Date.now() * 1000;
     for (let i = 0; i < 10; i++) queue.offer(trade(i + 1, now + i));
-    await waitFor("first size flush", () => metrics.writer.files_written === 1, 5000);
+    await waitFor("first size flush", () => writer.stats().filesWritten === 1, 5000);
     for (let i = 10; i < 25; i++) queue.offer(trade(i + 1, now + i)); // full again, but inside the gap
     await Bun.sleep(600);
-    expect(metrics.writer.files_written).toBe(1);
-    expect(metrics.writer.pending_events).toBe(15);
+    expect(writer.stats().filesWritten).toBe(1);
+    expect(writer.stats().pendingRows).toBe(15);
     await writer.close(5000);
-    expect(metrics.writer.files_written).toBe(2); // shutdown ignores the gap
+    expect(writer.stats().filesWritten).toBe(2); // shutdown ignores the gap
 
     const q2 = setup(createLocalStorage(dir.path), { bufferSize: 1000, flushIntervalMs: 200, instanceId: "ffff0000" });
     await q2.writer.start();
     q2.queue.offer(trade(1, now, "ETHUSDT"));
-    await waitFor("age flush", () => q2.metrics.writer.files_written === 1, 3000);
+    await waitFor("age flush", () => q2.writer.stats().filesWritten === 1, 3000);
     await q2.writer.close(5000);
   });
 
@@ -115,18 +115,18 @@ describe("Writer", () => {
     symbols.forEach((sym, i) => queue.offer(trade(i + 1, t0 * 1000, sym)));
     writer.drain();
     for (let i = 0; i < 12; i++) writer.tick(t0 + 7400);
-    expect(metrics.writer.active_buffers).toBe(12);
+    expect(writer.stats().activeBuffers).toBe(12);
     const flushedAt: number[] = [];
     for (let ms = 7500; ms <= 10_000 + 100; ms += 50) {
-      const before = metrics.writer.active_buffers;
+      const before = writer.stats().activeBuffers;
       writer.tick(t0 + ms + 50); // + 50: Date.now() moved on since t0 while the rows were added
-      for (let k = metrics.writer.active_buffers; k < before; k++) flushedAt.push(ms);
+      for (let k = writer.stats().activeBuffers; k < before; k++) flushedAt.push(ms);
     }
-    expect(metrics.writer.active_buffers).toBe(0);
+    expect(writer.stats().activeBuffers).toBe(0);
     expect(flushedAt).toHaveLength(12);
     expect(new Set(flushedAt).size).toBeGreaterThan(3); // spread, not one burst
     await writer.close(5000);
-    expect(metrics.writer.files_written).toBe(12);
+    expect(writer.stats().filesWritten).toBe(12);
   });
 
   test("storage failures are retried with backoff, reported as failing past the budget, and nothing is lost", async () => {
@@ -145,9 +145,9 @@ describe("Writer", () => {
     await writer.start();
     const now = Date.now() * 1000;
     for (let i = 0; i < 100; i++) queue.offer(trade(i + 1, now + i));
-    await waitFor("writer failing after the budget", () => metrics.writerFailing, 5000);
-    await waitFor("recovered", () => metrics.writer.files_written === 2 && !metrics.writerFailing, 10_000);
-    expect(metrics.writer.upload_failures).toBe(5);
+    await waitFor("writer failing after the budget", () => writer.stats().failing, 5000);
+    await waitFor("recovered", () => writer.stats().filesWritten === 2 && !writer.stats().failing, 10_000);
+    expect(writer.stats().failedAttempts).toBe(5);
     await writer.close(5000);
     const n = await query(`select count(*) n, count(distinct recv_seq) d from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
     expect(n[0]).toEqual({ n: 100, d: 100 });
@@ -175,20 +175,20 @@ describe("Writer", () => {
     await writer.start();
     const now = Date.now() * 1000;
     for (let i = 0; i < 40; i++) expect(queue.offer(trade(i + 1, now + i))).toBe(true);
-    await waitFor("four files failing", () => metrics.writer.pending_events === 40 && queue.size === 0, 5000);
+    await waitFor("four files failing", () => writer.stats().pendingRows === 40 && queue.size === 0, 5000);
     // The backlog (40 rows) is over the bound: the queue is no longer drained, so it fills and refuses.
     let accepted = 0;
     for (let i = 40; i < 100; i++) if (queue.offer(trade(i + 1, now + i))) accepted++;
     expect(accepted).toBe(50);
     await Bun.sleep(200);
     expect(queue.size).toBe(50);
-    expect(metrics.writer.pending_events).toBe(40);
-    expect(metrics.writerFailing).toBe(true);
+    expect(writer.stats().pendingRows).toBe(40);
+    expect(writer.stats().failing).toBe(true);
     expect(lines.filter((l) => l.event === "writer_backpressure")).toEqual([
       expect.objectContaining({ level: "error", backlog_rows: 40, max_backlog_rows: 30, queue_size: 0 }),
     ]);
     down = false;
-    await waitFor("everything accepted is written", () => metrics.writer.total_written === 90 && queue.size === 0, 10_000);
+    await waitFor("everything accepted is written", () => writer.stats().rowsWritten === 90 && queue.size === 0, 10_000);
     // The 50 queued rows may briefly push the backlog over the bound again; the last word is "resolved".
     await waitFor("backpressure resolved", () => lines.filter((l) => l.event === "writer_backpressure").at(-1)?.resolved === true, 2000);
     expect(await writer.close(5000)).toEqual({ complete: true, unwrittenRows: 0 });
@@ -209,7 +209,7 @@ describe("Writer", () => {
     await writer.start();
     const now = Date.now() * 1000;
     for (let i = 0; i < 10; i++) queue.offer(trade(i + 1, now + i));
-    await waitFor("first file failing", () => metrics.writer.upload_failures > 0, 5000);
+    await waitFor("first file failing", () => writer.stats().failedAttempts > 0, 5000);
     for (let i = 10; i < 35; i++) queue.offer(trade(i + 1, now + i));
     await Bun.sleep(100);
     expect(queue.size).toBe(25);

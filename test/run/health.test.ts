@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { createLogger } from "../../src/log.ts";
 import { Health } from "../../src/run/health.ts";
+import type { WriteHealth } from "../../src/run/writes.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import { ManualClock } from "../helpers/clock.ts";
 
@@ -14,15 +15,16 @@ function setup(localStorage = true) {
   const clock = new ManualClock(1_000_000);
   const metrics = new Metrics(["binance"], 60_000, clock.nowMs());
   const conns = { open: 0, planned: 2 };
+  const writes: WriteHealth = { writerFailing: false, uploadsFailing: false, spoolFull: false, writeErrorsTotal: 0, lastWriteTsMs: null };
   let queuePct = 0;
   const logs: Array<Record<string, unknown>> = [];
   const health = new Health(
-    { metrics, connections: () => ({ ...conns }), queueUtilizationPct: () => queuePct, localStorage },
+    { metrics, writes: () => ({ ...writes }), connections: () => ({ ...conns }), queueUtilizationPct: () => queuePct, localStorage },
     createLogger("debug", (l) => logs.push(JSON.parse(l))),
     clock,
   );
   const changes = () => logs.filter((l) => l.event === "state_change").map((l) => `${l.from}→${l.to}`);
-  return { clock, metrics, conns, setQueue: (p: number) => (queuePct = p), logs, health, changes };
+  return { clock, metrics, writes, conns, setQueue: (p: number) => (queuePct = p), logs, health, changes };
 }
 
 describe("run/health", () => {
@@ -58,32 +60,32 @@ describe("run/health", () => {
   });
 
   test("local storage: ERROR while the writer fails, cleared by the first file written after the last failed write", () => {
-    const { clock, metrics, conns, health } = setup(true);
+    const { clock, writes, conns, health } = setup(true);
     conns.open = 2;
-    metrics.writerFailing = true;
-    metrics.writeErrorsTotal = 1;
+    writes.writerFailing = true;
+    writes.writeErrorsTotal = 1;
     expect(health.view().state).toBe("ERROR");
     clock.advance(100);
-    metrics.lastWriteTsMs = clock.nowMs(); // a newer file was written; the failed ones still wait for their retry
+    writes.lastWriteTsMs = clock.nowMs(); // a newer file was written; the failed ones still wait for their retry
     expect(health.view().state).toBe("READY");
     clock.advance(100);
-    metrics.writeErrorsTotal = 2; // failed again, later than that write
+    writes.writeErrorsTotal = 2; // failed again, later than that write
     expect(health.view().state).toBe("ERROR");
   });
 
   test("S3: the spool's last upload does not clear a failing writer; uploads failing = DEGRADED, spool full = ERROR", () => {
-    const { clock, metrics, conns, health } = setup(false);
+    const { clock, writes, conns, health } = setup(false);
     conns.open = 2;
-    metrics.writerFailing = true;
-    metrics.writeErrorsTotal = 1;
+    writes.writerFailing = true;
+    writes.writeErrorsTotal = 1;
     health.evaluate();
     clock.advance(100);
-    metrics.lastWriteTsMs = clock.nowMs();
+    writes.lastWriteTsMs = clock.nowMs();
     expect(health.view().state).toBe("ERROR");
-    metrics.writerFailing = false;
-    metrics.uploadsFailing = true;
+    writes.writerFailing = false;
+    writes.uploadsFailing = true;
     expect(health.view()).toMatchObject({ state: "DEGRADED", reasons: ["S3 uploads failing, retrying from the spool"] });
-    metrics.spoolFull = true;
+    writes.spoolFull = true;
     expect(health.view().state).toBe("ERROR");
   });
 

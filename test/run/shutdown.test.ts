@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { createPipeline } from "../../src/run/pipeline.ts";
 import { Shutdown } from "../../src/run/shutdown.ts";
+import { writeFacts } from "../../src/run/writes.ts";
 import { createStorage } from "../../src/run/storage.ts";
 import type { TradeRow } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
@@ -26,12 +27,13 @@ describe("run/shutdown", () => {
     const logs: Array<Record<string, unknown>> = [];
     const log = createLogger("debug", (l) => logs.push(JSON.parse(l)));
     const metrics = new Metrics(["binance"], 900_000);
-    const storage = createStorage(config, metrics, log);
+    const storage = createStorage(config, log);
     const pipeline = createPipeline(config, storage, metrics, log, "test0001");
     await pipeline.writer.start();
     const snapshot = () =>
       buildSnapshot({
         metrics,
+        writes: writeFacts({ writer: pipeline.writer, storage }),
         queueSize: pipeline.queue.size,
         queueCapacity: pipeline.queue.capacity,
         state: "READY",

@@ -11,9 +11,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { createLogger } from "../../src/log.ts";
-import { Metrics } from "../../src/state/metrics.ts";
 import { createS3Store, type ObjectStore } from "../../src/storage/s3.ts";
-import { createSpoolingStorage, normalisePrefix, type SpoolOptions } from "../../src/storage/spool.ts";
+import { createSpoolingStorage, normalisePrefix, type SpoolingStorage, type SpoolOptions } from "../../src/storage/spool.ts";
 import { ManualClock } from "../helpers/clock.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -50,14 +49,13 @@ function fakeStore(behaviour: Behaviour, clock: { nowMs(): number } = { nowMs: D
 }
 
 function setup(dir: string, store: ObjectStore, patch: Partial<SpoolOptions> = {}) {
-  const metrics = new Metrics(["binance"], 60_000);
   const logs: Record<string, unknown>[] = [];
   const log = createLogger("debug", (l) => logs.push(JSON.parse(l)));
   const clock = new ManualClock();
   const backoff = { baseMs: 40, maxMs: 200 };
-  const opts: SpoolOptions = { dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff, metrics, log, clock };
+  const opts: SpoolOptions = { dir, prefix: "raw", store, maxInflight: 4, maxBytes: 1 << 20, uploadTimeoutMs: 2000, backoff, log, clock };
   const spool = createSpoolingStorage({ ...opts, ...patch });
-  return { spool, metrics, logs };
+  return { spool, stats: () => spool.stats(), logs };
 }
 
 /**
@@ -65,12 +63,12 @@ function setup(dir: string, store: ObjectStore, patch: Partial<SpoolOptions> = {
  * (a backoff pause ending), until `done`. No timer fires while an attempt is in flight, so a deadline
  * never expires because the machine is slow.
  */
-function drive(clock: ManualClock, metrics: Metrics, what: string, done: () => boolean) {
+function drive(clock: ManualClock, spool: SpoolingStorage, what: string, done: () => boolean) {
   return waitFor(
     what,
     () => {
       if (done()) return true;
-      if (metrics.writer.in_flight_uploads === 0 && clock.pending > 0) clock.advanceToNext();
+      if (spool.stats().uploadsInFlight === 0 && clock.pending > 0) clock.advanceToNext();
       return false;
     },
     15_000,
@@ -90,21 +88,21 @@ describe("spool", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const store = fakeStore(() => gate);
-    const { spool, metrics } = setup(d.path, store);
+    const { spool, stats } = setup(d.path, store);
     await spool.probe();
     for (let i = 0; i < 10; i++) await spool.put(key(i), bytes(100 + i));
     // Everything is on disk before any upload finished.
     expect(parquetIn(d.path).length).toBe(10);
-    expect(metrics.writer).toMatchObject({ spool_files: 10, spool_bytes: 1045, in_flight_uploads: 4 });
-    expect(metrics.spoolOldestMs).not.toBeNull();
+    expect(stats()).toMatchObject({ spoolFiles: 10, spoolBytes: 1045, uploadsInFlight: 4 });
+    expect(stats().spoolOldestMs).not.toBeNull();
     release();
-    await waitFor("spool drained", () => metrics.writer.spool_files === 0, 15_000, 5);
+    await waitFor("spool drained", () => stats().spoolFiles === 0, 15_000, 5);
     expect(store.maxOpen()).toBe(4);
     expect([...store.objects.keys()].sort()).toEqual([...Array(10).keys()].map((i) => `raw/${key(i)}`).sort());
     expect(store.objects.get(`raw/${key(3)}`)).toEqual(bytes(103));
     expect(parquetIn(d.path)).toEqual([]);
-    expect(metrics.writer).toMatchObject({ files_uploaded: 10, upload_failures: 0, in_flight_uploads: 0, spool_bytes: 0 });
-    expect(metrics.spoolOldestMs).toBeNull();
+    expect(stats()).toMatchObject({ filesUploaded: 10, uploadFailures: 0, uploadsInFlight: 0, spoolBytes: 0 });
+    expect(stats().spoolOldestMs).toBeNull();
   });
 
   test("failed attempts: counted, DEGRADED input set, retried on the same key after a jittered exponential backoff (≥ base/2, ≤ cap), cleared on success", async () => {
@@ -112,13 +110,13 @@ describe("spool", () => {
     const clock = new ManualClock();
     // What the DEGRADED input said when each retry reached the store (attempt 1 sees the healthy state).
     const failingAtAttempt: boolean[] = [];
-    let metricsRef: Metrics | null = null;
+    let spoolRef: SpoolingStorage | null = null;
     const store = fakeStore(async (_k, n) => {
-      failingAtAttempt.push(metricsRef?.uploadsFailing ?? false);
+      failingAtAttempt.push(spoolRef?.stats().uploadsFailing ?? false);
       if (n <= 4) throw Object.assign(new Error("injected"), { code: "SlowDown" });
     }, clock);
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1, clock });
-    metricsRef = metrics;
+    const { spool, stats, logs } = setup(d.path, store, { maxInflight: 1, clock });
+    spoolRef = spool;
     await spool.probe();
     await spool.put(key(1), bytes(10));
     // The spool really waits each announced delay: not a millisecond less, and no longer.
@@ -126,16 +124,15 @@ describe("spool", () => {
       await waitFor(`failure ${failed}`, () => uploadErrors(logs).length === failed);
       const delay = uploadErrors(logs)[failed - 1]?.retry_in_ms as number;
       clock.advance(delay - 1);
-      expect(metrics.writer.in_flight_uploads).toBe(0);
+      expect(stats().uploadsInFlight).toBe(0);
       clock.advance(1);
-      expect(metrics.writer.in_flight_uploads).toBe(1);
+      expect(stats().uploadsInFlight).toBe(1);
     }
-    await waitFor("uploaded", () => metrics.writer.files_uploaded === 1);
+    await waitFor("uploaded", () => stats().filesUploaded === 1);
     // Set by the first failure, still set on every retry, cleared by the success.
     expect(failingAtAttempt).toEqual([false, true, true, true, true]);
-    expect(metrics.uploadsFailing).toBe(false);
-    expect(metrics.writer.upload_failures).toBe(4);
-    expect(metrics.writeErrorsTotal).toBe(4);
+    expect(stats().uploadsFailing).toBe(false);
+    expect(stats().uploadFailures).toBe(4);
     expect(new Set(store.calls.map((c) => c.key))).toEqual(new Set([`raw/${key(1)}`]));
     const errs = uploadErrors(logs);
     expect(errs.map((l) => l.attempt)).toEqual([1, 2, 3, 4]);
@@ -158,25 +155,25 @@ describe("spool", () => {
     const hung: Array<() => void> = [];
     let hang = true;
     const store = fakeStore(() => (hang ? new Promise<void>((r) => hung.push(r)) : Promise.resolve()), clock);
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 }, clock });
+    const { spool, stats, logs } = setup(d.path, store, { maxInflight: 2, uploadTimeoutMs: 50, backoff: { baseMs: 10, maxMs: 20 }, clock });
     await spool.probe();
     for (let i = 0; i < 6; i++) await spool.put(key(i), bytes(10));
     // Two requests hang; at their deadline both are abandoned (still open) and retried one at a time.
     await waitFor("two requests open", () => store.calls.length === 2);
     clock.advance(50);
-    await waitFor("two deadlines", () => metrics.writer.upload_failures === 2);
+    await waitFor("two deadlines", () => stats().uploadFailures === 2);
     for (const n of [3, 4]) {
       clock.advanceToNext(); // the backoff pause ends: one probing request
       await waitFor(`request ${n}`, () => store.calls.length === n);
       clock.advance(50);
-      await waitFor(`deadline ${n}`, () => metrics.writer.upload_failures === n);
+      await waitFor(`deadline ${n}`, () => stats().uploadFailures === n);
     }
     clock.advanceToNext(); // the pause ends, but 2 × MAX_INFLIGHT_UPLOADS requests are open and abandoned
     // The spool announces that it stopped.
     const blocked = logs.find((l) => l.event === "upload_error" && l.code === "ABANDONED_REQUESTS");
     expect(blocked?.abandoned).toBe(4);
     expect(store.calls.length).toBe(4);
-    expect(metrics.writer.upload_failures).toBe(4);
+    expect(stats().uploadFailures).toBe(4);
     expect(logs.filter((l) => l.event === "upload_error" && String(l.error).startsWith("UPLOAD_TIMEOUT"))).toHaveLength(4);
     // Another file arrives (the pump runs again): still blocked, no fifth request, and no timer that could start one.
     await spool.put(key(6), bytes(10));
@@ -187,13 +184,13 @@ describe("spool", () => {
     // The endpoint answers again: the abandoned PUTs land late (same key, same bytes), the rest is retried.
     hang = false;
     for (const r of hung.splice(0)) r();
-    await drive(clock, metrics, "drained", () => metrics.writer.spool_files === 0);
+    await drive(clock, spool, "drained", () => stats().spoolFiles === 0);
     expect(store.objects.size).toBe(7);
     const perKey = new Map<string, number>();
     for (const c of store.calls) perKey.set(c.key, (perKey.get(c.key) ?? 0) + 1);
     expect([...perKey.values()].some((n) => n >= 2)).toBe(true); // a key written twice: idempotent
-    expect(metrics.writer.files_uploaded).toBe(7);
-    expect(metrics.uploadsFailing).toBe(false);
+    expect(stats().filesUploaded).toBe(7);
+    expect(stats().uploadsFailing).toBe(false);
   });
 
   test("SPOOL_MAX_BYTES: a file that does not fit is refused, the ERROR input is set with an operator action; cleared once uploads drain it", async () => {
@@ -203,21 +200,21 @@ describe("spool", () => {
     const store = fakeStore(async () => {
       if (!up) throw Object.assign(new Error("down"), { code: "ConnectionRefused" });
     });
-    const { spool, metrics, logs } = setup(d.path, store, { maxBytes: 250, backoff: { baseMs: 10, maxMs: 20 }, clock });
+    const { spool, stats, logs } = setup(d.path, store, { maxBytes: 250, backoff: { baseMs: 10, maxMs: 20 }, clock });
     await spool.probe();
     await spool.put(key(1), bytes(100));
     await spool.put(key(2), bytes(100));
     const err = await spool.put(key(3), bytes(100)).catch((e) => e);
     expect(err.code).toBe("SPOOL_FULL");
-    expect(metrics.spoolFull).toBe(true);
+    expect(stats().spoolFull).toBe(true);
     expect(parquetIn(d.path).length).toBe(2);
     const full = logs.find((l) => l.event === "spool_full");
     expect(full?.action).toContain("SPOOL_MAX_BYTES");
     up = true;
-    await drive(clock, metrics, "drained", () => metrics.writer.spool_files === 0);
+    await drive(clock, spool, "drained", () => stats().spoolFiles === 0);
     await spool.put(key(3), bytes(100)); // the writer's retry
-    expect(metrics.spoolFull).toBe(false);
-    await drive(clock, metrics, "uploaded", () => metrics.writer.files_uploaded === 3);
+    expect(stats().spoolFull).toBe(false);
+    await drive(clock, spool, "uploaded", () => stats().filesUploaded === 3);
   });
 
   test("start-up recovery: files of an earlier run are uploaded first, oldest first; stale temp files removed, fresh ones kept", async () => {
@@ -237,12 +234,12 @@ describe("spool", () => {
     writeFileSync(join(dirOf, ".999-2.tmp"), "being written right now");
     mkdirSync(join(d.path, "v1/okx/bbo/X/date=2026-01-01"), { recursive: true }); // empty: removed
     const store = fakeStore(async () => {});
-    const { spool, metrics, logs } = setup(d.path, store, { maxInflight: 1, clock: new ManualClock(nowS * 1000) });
+    const { spool, stats, logs } = setup(d.path, store, { maxInflight: 1, clock: new ManualClock(nowS * 1000) });
     await spool.probe();
     await spool.put(key(9), bytes(5)); // a new file queues behind the recovered ones
     const rec = logs.find((l) => l.event === "spool_recovered");
     expect(rec).toMatchObject({ files: 3, bytes: 50 + 51 + 52, oldest_age_s: 3600 });
-    await waitFor("drained", () => metrics.writer.spool_files === 0, 15_000, 5);
+    await waitFor("drained", () => stats().spoolFiles === 0, 15_000, 5);
     expect(store.calls.map((c) => c.key)).toEqual([key(3), key(1), key(2), key(9)].map((k) => `raw/${k}`));
     expect(store.objects.get(`raw/${key(1)}`)).toEqual(bytes(51, 1));
     expect(existsSync(join(dirOf, ".999-1.tmp"))).toBe(false);
@@ -262,15 +259,15 @@ describe("spool", () => {
     mkdirSync(join(blocker, "x"), { recursive: true });
     const store = fakeStore(async () => {});
     const clock = new ManualClock();
-    const { spool, metrics, logs } = setup(d.path, store, { clock });
+    const { spool, stats, logs } = setup(d.path, store, { clock });
     await expect(spool.probe()).rejects.toThrow();
     // Nothing uploaded, nothing queued, nothing scheduled: no upload can start before a put succeeds.
     expect(store.calls).toEqual([]);
-    expect(metrics.writer).toMatchObject({ spool_files: 0, in_flight_uploads: 0 });
+    expect(stats()).toMatchObject({ spoolFiles: 0, uploadsInFlight: 0 });
     expect(clock.pending).toBe(0);
     rmSync(blocker, { recursive: true });
     await spool.put(key(9), bytes(5));
-    await waitFor("drained", () => metrics.writer.spool_files === 0 && store.objects.size === 3, 15_000, 5);
+    await waitFor("drained", () => stats().spoolFiles === 0 && store.objects.size === 3, 15_000, 5);
     expect([...store.objects.keys()].sort()).toEqual([key(1), key(2), key(9)].map((k) => `raw/${k}`).sort());
     expect(store.objects.get(`raw/${key(2)}`)).toEqual(bytes(42, 2));
     expect(logs.filter((l) => l.event === "spool_recovered")).toEqual([expect.objectContaining({ files: 2, bytes: 41 + 42 })]);
@@ -284,25 +281,25 @@ describe("spool", () => {
     const store = fakeStore(async () => {
       if (down) throw Object.assign(new Error("503 SlowDown"), { code: "SlowDown" });
     }, clock);
-    const { spool, metrics } = setup(d.path, store, { clock });
+    const { spool, stats } = setup(d.path, store, { clock });
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("a failed upload", () => metrics.writer.upload_failures > 0, 15_000, 5);
-    expect(metrics.lastWriteTsMs).toBeNull();
+    await waitFor("a failed upload", () => stats().uploadFailures > 0, 15_000, 5);
+    expect(stats().lastUploadMs).toBeNull();
     const before = clock.nowMs();
     down = false;
-    await drive(clock, metrics, "uploaded", () => metrics.writer.files_uploaded === 1);
-    expect(metrics.lastWriteTsMs).toBeGreaterThanOrEqual(before);
+    await drive(clock, spool, "uploaded", () => stats().filesUploaded === 1);
+    expect(stats().lastUploadMs).toBeGreaterThanOrEqual(before);
     // Stamped when the store confirmed the retry, after the backoff pause.
-    expect(metrics.lastWriteTsMs).toBe(store.calls.at(-1)?.at ?? null);
-    expect(metrics.lastWriteTsMs).toBeGreaterThan(before);
+    expect(stats().lastUploadMs).toBe(store.calls.at(-1)?.at ?? null);
+    expect(stats().lastUploadMs).toBeGreaterThan(before);
   });
 
   test("close waits while uploads make progress and reports nothing pending", async () => {
     using d = tmpDir();
     const { promise: gate, resolve: release } = Promise.withResolvers<void>();
     const store = fakeStore(() => gate);
-    const { spool, metrics } = setup(d.path, store);
+    const { spool, stats } = setup(d.path, store);
     await spool.probe();
     for (const i of [1, 2]) await spool.put(key(i), bytes(10));
     await waitFor("both uploads at the store", () => store.calls.length === 2, 15_000, 5);
@@ -311,7 +308,7 @@ describe("spool", () => {
     expect(await Promise.race([closing, Promise.resolve("waiting")])).toBe("waiting");
     release();
     expect(await closing).toEqual({ pendingFiles: 0, pendingBytes: 0 });
-    expect(metrics.writer.files_uploaded).toBe(2);
+    expect(stats().filesUploaded).toBe(2);
   });
 
   test("close with uploads failing returns at once: the files stay in the spool for the next start, no timer is left", async () => {
@@ -320,10 +317,10 @@ describe("spool", () => {
     const store = fakeStore(async () => {
       throw Object.assign(new Error("down"), { code: "ConnectionRefused" });
     });
-    const { spool, metrics } = setup(d.path, store, { clock });
+    const { spool, stats } = setup(d.path, store, { clock });
     await spool.probe();
     await spool.put(key(1), bytes(10));
-    await waitFor("a failed upload", () => metrics.writer.upload_failures === 1, 15_000, 5);
+    await waitFor("a failed upload", () => stats().uploadFailures === 1, 15_000, 5);
     expect(clock.pending).toBe(1); // the backoff wake-up
     expect(await spool.close(10_000)).toEqual({ pendingFiles: 1, pendingBytes: 10 });
     expect(clock.pending).toBe(0);
@@ -334,7 +331,7 @@ describe("spool", () => {
     using d = tmpDir();
     const clock = new ManualClock();
     const store = fakeStore(() => new Promise<void>(() => {}));
-    const { spool, metrics } = setup(d.path, store, { clock, uploadTimeoutMs: 60_000 });
+    const { spool, stats } = setup(d.path, store, { clock, uploadTimeoutMs: 60_000 });
     await spool.probe();
     await spool.put(key(1), bytes(10));
     await waitFor("the upload at the store", () => store.calls.length === 1, 15_000, 5);
@@ -342,7 +339,7 @@ describe("spool", () => {
     expect(await Promise.race([closing, Promise.resolve("waiting")])).toBe("waiting");
     clock.advance(1000);
     expect(await closing).toEqual({ pendingFiles: 1, pendingBytes: 10 });
-    expect(metrics.writer.in_flight_uploads).toBe(1);
+    expect(stats().uploadsInFlight).toBe(1);
   });
 
   test("S3_PREFIX normalisation", () => {

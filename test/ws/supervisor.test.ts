@@ -3,25 +3,22 @@
  * A Binance plan with one symbol the venue never delivers (FAKEUSDT: acknowledged, silent,
  * docs/venues.md §1.2) can never be "live on every subscription": the replacement's wait is
  * bounded, and the old socket is closed only after the new one is open. Scaled: max age 800 ms,
- * deadline 600 ms (production: 23 h and 30 s).
+ * deadline 600 ms (production: 23 h and 30 s). Both run on a ManualClock: the rotation starts and
+ * ends when the test moves time, so the overlap is exact however slow the machine is.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { binance } from "../../src/exchanges/binance.ts";
 import { createLogger } from "../../src/log.ts";
-import { startSimulator } from "../../src/sim/server.ts";
 import type { Connection } from "../../src/ws/connection.ts";
 import { Supervisor } from "../../src/ws/supervisor.ts";
+import { ManualClock } from "../helpers/clock.ts";
+import { simulator } from "../helpers/sim.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
 
 describe("supervisor", () => {
   test("a replacement that never delivers on every subscription: old closed at the deadline, once the new one is open", async () => {
-    const sim = startSimulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 100 });
-    cleanups.push(() => sim.stop());
+    await using sim = simulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 100 });
+    const clock = new ManualClock();
     const logs: Array<Record<string, unknown>> = [];
     const events: string[] = [];
     const noop = () => {};
@@ -39,14 +36,25 @@ describe("supervisor", () => {
         onRotate: (c: Connection, reason: string) => events.push(`rotate ${c.connId} ${reason}`),
       },
       createLogger("debug", (l) => logs.push(JSON.parse(l))),
-      { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, maxAgeMs: 800 },
+      { instanceId: "t", backoff: { baseMs: 100, maxMs: 200 }, stableAfterMs: 60_000, controlGapMs: 10, keepalive: binance.keepalive, maxAgeMs: 800, clock },
       600,
     );
-    cleanups.push(() => sup.stop());
+    using _stop = { [Symbol.dispose]: () => sup.stop() };
     sup.start();
-    const done = await waitFor("rotation done", () => logs.find((l) => l.event === "ws_rotate" && l.phase === "done"), 5000);
-    expect(String(done.why)).toStartWith("deadline 600 ms");
-    expect(done.overlap_ms as number).toBeGreaterThanOrEqual(600);
+    const opens = () => events.filter((e) => e.startsWith("open")).length;
+    await waitFor("first socket open", () => opens() === 1, 5000);
+    clock.advance(0); // the subscribe requests (paced on the clock)
+    clock.advance(799);
+    expect(events.some((e) => e.startsWith("rotate"))).toBe(false);
+    clock.advance(1); // max age: the replacement opens while the old one keeps reading
+    await waitFor("replacement open", () => opens() === 2, 5000);
+    clock.advance(0);
+    clock.advance(599);
+    expect(logs.some((l) => l.event === "ws_rotate" && l.phase === "done")).toBe(false); // FAKEUSDT never delivers
+    clock.advance(1);
+    const done = logs.find((l) => l.event === "ws_rotate" && l.phase === "done");
+    expect(String(done?.why)).toStartWith("deadline 600 ms");
+    expect(done?.overlap_ms).toBe(600);
     const [first, second] = events.filter((e) => e.startsWith("open")).map((e) => e.slice(5));
     // The old socket's close event follows the "done" log asynchronously.
     await waitFor("old socket closed", () => events.some((e) => e.startsWith(`close ${first}`)), 5000);
