@@ -19,6 +19,8 @@ export class Connection {
   private stopped = false;
   private isOpen = false;
   private timers: ReturnType<typeof setTimeout>[] = [];
+  /** When the next paced control message may go out (ms since epoch). */
+  private nextControlAtMs = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
@@ -125,16 +127,8 @@ export class Connection {
       symbols: this.plan.symbols.length,
       idle_timeout_ms: this.idleTimeoutMs,
     });
-    this.plan.subscribeMessages.forEach((msg, i) => {
-      this.timers.push(
-        setTimeout(() => {
-          if (ws.readyState === WebSocket.OPEN) {
-            ws.send(msg);
-            this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
-          }
-        }, i * this.opts.controlGapMs),
-      );
-    });
+    this.nextControlAtMs = 0;
+    this.sendPaced(ws, this.plan.subscribeMessages);
     const ka = this.opts.keepalive;
     if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
       this.timers.push(setInterval(() => this.sendPing(ws), ka.pingIntervalMs));
@@ -145,6 +139,23 @@ export class Connection {
     const maxAge = this.opts.maxAgeMs ?? 0;
     if (maxAge > 0) this.timers.push(setTimeout(() => this.replace(ws, `max age ${maxAge % 1000 === 0 ? `${maxAge / 1000} s` : `${maxAge} ms`}`), maxAge));
     this.hooks.onOpen(this);
+  }
+
+  /** Subscribe messages go out `controlGapMs` apart per connection, later ones queued behind earlier ones. */
+  private sendPaced(ws: WebSocket, msgs: readonly string[]): void {
+    const now = Date.now();
+    for (const msg of msgs) {
+      const at = Math.max(now, this.nextControlAtMs);
+      this.nextControlAtMs = at + this.opts.controlGapMs;
+      this.timers.push(
+        setTimeout(() => {
+          if (ws === this.ws && ws.readyState === WebSocket.OPEN) {
+            ws.send(msg);
+            this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
+          }
+        }, at - now),
+      );
+    }
   }
 
   private sendPing(ws: WebSocket): void {
@@ -212,7 +223,17 @@ export class Connection {
         this.hooks.onSkip(this, res.reason, res.detail ?? text.slice(0, 200));
         break;
       case "subscribe_error":
-        this.hooks.onSubscribeError(this, res.detail, res.topics);
+        if (res.retry && res.retry.length > 0) {
+          // A request of several symbols refused as a whole: not yet an error; each symbol is asked for on its own.
+          this.log.warn("subscribe_batch_refused", {
+            exchange: this.adapter.id,
+            conn_id: this.connId,
+            error: res.detail,
+            topics: res.topics,
+            retries: res.retry.length,
+          });
+          this.sendPaced(ws, res.retry);
+        } else this.hooks.onSubscribeError(this, res.detail, res.topics);
         break;
       case "ack":
         this.log.debug("subscribe_ack", { exchange: this.adapter.id, conn_id: this.connId, detail: res.detail });
