@@ -84,7 +84,7 @@ function subscribeError(detail: string, reqIdText: unknown): ParseResult {
   const { symbols, prefixes } = parseReqId(reqIdText);
   const topics = symbols.flatMap((sym) => prefixes.map((p) => `${p}.${sym}`));
   if (symbols.length > 1 && prefixes.length > 0)
-    return { kind: "subscribe_error", detail, topics, retry: symbols.map((sym) => subscribeMessage([sym], prefixes)) };
+    return { kind: "subscribe_error", detail, topics, retry: symbols.map((sym) => ({ symbol: sym, message: subscribeMessage([sym], prefixes) })) };
   return { kind: "subscribe_error", detail, topics };
 }
 

@@ -55,10 +55,11 @@ export type ParseResult =
   | { kind: "pong" }
   /**
    * `retry`: the request carried several symbols and the venue refused it as a whole (Bybit: one bad
-   * topic fails the request): these messages re-request its symbols one per request, so the refusal is
-   * not final and one bad symbol cannot fail the others; only a refused single-symbol request is an error.
+   * topic fails the request): one message per symbol re-requests it on its own, so the refusal is not
+   * final and one bad symbol cannot fail the others; only a refused single-symbol request is an error.
+   * The transport sends only those of its own plan's symbols, each at most once per connection.
    */
-  | { kind: "subscribe_error"; detail: string; topics: string[]; retry?: string[] }
+  | { kind: "subscribe_error"; detail: string; topics: string[]; retry?: { symbol: string; message: string }[] }
   /** `reconnect`: the venue announced it will drop this connection; the transport replaces it (make-before-break). */
   | { kind: "notice"; code: string; detail: string; reconnect?: boolean }
   | { kind: "skip"; reason: string; detail?: string };

@@ -19,8 +19,12 @@ export class Connection {
   private stopped = false;
   private isOpen = false;
   private timers: ReturnType<typeof setTimeout>[] = [];
-  /** When the next paced control message may go out (ms since epoch). */
-  private nextControlAtMs = 0;
+  /** Subscribe messages waiting for their turn (paced), the timer of the next one, when the last went out. */
+  private controlQueue: string[] = [];
+  private controlTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastControlMs = 0;
+  /** Symbols re-requested on their own after a refused multi-symbol request (once per connection). */
+  private retried = new Set<string>();
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
@@ -127,7 +131,10 @@ export class Connection {
       symbols: this.plan.symbols.length,
       idle_timeout_ms: this.idleTimeoutMs,
     });
-    this.nextControlAtMs = 0;
+    this.controlQueue = [];
+    this.controlTimer = null;
+    this.lastControlMs = 0;
+    this.retried.clear();
     this.sendPaced(ws, this.plan.subscribeMessages);
     const ka = this.opts.keepalive;
     if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
@@ -141,21 +148,28 @@ export class Connection {
     this.hooks.onOpen(this);
   }
 
-  /** Subscribe messages go out `controlGapMs` apart per connection, later ones queued behind earlier ones. */
+  /**
+   * Subscribe messages go out one at a time, each at least `controlGapMs` after the previous one was
+   * actually sent (a late timer never shortens the next gap), later ones queued behind earlier ones.
+   */
   private sendPaced(ws: WebSocket, msgs: readonly string[]): void {
-    const now = Date.now();
-    for (const msg of msgs) {
-      const at = Math.max(now, this.nextControlAtMs);
-      this.nextControlAtMs = at + this.opts.controlGapMs;
-      this.timers.push(
-        setTimeout(() => {
-          if (ws === this.ws && ws.readyState === WebSocket.OPEN) {
-            ws.send(msg);
-            this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
-          }
-        }, at - now),
-      );
-    }
+    this.controlQueue.push(...msgs);
+    if (this.controlTimer === null && this.controlQueue.length > 0) this.scheduleControl(ws);
+  }
+
+  private scheduleControl(ws: WebSocket): void {
+    const waitMs = Math.max(0, this.lastControlMs + this.opts.controlGapMs - Date.now());
+    this.controlTimer = setTimeout(() => {
+      this.controlTimer = null;
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      const msg = this.controlQueue.shift();
+      if (msg === undefined) return;
+      ws.send(msg);
+      this.lastControlMs = Date.now();
+      this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
+      if (this.controlQueue.length > 0) this.scheduleControl(ws);
+    }, waitMs);
+    this.timers.push(this.controlTimer);
   }
 
   private sendPing(ws: WebSocket): void {
@@ -224,15 +238,21 @@ export class Connection {
         break;
       case "subscribe_error":
         if (res.retry && res.retry.length > 0) {
-          // A request of several symbols refused as a whole: not yet an error; each symbol is asked for on its own.
+          // A request of several symbols refused as a whole: not yet an error; each symbol is asked for on
+          // its own. Only this plan's symbols, each once per connection: the req_id is echoed by the venue.
+          const retry = res.retry.filter((r) => this.plan.symbols.includes(r.symbol) && !this.retried.has(r.symbol));
+          for (const r of retry) this.retried.add(r.symbol);
           this.log.warn("subscribe_batch_refused", {
             exchange: this.adapter.id,
             conn_id: this.connId,
             error: res.detail,
             topics: res.topics,
-            retries: res.retry.length,
+            retries: retry.length,
           });
-          this.sendPaced(ws, res.retry);
+          this.sendPaced(
+            ws,
+            retry.map((r) => r.message),
+          );
         } else this.hooks.onSubscribeError(this, res.detail, res.topics);
         break;
       case "ack":

@@ -90,8 +90,8 @@ describe("connection plans", () => {
       detail: "error:handler not found,topic:orderbook.1.FOOUSDT",
       topics: ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT", "orderbook.1.FOOUSDT", "publicTrade.FOOUSDT"],
       retry: [
-        JSON.stringify({ op: "subscribe", args: ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT"], req_id: "BTCUSDT:ob1,pt" }),
-        JSON.stringify({ op: "subscribe", args: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT"], req_id: "FOOUSDT:ob1,pt" }),
+        { symbol: "BTCUSDT", message: JSON.stringify({ op: "subscribe", args: ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT"], req_id: "BTCUSDT:ob1,pt" }) },
+        { symbol: "FOOUSDT", message: JSON.stringify({ op: "subscribe", args: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT"], req_id: "FOOUSDT:ob1,pt" }) },
       ],
     });
   });
