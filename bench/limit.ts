@@ -5,9 +5,10 @@
  *      drops, rows verified in the Parquet files with DuckDB (= received − dropped), RSS max,
  *      event-loop lag p99 (the collector's own /metrics, 60 s window), CPU of the collector process;
  * then prints the highest 0-drop rate and its ratio to the bare client's limit.
- * Frames come from bench/replay-sender.ts (pre-serialized realistic Binance frames, bench/series.ts).
+ * Frames come from bench/raw-sender.ts (pre-serialized realistic Binance frames, bench/series.ts,
+ * framed once and written in slices; `--sender ws`: bench/replay-sender.ts, Bun's WebSocket server).
  *
- *   npx bun bench/limit.ts [--rates 50000,100000,150000,200000,250000] [--seconds 30] [--bare-seconds 10] [--all]
+ *   npx bun bench/limit.ts [--rates 50000,100000,150000,200000,250000] [--seconds 30] [--bare-seconds 10] [--all] [--sender raw|ws]
  *
  * Rates are frames/s on the /public socket (bookTicker + trade, 1 row each) for 10 symbols; the
  * /market socket adds 10 markPrice frames/s (20 rows/s). Without --all the ladder stops at the
@@ -18,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
+import { startRawReplaySender } from "./raw-sender.ts";
 import { startReplaySender } from "./replay-sender.ts";
 import { BENCH_SYMBOLS, SeriesGenerator } from "./series.ts";
 
@@ -34,7 +36,11 @@ const symbols = BENCH_SYMBOLS.map((s) => s.symbol);
 
 const gen = new SeriesGenerator(1, BENCH_SYMBOLS, 250_000);
 const ring = gen.frames(Number(opt("--ring", "200000"))).map((f) => f.text);
-const sender = startReplaySender({ ring, gen });
+// "raw" (default): bench/raw-sender.ts, frames pre-framed and written in slices, so the sender costs
+// almost nothing and the collector is what saturates; "ws": bench/replay-sender.ts (Bun's server, one
+// send per frame), which on 2 shared cores stopped near 200k frames/s.
+const senderKind = opt("--sender", "raw");
+const sender = senderKind === "ws" ? startReplaySender({ ring, gen }) : startRawReplaySender({ ring, gen });
 const publicUrl = `${sender.url}/public/stream?streams=${symbols.flatMap((s) => [`${s.toLowerCase()}@bookTicker`, `${s.toLowerCase()}@trade`]).join("/")}`;
 const marketUrl = `${sender.url}/market/stream?streams=${symbols.map((s) => `${s.toLowerCase()}@markPrice@1s`).join("/")}`;
 
@@ -110,6 +116,7 @@ async function collectorRun(rate: number): Promise<RunResult> {
   const m0 = await metrics();
   const s0 = sender.stats();
   const cpu0 = cpuSeconds(col.proc.pid);
+  const senderCpu0 = process.cpuUsage();
   const t0 = performance.now();
   sender.setRate(rate);
   sender.resume();
@@ -126,6 +133,8 @@ async function collectorRun(rate: number): Promise<RunResult> {
   sender.pause();
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds(col.proc.pid);
+  const senderCpu = process.cpuUsage(senderCpu0);
+  const senderPct = ((senderCpu.user + senderCpu.system) / 1e6 / elapsed) * 100;
   const s1 = sender.stats();
   const sentRows = s1.rows - s0.rows;
   let m = await metrics();
@@ -155,12 +164,14 @@ async function collectorRun(rate: number): Promise<RunResult> {
     cpuPct: ((cpu1 - cpu0) / elapsed) * 100,
   };
   console.log(
-    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB (writer pending max ${pendingMax} rows, queue max ${queueMax}); lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} %`,
+    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB (writer pending max ${pendingMax} rows, queue max ${queueMax}); lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} %; sender (this process) CPU ${senderPct.toFixed(0)} %`,
   );
   return r;
 }
 
-console.log(`limit bench: 10 symbols Binance, replay ring ${ring.length} frames, ${seconds} s per rate, ${navigator.hardwareConcurrency} CPUs`);
+console.log(
+  `limit bench: 10 symbols Binance, ${senderKind} sender, replay ring ${ring.length} frames, ${seconds} s per rate, ${navigator.hardwareConcurrency} CPUs`,
+);
 const bare = (await bareRun("max", bareSeconds)).fps;
 const bareAt50k = await bareRun(50_000, bareSeconds);
 const results: RunResult[] = [];

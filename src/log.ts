@@ -13,6 +13,7 @@ export type LogEvent =
   | "subscribe_sent"
   | "subscribe_ack"
   | "subscribe_error"
+  | "subscribe_batch_refused"
   | "venue_notice"
   | "parse_error"
   | "state_change"

@@ -53,7 +53,13 @@ export type ParseResult =
   | { kind: "rows"; rows: Row[]; filtered?: { stream: Stream; count: number } }
   | { kind: "ack"; detail?: string }
   | { kind: "pong" }
-  | { kind: "subscribe_error"; detail: string; topics: string[] }
+  /**
+   * `retry`: the request carried several symbols and the venue refused it as a whole (Bybit: one bad
+   * topic fails the request): one message per symbol re-requests it on its own, so the refusal is not
+   * final and one bad symbol cannot fail the others; only a refused single-symbol request is an error.
+   * The transport sends only those of its own plan's symbols, each at most once per connection.
+   */
+  | { kind: "subscribe_error"; detail: string; topics: string[]; retry?: { symbol: string; message: string }[] }
   /** `reconnect`: the venue announced it will drop this connection; the transport replaces it (make-before-break). */
   | { kind: "notice"; code: string; detail: string; reconnect?: boolean }
   | { kind: "skip"; reason: string; detail?: string };

@@ -22,6 +22,13 @@ export class Connection {
   private timers: Array<() => void> = [];
   private cancelReconnect: (() => void) | null = null;
   private readonly clock: TimerClock;
+  /** Subscribe messages waiting for their turn (paced), the timer of the next one, when the last went out. */
+  private controlQueue: string[] = [];
+  /** Cancels the pending control-message timer (null = none scheduled). */
+  private controlTimer: (() => void) | null = null;
+  private lastControlMs = 0;
+  /** Symbols re-requested on their own after a refused multi-symbol request (once per connection). */
+  private retried = new Set<string>();
   private closeReason = "";
   /** When the oldest unanswered ping was sent (null = none outstanding). */
   private pingSentMs: number | null = null;
@@ -128,16 +135,11 @@ export class Connection {
       symbols: this.plan.symbols.length,
       idle_timeout_ms: this.idleTimeoutMs,
     });
-    this.plan.subscribeMessages.forEach((msg, i) => {
-      this.timers.push(
-        this.clock.after(i * this.opts.controlGapMs, () => {
-          if (ws.readyState === WebSocket.OPEN) {
-            ws.send(msg);
-            this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
-          }
-        }),
-      );
-    });
+    this.controlQueue = [];
+    this.controlTimer = null;
+    this.lastControlMs = 0;
+    this.retried.clear();
+    this.sendPaced(ws, this.plan.subscribeMessages);
     const ka = this.opts.keepalive;
     if (ka.pingIntervalMs > 0 && ka.pingMode !== "idle") {
       this.timers.push(this.every(ka.pingIntervalMs, () => this.sendPing(ws)));
@@ -159,6 +161,30 @@ export class Connection {
     };
     let cancel = this.clock.after(ms, tick);
     return () => cancel();
+  }
+
+  /**
+   * Subscribe messages go out one at a time, each at least `controlGapMs` after the previous one was
+   * actually sent (a late timer never shortens the next gap), later ones queued behind earlier ones.
+   */
+  private sendPaced(ws: WebSocket, msgs: readonly string[]): void {
+    this.controlQueue.push(...msgs);
+    if (this.controlTimer === null && this.controlQueue.length > 0) this.scheduleControl(ws);
+  }
+
+  private scheduleControl(ws: WebSocket): void {
+    const waitMs = Math.max(0, this.lastControlMs + this.opts.controlGapMs - this.clock.nowMs());
+    this.controlTimer = this.clock.after(waitMs, () => {
+      this.controlTimer = null;
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      const msg = this.controlQueue.shift();
+      if (msg === undefined) return;
+      ws.send(msg);
+      this.lastControlMs = this.clock.nowMs();
+      this.log.debug("subscribe_sent", { exchange: this.adapter.id, conn_id: this.connId, message: msg });
+      if (this.controlQueue.length > 0) this.scheduleControl(ws);
+    });
+    this.timers.push(this.controlTimer);
   }
 
   private sendPing(ws: WebSocket): void {
@@ -226,7 +252,23 @@ export class Connection {
         this.hooks.onSkip(this, res.reason, res.detail ?? text.slice(0, 200));
         break;
       case "subscribe_error":
-        this.hooks.onSubscribeError(this, res.detail, res.topics);
+        if (res.retry && res.retry.length > 0) {
+          // A request of several symbols refused as a whole: not yet an error; each symbol is asked for on
+          // its own. Only this plan's symbols, each once per connection: the req_id is echoed by the venue.
+          const retry = res.retry.filter((r) => this.plan.symbols.includes(r.symbol) && !this.retried.has(r.symbol));
+          for (const r of retry) this.retried.add(r.symbol);
+          this.log.warn("subscribe_batch_refused", {
+            exchange: this.adapter.id,
+            conn_id: this.connId,
+            error: res.detail,
+            topics: res.topics,
+            retries: retry.length,
+          });
+          this.sendPaced(
+            ws,
+            retry.map((r) => r.message),
+          );
+        } else this.hooks.onSubscribeError(this, res.detail, res.topics);
         break;
       case "ack":
         this.log.debug("subscribe_ack", { exchange: this.adapter.id, conn_id: this.connId, detail: res.detail });

@@ -2,7 +2,8 @@
  * Scope: Bybit simulator → collector process → SIGTERM → Parquet read back with DuckDB.
  * Every sent event is exactly one row with every mapped field equal (publicTrade: one row per
  * data item; tickers deltas: a row only for streams whose fields are present, absent fields null).
- * One unknown symbol fails its own subscribe request only: reported, the others keep recording.
+ * One unknown symbol fails its own subscribe request only (a shared request refused as a whole is
+ * re-sent one symbol per request): reported, the others keep recording.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
@@ -52,7 +53,12 @@ describe("bybit end to end", () => {
     expect(metricsBeforeStop.rejected_subscriptions).toEqual([
       { exchange: "bybit", conn_id: err.conn_id as string, topics: err.topics as string[], error: err.error as string, ts_ms: expect.any(Number) },
     ]);
-    expect(sim.stats().control["bybit|subscribe_error"]).toBe(1);
+    // It shared a request with SOLUSDT: that request was refused as a whole, then each symbol was
+    // requested on its own; SOLUSDT's went through (it records, below), FOOUSDT's was refused again.
+    const batch = col.logs.filter((l) => l.event === "subscribe_batch_refused");
+    expect(batch).toHaveLength(1);
+    expect(batch[0]!.topics).toEqual(["SOLUSDT", UNKNOWN].flatMap((s) => [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`, `allLiquidation.${s}`]));
+    expect(sim.stats().control["bybit|subscribe_error"]).toBe(2);
   });
 
   test("row counts per stream and symbol equal what the simulator sent", async () => {

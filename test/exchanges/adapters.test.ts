@@ -51,29 +51,48 @@ describe("fixtures: frames → rows", () => {
 describe("connection plans", () => {
   const symbols = ["BTCUSDT", "ETHUSDT", "FOOUSDT"];
 
-  test("bybit: one linear socket, one subscribe request per symbol, req_id names the topics", () => {
+  test("bybit: one linear socket, subscribe requests of at most 10 topics (whole symbols), req_id names symbols and topics", () => {
     const plans = adapters.bybit.connections("ws://h:1/", symbols, [...STREAMS]);
     expect(plans).toHaveLength(1);
     expect(plans[0]!.url).toBe("ws://h:1/v5/public/linear");
-    expect(plans[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual(
-      symbols.map((s) => ({
-        op: "subscribe",
-        args: [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`, `allLiquidation.${s}`],
-        req_id: `${s}:ob1,pt,tk,al`,
-      })),
-    );
+    const topics = (s: string) => [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`, `allLiquidation.${s}`];
+    // 4 topics per symbol: 2 symbols (8 args) per request.
+    expect(plans[0]!.subscribeMessages.map((m) => JSON.parse(m))).toEqual([
+      { op: "subscribe", args: [...topics("BTCUSDT"), ...topics("ETHUSDT")], req_id: "BTCUSDT,ETHUSDT:ob1,pt,tk,al" },
+      { op: "subscribe", args: topics("FOOUSDT"), req_id: "FOOUSDT:ob1,pt,tk,al" },
+    ]);
+    // Fewer topics per symbol, more symbols per request; never more than 10 args.
+    const many = Array.from({ length: 23 }, (_, i) => `S${i}USDT`);
+    const liq = adapters.bybit.connections("ws://h:1", many, ["liquidation"])[0]!.subscribeMessages.map((m) => JSON.parse(m).args as string[]);
+    expect(liq.map((a) => a.length)).toEqual([10, 10, 3]);
+    expect(liq.flat()).toEqual(many.map((s) => `allLiquidation.${s}`));
     // Liquidations have no cadence: the socket's data deadline still comes from orderbook.1 alone.
     expect(plans[0]).toMatchObject({ idleTimeoutMs: 15_000, sporadicStreams: ["liquidation"] });
     expect(adapters.bybit.connections("ws://h:1", symbols, ["liquidation"])[0]!.idleTimeoutMs).toBeUndefined(); // 20 s pings + pongs keep it alive
-    // An error reply maps back to exactly that request's topics.
+    // An error reply to a single-symbol request maps back to exactly that request's topics: final.
+    const recv = { connId: "c", recvSeq: 1, tsRecvUs: 1 };
     const err = adapters.bybit.parse(
       JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "FOOUSDT:ob1,pt,tk", op: "subscribe" }),
-      { connId: "c", recvSeq: 1, tsRecvUs: 1 },
+      recv,
     );
     expect(err).toEqual({
       kind: "subscribe_error",
       detail: "error:handler not found,topic:orderbook.1.FOOUSDT",
       topics: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT", "tickers.FOOUSDT"],
+    });
+    // A refused request of several symbols: its topics, and one request per symbol to send instead.
+    const batch = adapters.bybit.parse(
+      JSON.stringify({ success: false, ret_msg: "error:handler not found,topic:orderbook.1.FOOUSDT", req_id: "BTCUSDT,FOOUSDT:ob1,pt", op: "subscribe" }),
+      recv,
+    );
+    expect(batch).toEqual({
+      kind: "subscribe_error",
+      detail: "error:handler not found,topic:orderbook.1.FOOUSDT",
+      topics: ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT", "orderbook.1.FOOUSDT", "publicTrade.FOOUSDT"],
+      retry: [
+        { symbol: "BTCUSDT", message: JSON.stringify({ op: "subscribe", args: ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT"], req_id: "BTCUSDT:ob1,pt" }) },
+        { symbol: "FOOUSDT", message: JSON.stringify({ op: "subscribe", args: ["orderbook.1.FOOUSDT", "publicTrade.FOOUSDT"], req_id: "FOOUSDT:ob1,pt" }) },
+      ],
     });
   });
 

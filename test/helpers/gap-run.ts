@@ -61,6 +61,9 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     await waitFor("both Binance sockets up", () => connects() >= 2, 15_000);
     // Some data first, so the gap lies inside the day's rows.
     await waitFor("Binance trades flowing", () => Object.entries(sim.stats().rows).some(([k, n]) => k.startsWith("binance|trade|") && n > 200), 15_000);
+    // Liquidations come at random from a pool of symbols: one of each (venue, symbol) now, so every
+    // liquidation partition exists however short the run (an absent one failed a test once).
+    for (const venue of ["binance", "bybit", "okx"] as const) for (const sym of symbols) sim.injectLiquidation(venue, sym, "sell");
     if (opts.skipOkxTradeIds) sim.skipTradeIds("okx", symbols[0]!, opts.skipOkxTradeIds);
     if (opts.books && opts.skipBybitBookUpdate) {
       await waitFor("Bybit book flowing", () => (sim.stats().rows[`bybit|book|${symbols[0]}`] ?? 0) > 3, 15_000);
