@@ -63,7 +63,8 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
     await waitFor("Binance trades flowing", () => Object.entries(sim.stats().rows).some(([k, n]) => k.startsWith("binance|trade|") && n > 200), 15_000);
     // Liquidations come at random from a pool of symbols: one of each (venue, symbol) now, so every
     // liquidation partition exists however short the run (an absent one failed a test once).
-    for (const venue of ["binance", "bybit", "okx"] as const) for (const sym of symbols) sim.injectLiquidation(venue, sym, "sell");
+    for (const venue of ["binance", "bybit", "okx"] as const)
+      for (const sym of symbols) await waitFor(`${venue} ${sym} liquidation delivered`, () => sim.injectLiquidation(venue, sym, "sell") > 0, 15_000);
     if (opts.skipOkxTradeIds) sim.skipTradeIds("okx", symbols[0]!, opts.skipOkxTradeIds);
     if (opts.books && opts.skipBybitBookUpdate) {
       await waitFor("Bybit book flowing", () => (sim.stats().rows[`bybit|book|${symbols[0]}`] ?? 0) > 3, 15_000);
