@@ -34,6 +34,10 @@ describe("state transitions", () => {
     expect(degraded.state).toBe("DEGRADED");
     expect(degraded.metrics.drops_15m).toBeGreaterThan(0);
     expect(degraded.reasons.join(" ")).toContain("drops");
+    // Frames already on the wire still arrive after the pause: wait until every row sent was received
+    // (written or dropped), so the lifetime drop count compared below no longer moves.
+    const sent = Object.values(sim.stats().rows).reduce((a, b) => a + b, 0);
+    await waitFor("every sent row received", async () => (await col.get("/metrics")).total_events === sent, 10_000);
     const m = await col.get("/metrics");
     expect(m.effective_data_loss_rate_pct).toBeGreaterThan(0);
     expect(m.dropped_events_total).toBeLessThanOrEqual(m.total_events);
