@@ -22,22 +22,12 @@ import type { Storage } from "../../src/storage/types.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { testWriterOptions } from "../helpers/writer-options.ts";
 
 const encoder = createWorkerEncoder();
 afterAll(() => encoder.close());
 
-const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
-  bufferSize: 100,
-  flushIntervalMs: 60_000,
-  minFlushGapMs: 0,
-  maxInflightUploads: 4,
-  instanceId: "abcd1234",
-  collectorVersion: "0.0.0-test",
-  retryBudget: 2,
-  retryBackoff: { baseMs: 20, maxMs: 50 },
-  maxBacklogRows: 10_000_000,
-  ...o,
-});
+const opts = (o: Partial<WriterOptions> = {}): WriterOptions => testWriterOptions({ maxBacklogRows: 10_000_000, ...o });
 
 function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT", exchange: ExchangeId = "binance"): TradeRow {
   return {

@@ -15,22 +15,12 @@ import { createLogger, silentLogger, type Logger } from "../../src/log.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { testWriterOptions } from "../helpers/writer-options.ts";
 
 const encoder = createWorkerEncoder();
 afterAll(() => encoder.close());
 
-const opts = (o: Partial<WriterOptions> = {}): WriterOptions => ({
-  bufferSize: 100,
-  flushIntervalMs: 60_000,
-  minFlushGapMs: 0,
-  maxInflightUploads: 4,
-  instanceId: "abcd1234",
-  collectorVersion: "0.0.0-test",
-  retryBudget: 2,
-  retryBackoff: { baseMs: 20, maxMs: 50 },
-  maxBacklogRows: 1_000_000,
-  ...o,
-});
+const opts = testWriterOptions;
 
 function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT"): TradeRow {
   return {
