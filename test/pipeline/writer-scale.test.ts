@@ -15,37 +15,21 @@ import { createLogger, silentLogger } from "../../src/log.ts";
 import { createWorkerEncoder, type Encoder } from "../../src/pipeline/encoder.ts";
 import { BoundedQueue } from "../../src/pipeline/queue.ts";
 import { Writer, type WriterOptions } from "../../src/pipeline/writer.ts";
-import type { ExchangeId, RecordRow, Row, Stream, TradeRow } from "../../src/schema/rows.ts";
+import type { ExchangeId, RecordRow, Row, Stream } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import { createLocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { testWriterOptions } from "../helpers/writer-options.ts";
+import { testTrade, testWriterOptions } from "../helpers/writer-options.ts";
 
 const encoder = createWorkerEncoder();
 afterAll(() => encoder.close());
 
 const opts = (o: Partial<WriterOptions> = {}): WriterOptions => testWriterOptions({ maxBacklogRows: 10_000_000, ...o });
 
-function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT", exchange: ExchangeId = "binance"): TradeRow {
-  return {
-    stream: "trade",
-    exchange,
-    symbol,
-    exchange_symbol: symbol,
-    ts_event_ms: Math.floor(tsRecvUs / 1000),
-    ts_recv_us: tsRecvUs,
-    conn_id: "c1",
-    recv_seq: i,
-    trade_id: String(i),
-    price: 100 + i,
-    qty: 1,
-    side: "buy",
-    ts_trade_ms: null,
-  };
-}
+const trade = testTrade;
 
 function rowOf(stream: Stream, exchange: ExchangeId, symbol: string, seq: number, tsUs: number): Row {
   const c = { exchange, symbol, exchange_symbol: symbol, ts_event_ms: null, ts_recv_us: tsUs, conn_id: "c1", recv_seq: seq };

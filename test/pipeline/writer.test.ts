@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createWorkerEncoder } from "../../src/pipeline/encoder.ts";
 import { BoundedQueue } from "../../src/pipeline/queue.ts";
 import { Writer, type WriterOptions } from "../../src/pipeline/writer.ts";
-import type { Row, TradeRow } from "../../src/schema/rows.ts";
+import type { Row } from "../../src/schema/rows.ts";
 import { Metrics } from "../../src/state/metrics.ts";
 import { createLocalStorage } from "../../src/storage/local.ts";
 import type { Storage } from "../../src/storage/types.ts";
@@ -15,30 +15,14 @@ import { createLogger, silentLogger, type Logger } from "../../src/log.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { testWriterOptions } from "../helpers/writer-options.ts";
+import { testTrade, testWriterOptions } from "../helpers/writer-options.ts";
 
 const encoder = createWorkerEncoder();
 afterAll(() => encoder.close());
 
 const opts = testWriterOptions;
 
-function trade(i: number, tsRecvUs: number, symbol = "BTCUSDT"): TradeRow {
-  return {
-    stream: "trade",
-    exchange: "binance",
-    symbol,
-    exchange_symbol: symbol,
-    ts_event_ms: Math.floor(tsRecvUs / 1000),
-    ts_recv_us: tsRecvUs,
-    conn_id: "c1",
-    recv_seq: i,
-    trade_id: String(i),
-    price: 100 + i,
-    qty: 1,
-    side: "buy",
-    ts_trade_ms: null,
-  };
-}
+const trade = testTrade;
 
 function setup(storage: Storage, o: Partial<WriterOptions> = {}, log: Logger = silentLogger, queueCapacity = 100_000) {
   const queue = new BoundedQueue<Row>(queueCapacity);
