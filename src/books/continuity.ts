@@ -29,6 +29,9 @@ export type BookVerdict =
   | { kind: "gap"; expected: number | null; got: number; detail: string };
 
 interface KeyState {
+  exchange: string;
+  /** The book of this (connection, symbol) is anchored: a snapshot started the current unbroken chain. */
+  synced: boolean;
   lastId: number | null;
   /** REST-anchored: prev_update_id of the first diff of the current unbroken chain. */
   chainStart: number | null;
@@ -38,12 +41,34 @@ interface KeyState {
 
 export class BookContinuity {
   private readonly keys = new Map<string, KeyState>();
+  /** Books (connection, symbol) that have rows but no valid anchor now, per exchange. */
+  private readonly unsyncedBy = new Map<string, number>();
 
   check(rule: BookRule, restAnchored: boolean, row: BookRow): BookVerdict {
     const key = `${row.conn_id}|${row.symbol}`;
     let st = this.keys.get(key);
-    if (!st) this.keys.set(key, (st = { lastId: null, chainStart: null, resyncing: false }));
-    return restAnchored ? this.anchored(st, row) : this.selfAnchored(rule, st, row);
+    if (!st) {
+      this.keys.set(key, (st = { exchange: row.exchange, synced: false, lastId: null, chainStart: null, resyncing: false }));
+      this.unsyncedBy.set(row.exchange, (this.unsyncedBy.get(row.exchange) ?? 0) + 1);
+    }
+    const v = restAnchored ? this.anchored(st, row) : this.selfAnchored(rule, st, row);
+    if (v.kind === "snapshot") this.setSynced(st, true);
+    else if (v.kind === "gap" || v.kind === "needs_anchor") this.setSynced(st, false);
+    return v;
+  }
+
+  /**
+   * Books seen on open connections whose recorded rows cannot be rebuilt right now (waiting for a
+   * first snapshot, a REST anchor or a resync), for `exchange`.
+   */
+  unsynced(exchange: string): number {
+    return this.unsyncedBy.get(exchange) ?? 0;
+  }
+
+  private setSynced(st: KeyState, synced: boolean): void {
+    if (st.synced === synced) return;
+    st.synced = synced;
+    this.unsyncedBy.set(st.exchange, (this.unsyncedBy.get(st.exchange) ?? 0) + (synced ? -1 : 1));
   }
 
   /**
@@ -54,12 +79,17 @@ export class BookContinuity {
     const st = this.keys.get(`${row.conn_id}|${row.symbol}`);
     if (!st) return;
     st.resyncing = true;
+    this.setSynced(st, false);
     if (st.chainStart === null || row.update_id > st.chainStart) st.chainStart = row.update_id;
   }
 
   /** The connection closed: its chains end with it. */
   forgetConnection(connId: string): void {
-    for (const k of this.keys.keys()) if (k.startsWith(`${connId}|`)) this.keys.delete(k);
+    for (const [k, st] of this.keys)
+      if (k.startsWith(`${connId}|`)) {
+        this.setSynced(st, true); // no longer counted as unsynced: the book ended with its connection
+        this.keys.delete(k);
+      }
   }
 
   private anchored(st: KeyState, row: BookRow): BookVerdict {

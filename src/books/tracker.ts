@@ -50,6 +50,7 @@ export class BookTracker {
     const key = `${row.conn_id}|${row.symbol}`;
     if (row.source === "ws") this.lastSeq.set(key, row.recv_seq);
     const v = this.continuity.check(adapter.bookContinuity, adapter.restBook !== undefined, row);
+    this.d.metrics.booksUnsynced[row.exchange] = this.continuity.unsynced(row.exchange);
     switch (v.kind) {
       case "ok":
         return;
@@ -95,6 +96,7 @@ export class BookTracker {
     if (this.dropResyncing.has(key)) return;
     this.dropResyncing.add(key);
     this.continuity.markLost(row);
+    this.d.metrics.booksUnsynced[row.exchange] = this.continuity.unsynced(row.exchange);
     this.gap(adapter, row, "row dropped (queue full) before it reached the files");
   }
 
@@ -105,6 +107,7 @@ export class BookTracker {
 
   onClose(connId: string): void {
     this.continuity.forgetConnection(connId);
+    for (const ex of Object.keys(this.d.metrics.booksUnsynced)) this.d.metrics.booksUnsynced[ex] = this.continuity.unsynced(ex);
     this.opsAt.delete(connId);
     for (const k of this.dropResyncing) if (k.startsWith(`${connId}|`)) this.dropResyncing.delete(k);
     for (const k of this.lastSeq.keys()) if (k.startsWith(`${connId}|`)) this.lastSeq.delete(k);

@@ -65,6 +65,8 @@ export class Metrics {
   readonly tradeIdGapsByExchange: Record<string, number> = {};
   /** `book` continuity breaks seen by the collector, per exchange (issue 11). */
   readonly bookGapsByExchange: Record<string, number> = {};
+  /** Gauge: books (connection, symbol) with rows but no valid anchor now (first snapshot, REST anchor or resync pending). */
+  readonly booksUnsynced: Record<string, number> = {};
   /** REST order-book snapshots (Binance anchoring): requests sent, snapshots recorded, failures (429/418 among them), budget waits. */
   readonly bookRest = { requests: 0, snapshots: 0, failures: 0, rateLimited: 0, waits: 0, weightUsed1m: 0 };
   /** Implausible trade-id moves (outliers, venue re-basing) that re-anchored the sequence. */
@@ -104,7 +106,10 @@ export class Metrics {
       this.tradeIdGapsByExchange[exchange] ??= 0;
       this.tradeIdJumpsByExchange[exchange] ??= 0;
     }
-    if (streams.includes("book")) this.bookGapsByExchange[exchange] ??= 0;
+    if (streams.includes("book")) {
+      this.bookGapsByExchange[exchange] ??= 0;
+      this.booksUnsynced[exchange] ??= 0;
+    }
     // The liquidation feeds are where unconfigured instruments arrive (OKX: every swap).
     if (streams.includes("liquidation")) (this.filteredByExchange[exchange] ??= {}).liquidation ??= 0;
   }

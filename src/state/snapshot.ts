@@ -53,6 +53,8 @@ export interface MetricsBody {
   trade_id_gaps_by_exchange: Record<string, number>;
   /** `book` continuity breaks (each one resynced), per exchange with the book stream on. */
   book_gaps_total: Record<string, number>;
+  /** Books (connection, symbol) whose recorded rows cannot be rebuilt right now: first snapshot, REST anchor or resync pending, per exchange (a gauge). */
+  books_unsynced: Record<string, number>;
   /** REST order-book snapshot requests (Binance anchoring): sent, recorded, failed (rate_limited = 429/418), budget waits, weight spent in the last minute. */
   book_rest: { requests: number; snapshots: number; failures: number; rate_limited: number; waits: number; weight_used_1m: number };
   /** Implausible trade-id moves that re-anchored the sequence instead of counting gaps. */
@@ -193,6 +195,7 @@ export function buildSnapshot(i: SnapshotInputs): Snapshot {
       trade_id_gaps_total: m.tradeIdGapsTotal,
       trade_id_gaps_by_exchange: { ...m.tradeIdGapsByExchange },
       book_gaps_total: { ...m.bookGapsByExchange },
+      books_unsynced: { ...m.booksUnsynced },
       book_rest: {
         requests: m.bookRest.requests,
         snapshots: m.bookRest.snapshots,

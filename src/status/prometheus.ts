@@ -166,6 +166,13 @@ export function renderPrometheus(s: Snapshot): string {
     "Order-book continuity breaks (each resynced), per exchange with the book stream on.",
     Object.entries(m.book_gaps_total).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })),
   );
+  family(
+    out,
+    "books_unsynced",
+    "gauge",
+    "Order books (connection, symbol) whose recorded rows cannot be rebuilt now: first snapshot, REST anchor or resync pending.",
+    Object.entries(m.books_unsynced).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })),
+  );
   family(out, "book_rest_requests_total", "counter", "REST order-book snapshot requests sent (Binance book anchoring).", one(m.book_rest.requests));
   family(out, "book_rest_snapshots_total", "counter", "REST order-book snapshots recorded as book rows with source=rest.", one(m.book_rest.snapshots));
   family(

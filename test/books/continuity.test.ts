@@ -19,14 +19,22 @@ describe("BookContinuity", () => {
     expect(k({ update_id: 3, prev_update_id: 107 })).toBe("ok"); // venue reset after maintenance
     expect(k({ update_id: 5, prev_update_id: 3 })).toBe("ok");
     expect(c.check("prev_id", false, row({ update_id: 9, prev_update_id: 7 }))).toMatchObject({ kind: "gap", expected: 5, got: 7 });
+    expect(c.unsynced("okx")).toBe(1);
     expect(k({ update_id: 11, prev_update_id: 9 })).toBe("ok"); // resync pending: not a second gap
     expect(k({ update_id: 12, prev_update_id: 99 })).toBe("ok");
+    expect(c.unsynced("okx")).toBe(1);
     expect(k({ is_snapshot: true, update_id: 20, prev_update_id: -1 })).toBe("snapshot");
+    expect(c.unsynced("okx")).toBe(0);
     expect(k({ update_id: 21, prev_update_id: 19 })).toBe("gap"); // checked again after the snapshot
     // An update before any snapshot on a connection is a break; another connection has its own chain.
     expect(k({ conn_id: "c2", update_id: 5, prev_update_id: 4 })).toBe("gap");
+    expect(c.unsynced("okx")).toBe(2);
     c.forgetConnection("c2");
+    expect(c.unsynced("okx")).toBe(1); // a closed connection's book is no longer waiting
     expect(k({ conn_id: "c2", is_snapshot: true, update_id: 5 })).toBe("snapshot");
+    expect(c.unsynced("okx")).toBe(1);
+    c.markLost(row({ conn_id: "c2", update_id: 6 }));
+    expect(c.unsynced("okx")).toBe(2); // a row lost before the files: not rebuildable until the next snapshot
   });
 
   test("Bybit consecutive: u+1 per delta; a skipped u is a gap; a u=1 snapshot is a venue reset that starts over", () => {
@@ -47,7 +55,9 @@ describe("BookContinuity", () => {
     expect(v({ update_id: 160, first_update_id: 157, prev_update_id: 149 })).toEqual({ kind: "needs_anchor" });
     expect(v({ update_id: 170, first_update_id: 161, prev_update_id: 160 })).toEqual({ kind: "ok" });
     expect(v({ source: "rest", is_snapshot: true, update_id: 140 })).toEqual({ kind: "stale_anchor", anchor: 140, chainStart: 149 });
+    expect(c.unsynced("binance")).toBe(1); // a stale anchor anchors nothing
     expect(v({ source: "rest", is_snapshot: true, update_id: 165 })).toEqual({ kind: "snapshot", venueReset: false });
+    expect(c.unsynced("binance")).toBe(0);
     expect(v({ update_id: 190, first_update_id: 181, prev_update_id: 180 })).toMatchObject({ kind: "gap", expected: 170, got: 180 });
     expect(v({ source: "rest", is_snapshot: true, update_id: 175 })).toMatchObject({ kind: "stale_anchor", chainStart: 180 });
     expect(v({ source: "rest", is_snapshot: true, update_id: 185 })).toMatchObject({ kind: "snapshot" });

@@ -4,7 +4,8 @@
  * library) equals the simulator's true book at two checkpoints for every (venue, symbol), across
  * injected skipped updates (Binance REST resync, Bybit/OKX resubscribe), venue resets (Bybit u=1
  * snapshot, OKX seqId < prevSeqId), REST 429s and a slow REST answer. Every break is counted,
- * logged and written to the connection stream, so book-check explains it and exits 0.
+ * logged and written to the connection stream, so book-check explains it and exits 0. Checkpoints
+ * wait for events (every book anchored, every sent row received), never for a fixed time.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { loadBookFiles } from "../../src/books/files.ts";
@@ -14,7 +15,8 @@ import { adapters } from "../../src/exchanges/index.ts";
 import { EXCHANGES, type ExchangeId } from "../../src/schema/rows.ts";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, ENTRY, spawnCollector, type LogLine } from "../helpers/collector.ts";
+import { baseEnv, ENTRY, spawnCollector, type CollectorProcess, type LogLine } from "../helpers/collector.ts";
+import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -41,13 +43,29 @@ function trueBooks(): Map<string, Levels> {
   return out;
 }
 
-/** Pause the venues, let every frame in flight arrive, read their true books, resume. */
-async function checkpoint(): Promise<{ atUs: number; books: Map<string, Levels> }> {
-  sim.pause();
-  await Bun.sleep(700);
-  const books = trueBooks();
-  const atUs = Date.now() * 1000;
-  return { atUs, books };
+const allSynced = (m: MetricsBody) => EXCHANGES.every((ex) => m.books_unsynced[ex] === 0);
+
+/**
+ * Every book anchored and every sent row received (the collector counts REST anchors as rows too),
+ * with the venues paused: then the venues' true books are what the files must rebuild.
+ */
+async function checkpoint(col: CollectorProcess): Promise<{ atUs: number; books: Map<string, Levels> }> {
+  for (;;) {
+    await waitFor("every book anchored", async () => allSynced(await col.get("/metrics")), 60_000);
+    sim.pause();
+    const sent = () => Object.values(sim.stats().rows).reduce((a, n) => a + n, 0);
+    await waitFor(
+      "every sent row received",
+      async () => {
+        const m = await col.get("/metrics");
+        return m.total_events === sent() + m.book_rest.snapshots;
+      },
+      60_000,
+    );
+    // A row received last may have broken a chain: then resume until the resync lands.
+    if (allSynced(await col.get("/metrics"))) return { atUs: Date.now() * 1000, books: trueBooks() };
+    sim.resume();
+  }
 }
 
 const count = (logs: LogLine[], event: string, pred: (l: LogLine) => boolean = () => true) => logs.filter((l) => l.event === event && pred(l)).length;
@@ -83,7 +101,7 @@ describe("book stream, all venues", () => {
       },
       60_000,
     );
-    const cp1 = await checkpoint();
+    const cp1 = await checkpoint(col);
     sim.resume();
 
     // Faults: skipped updates on each venue, venue resets, REST 429 and a slow REST answer.
@@ -103,7 +121,7 @@ describe("book stream, all venues", () => {
     sim.restFault({ slowMs: 400 });
     expect(sim.bookFault("binance", "BTCUSDT", "skip", 3)).toBe(true);
     await waitFor(
-      "gaps on every venue, each resynced",
+      "gaps on every venue, each resynced; the Bybit venue reset",
       () => {
         const gaps = (ex: ExchangeId, sym: string) => count(col.logs, "book_gap", (l) => l.exchange === ex && l.symbol === sym);
         return (
@@ -112,25 +130,27 @@ describe("book stream, all venues", () => {
           gaps("bybit", "ETHUSDT") >= 1 &&
           gaps("okx", "SOLUSDT") >= 1 &&
           count(col.logs, "book_rest_snapshot", (l) => l.symbol === "BTCUSDT" && String(l.reason).startsWith("gap")) >= 1 &&
-          count(col.logs, "book_resync", (l) => l.method === "resubscribe") >= 2
+          count(col.logs, "book_resync", (l) => l.method === "resubscribe") >= 2 &&
+          count(col.logs, "book_resync", (l) => l.method === "venue_reset" && l.symbol === "XRPUSDT") >= 1
         );
       },
       60_000,
     );
-    // The resubscribed books have received their fresh snapshots: some increments after them.
-    await Bun.sleep(1500);
+    const cp2 = await checkpoint(col);
     const metrics = await col.get("/metrics");
     expect(metrics.book_gaps_total.binance).toBeGreaterThanOrEqual(2);
     expect(metrics.book_gaps_total.bybit).toBeGreaterThanOrEqual(1);
     expect(metrics.book_gaps_total.okx).toBeGreaterThanOrEqual(1);
+    expect(metrics.books_unsynced).toEqual({ binance: 0, bybit: 0, okx: 0 });
     expect(metrics.book_rest.rate_limited).toBeGreaterThanOrEqual(1);
     expect(metrics.book_rest.snapshots).toBeGreaterThanOrEqual(DEFAULT_SYMBOLS.length + 2);
     expect(metrics.snapshot_fetches_total).toBe(metrics.book_rest.snapshots);
-    expect(await col.get("/metrics/prometheus")).toContain('quantlab_collector_book_gaps_total{exchange="okx"}');
+    const prom = await col.get("/metrics/prometheus");
+    expect(prom).toContain('quantlab_collector_book_gaps_total{exchange="okx"}');
+    expect(prom).toContain('quantlab_collector_books_unsynced{exchange="binance"} 0');
     // Resets are not breaks: Bybit's u=1 snapshot starts a segment, OKX's seqId < prevSeqId chains on.
     expect(count(col.logs, "book_resync", (l) => l.method === "venue_reset" && l.symbol === "XRPUSDT")).toBe(1);
     expect(count(col.logs, "book_gap", (l) => l.symbol === "XRPUSDT" || l.symbol === "DOGEUSDT")).toBe(0);
-    const cp2 = await checkpoint();
     code = await col.stop();
     expect(code).toBe(0);
 

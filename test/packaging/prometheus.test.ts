@@ -115,6 +115,7 @@ describe("GET /metrics/prometheus", () => {
       else if (path === "parse_errors_total") got = sum("parse_errors_total");
       else if (head === "trade_id_gaps_by_exchange") got = v("trade_id_gaps_total", { exchange: key! });
       else if (head === "book_gaps_total") got = v("book_gaps_total", { exchange: key! });
+      else if (head === "books_unsynced") got = v("books_unsynced", { exchange: key! });
       else if (path === "trade_id_gaps_total") got = sum("trade_id_gaps_total");
       else if (head === "trade_id_jumps_by_exchange") got = v("trade_id_jumps_total", { exchange: key! });
       else if (path === "trade_id_jumps_total") got = sum("trade_id_jumps_total");
