@@ -10,23 +10,18 @@
  */
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { STREAMS, type FileStream } from "../schema/rows.ts";
 import { fileMetadata } from "../schema/v1.ts";
 import { initParquetWasm } from "../pipeline/wasm-init.ts";
-import { parseObjectKey, partitionDir } from "../storage/paths.ts";
-import type { ObjectInfo, Objects } from "../storage/objects.ts";
+import { partitionDir } from "../storage/paths.ts";
+import type { Objects } from "../storage/objects.ts";
+import { groupObjects, type FileRef, type Granularity, type Group } from "./groups.ts";
 import { Checksum, checksum, CompactError, concat, decode, encode, sortOrder, verifyFile, type Decoded } from "./table.ts";
 
-export type Granularity = "day" | "hour";
+export { COMPACTED_RE, groupObjects, isTempObject, type Granularity } from "./groups.ts";
+
 export type Step = "read" | "put" | "verify" | "delete";
 
-/** Compacted files: `compacted-<YYYY-MM-DD>-<checksum>.parquet` (day) or `compacted-<YYYY-MM-DD>T<HH>-<checksum>.parquet` (hour). */
-export const COMPACTED_RE = /^compacted-(\d{4}-\d{2}-\d{2})(?:T(\d{2}))?-([0-9a-f]{16})\.parquet$/;
-/** Files written by the collector: `<first_ts_recv_us>-<instance_id>-<n>.parquet`. */
-const RAW_RE = /^(\d{1,17})-[0-9a-z]+-\d+\.parquet$/;
-
 export const DEFAULT_GRACE_MINUTES = 30;
-const FILE_STREAMS: readonly string[] = [...STREAMS, "connection"];
 export const COMPACT_ROW_GROUP_ROWS = 1_000_000;
 
 export interface CompactOptions {
@@ -61,82 +56,6 @@ export interface CompactReport {
   bytesAfter: number;
   rows: number;
   ignoredKeys: number;
-}
-
-interface FileRef {
-  key: string;
-  name: string;
-  size: number;
-  compacted: boolean;
-}
-
-interface Group {
-  exchange: string;
-  stream: FileStream;
-  symbol: string;
-  date: string;
-  /** `YYYY-MM-DD` or `YYYY-MM-DDTHH`. */
-  period: string;
-  endMs: number;
-  files: FileRef[];
-}
-
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** Which period a file belongs to; null = not ours (left alone, counted). */
-function periodOf(name: string, date: string, g: Granularity): string | null {
-  const c = COMPACTED_RE.exec(name);
-  if (c) {
-    if (c[1] !== date) return null;
-    if (g === "day") return date;
-    return c[2] === undefined ? null : `${date}T${c[2]}`; // a day file is not part of any hour
-  }
-  const r = RAW_RE.exec(name);
-  if (!r) return null;
-  const t = new Date(Math.floor(Number(r[1]) / 1000));
-  if (t.toISOString().slice(0, 10) !== date) return null;
-  return g === "day" ? date : `${date}T${pad(t.getUTCHours())}`;
-}
-
-function periodEndMs(period: string): number {
-  return period.length === 10 ? Date.parse(`${period}T00:00:00Z`) + 86_400_000 : Date.parse(`${period}:00:00Z`) + 3_600_000;
-}
-
-export function groupObjects(
-  objects: ObjectInfo[],
-  o: Pick<CompactOptions, "granularity" | "date" | "exchange" | "stream" | "symbol">,
-): { groups: Group[]; ignored: number } {
-  const groups = new Map<string, Group>();
-  let ignored = 0;
-  for (const obj of objects) {
-    const k = parseObjectKey(obj.key);
-    const stream = k?.stream as FileStream | undefined;
-    if (!k || !stream || !FILE_STREAMS.includes(k.stream)) {
-      if (!obj.key.split("/").pop()!.startsWith(".")) ignored++; // temp files of a writer are not ours to count
-      continue;
-    }
-    if (
-      (o.date && k.date !== o.date) ||
-      (o.exchange && k.exchange !== o.exchange) ||
-      (o.stream && k.stream !== o.stream) ||
-      (o.symbol && k.symbol !== o.symbol)
-    )
-      continue;
-    const period = periodOf(k.file, k.date, o.granularity);
-    if (period === null) {
-      if (!COMPACTED_RE.test(k.file)) ignored++;
-      continue;
-    }
-    const id = `${partitionDir(k)}|${period}`;
-    let g = groups.get(id);
-    if (!g) groups.set(id, (g = { exchange: k.exchange, stream, symbol: k.symbol, date: k.date, period, endMs: periodEndMs(period), files: [] }));
-    g.files.push({ key: obj.key, name: k.file, size: obj.size, compacted: COMPACTED_RE.test(k.file) });
-  }
-  for (const g of groups.values()) g.files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return {
-    groups: [...groups.values()].sort((a, b) => (a.period + a.exchange + a.stream + a.symbol < b.period + b.exchange + b.stream + b.symbol ? -1 : 1)),
-    ignored,
-  };
 }
 
 export async function compact(o: CompactOptions): Promise<CompactReport> {
@@ -242,10 +161,20 @@ function sourcesOf(meta: Map<string, string>, what: string): string[] {
   throw new CompactError(`${what}: no valid compacted_from metadata`);
 }
 
+/** One partition's run: its files still present (by name) and how to read one. */
+interface GroupRun {
+  g: Group;
+  where: string;
+  o: CompactOptions;
+  report: CompactReport;
+  present: Map<string, FileRef>;
+  read: (f: FileRef) => Promise<{ bytes: Uint8Array; t: Decoded }>;
+}
+
+/** The only file of a list, or null. */
+const soleFile = (files: FileRef[]): FileRef | null => (files.length === 1 ? (files[0] ?? null) : null);
+
 async function compactGroup(g: Group, where: string, o: CompactOptions, report: CompactReport): Promise<{ files: number; bytes: number }> {
-  const dir = partitionDir(g);
-  const present = new Map(g.files.map((f) => [f.name, f]));
-  const step = (s: Step) => o.afterStep?.(s, where);
   const read = async (f: FileRef): Promise<{ bytes: Uint8Array; t: Decoded }> => {
     const bytes = await o.objects.get(f.key);
     const t = await decode(bytes, g.stream, f.key);
@@ -255,52 +184,24 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
     }
     return { bytes, t };
   };
+  const run: GroupRun = { g, where, o, report, present: new Map(g.files.map((f) => [f.name, f])), read };
   const remaining = () => {
-    const files = [...present.values()];
+    const files = [...run.present.values()];
     return { files: files.length, bytes: files.reduce((a, f) => a + f.size, 0) };
   };
 
   // Already one compacted file and nothing else: done, without reading it (daily runs list all history).
-  if (g.files.length === 1 && g.files[0]!.compacted) {
+  if (soleFile(g.files)?.compacted) {
     report.alreadyCompact++;
     return remaining();
   }
 
   // 1. Finish what an interrupted run left: a compacted file whose sources are still (partly) there.
-  for (const c of g.files.filter((f) => f.compacted)) {
-    if (!present.has(c.name)) continue;
-    const cv = await verifyFile(await o.objects.get(c.key), g.stream, c.key);
-    const listed = sourcesOf(cv.metadata, c.key);
-    const still = listed.filter((n) => present.has(n) && n !== c.name);
-    if (still.length === 0) continue;
-    const selfOk = String(cv.rows) === cv.metadata.get("compacted_rows") && cv.checksum === cv.metadata.get("compacted_checksum") && cv.sorted;
-    let ok = selfOk;
-    if (selfOk && still.length === listed.length) {
-      // Never verified (a crash between put and verify is possible): compare with every source.
-      const src = new Checksum();
-      for (const n of still) src.add((await read(present.get(n)!)).t);
-      ok = src.rows === cv.rows && src.hex() === cv.checksum;
-    }
-    // Fewer sources than listed: deletes had begun, which happens only after a successful verify.
-    if (!ok) {
-      if (o.dryRun) continue;
-      await o.objects.delete(c.key);
-      present.delete(c.name);
-      o.log.warn("compact_recovered", { partition: where, discarded: c.key, reason: "compacted file does not match its sources; compacting again" });
-      continue;
-    }
-    if (o.dryRun) continue;
-    for (const n of still) {
-      await o.objects.delete(present.get(n)!.key);
-      present.delete(n);
-    }
-    report.recovered++;
-    o.log.info("compact_recovered", { partition: where, compacted: c.key, sources_deleted: still.length });
-  }
+  for (const c of g.files.filter((f) => f.compacted)) if (run.present.has(c.name)) await recoverInterrupted(run, c);
 
   // 2. Compact what is there now (sources, and earlier compacted files when late files arrived).
-  const inputs = [...present.values()];
-  if (inputs.length === 0 || (inputs.length === 1 && inputs[0]!.compacted)) {
+  const inputs = [...run.present.values()];
+  if (inputs.length === 0 || soleFile(inputs)?.compacted) {
     report.alreadyCompact++;
     return remaining();
   }
@@ -308,9 +209,53 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
     o.log.info("compact_partition", { partition: where, files_in: inputs.length, bytes_in: inputs.reduce((a, f) => a + f.size, 0), dry_run: true });
     return remaining();
   }
+  await mergePutVerifyDelete(run, inputs);
+  return remaining();
+}
+
+/**
+ * A compacted file `c` with (some of) its listed sources still present: delete those sources once
+ * the file proves to hold their rows, or discard the file (compacted again in step 2).
+ */
+async function recoverInterrupted({ g, where, o, report, present, read }: GroupRun, c: FileRef): Promise<void> {
+  const cv = await verifyFile(await o.objects.get(c.key), g.stream, c.key);
+  const listed = sourcesOf(cv.metadata, c.key);
+  const still = listed.flatMap((n) => {
+    const f = present.get(n);
+    return f && n !== c.name ? [f] : [];
+  });
+  if (still.length === 0) return;
+  const selfOk = String(cv.rows) === cv.metadata.get("compacted_rows") && cv.checksum === cv.metadata.get("compacted_checksum") && cv.sorted;
+  let ok = selfOk;
+  if (selfOk && still.length === listed.length) {
+    // Never verified (a crash between put and verify is possible): compare with every source.
+    const src = new Checksum();
+    for (const f of still) src.add((await read(f)).t);
+    ok = src.rows === cv.rows && src.hex() === cv.checksum;
+  }
+  // Fewer sources than listed: deletes had begun, which happens only after a successful verify.
+  if (!ok) {
+    if (o.dryRun) return;
+    await o.objects.delete(c.key);
+    present.delete(c.name);
+    o.log.warn("compact_recovered", { partition: where, discarded: c.key, reason: "compacted file does not match its sources; compacting again" });
+    return;
+  }
+  if (o.dryRun) return;
+  for (const f of still) {
+    await o.objects.delete(f.key);
+    present.delete(f.name);
+  }
+  report.recovered++;
+  o.log.info("compact_recovered", { partition: where, compacted: c.key, sources_deleted: still.length });
+}
+
+/** Steps read → put → verify (read back) → delete of one partition's inputs. */
+async function mergePutVerifyDelete({ g, where, o, report, present, read }: GroupRun, inputs: FileRef[]): Promise<void> {
+  const step = (s: Step) => o.afterStep?.(s, where);
   const { bytes, rows, sum } = await merge(g, inputs, read, o);
   const name = `compacted-${g.period}-${sum}.parquet`;
-  const key = `${dir}/${name}`;
+  const key = `${partitionDir(g)}/${name}`;
   step("read");
 
   await o.objects.put(key, bytes);
@@ -345,5 +290,4 @@ async function compactGroup(g: Group, where: string, o: CompactOptions, report: 
     bytes_out: bytes.length,
     checksum: sum,
   });
-  return remaining();
 }
