@@ -43,10 +43,10 @@ export function renderTable(r: InspectReport): string {
     p.trade_ids ? String(p.trade_ids.missing) : "-",
     p.schema_versions.join(",") + (p.errors.length ? ` ERRORS: ${p.errors.length}` : ""),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
+  const widths = head.map((h, i) => rows.reduce((w, row) => Math.max(w, row[i]?.length ?? 0), h.length));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join("  ")
       .trimEnd();
   const out = [
@@ -60,18 +60,16 @@ export function renderTable(r: InspectReport): string {
     out.push("", "disconnects:");
     for (const d of r.disconnects) out.push(`  ${iso(d.ts_us)}  ${d.conn_id}  ${d.close_code ?? ""} ${d.reason ?? ""}`.trimEnd());
   }
-  const idGaps = r.partitions.filter((p) => p.trade_ids && p.trade_ids.missing > 0);
+  const idGaps = r.partitions.flatMap((p) => (p.trade_ids && p.trade_ids.missing > 0 ? [{ p, ids: p.trade_ids }] : []));
   if (idGaps.length) {
     out.push("", "trade-id gaps (ids skipped on venues whose ids are contiguous):");
-    for (const p of idGaps)
-      for (const g of p.trade_ids!.gaps)
-        out.push(`  ${p.exchange} ${p.symbol}: ${g.missing} missing after id ${g.after_id} (next ${g.next_id} at ${time(g.at_us)})`);
+    for (const { p, ids } of idGaps)
+      for (const g of ids.gaps) out.push(`  ${p.exchange} ${p.symbol}: ${g.missing} missing after id ${g.after_id} (next ${g.next_id} at ${time(g.at_us)})`);
   }
-  const books = r.partitions.filter((p) => p.book);
+  const books = r.partitions.flatMap((p) => (p.book ? [{ p, b: p.book }] : []));
   if (books.length) {
     out.push("", "books (snapshots; book_gap events: breaks the collector saw and resynced, docs/books.md):");
-    for (const p of books) {
-      const b = p.book!;
+    for (const { p, b } of books) {
       out.push(
         `  ${p.exchange} ${p.symbol}: ${b.snapshots} snapshot(s)${b.rest_snapshots ? ` (${b.rest_snapshots} REST)` : ""}, ${b.gap_events} book_gap event(s)`,
       );
@@ -104,14 +102,17 @@ function timeline(p: PartitionReport, r: InspectReport): string {
         : `<rect class="bar" x="${(i * bw).toFixed(2)}" y="${(H - (n / max) * (H - 4)).toFixed(2)}" width="${Math.max(bw, 0.6).toFixed(2)}" height="${((n / max) * (H - 4)).toFixed(2)}"/>`,
     )
     .join("");
+  const first = p.first_ts_recv_us;
+  const last = p.last_ts_recv_us;
   const empty = p.per_bucket
     .map((n, i) =>
       n === 0 &&
       p.stream !== "connection" &&
       !p.sporadic &&
-      p.first_ts_recv_us !== null &&
-      start_us + i * bucket_us >= p.first_ts_recv_us - bucket_us &&
-      start_us + i * bucket_us <= p.last_ts_recv_us!
+      first !== null &&
+      last !== null &&
+      start_us + i * bucket_us >= first - bucket_us &&
+      start_us + i * bucket_us <= last
         ? `<rect class="empty" x="${(i * bw).toFixed(2)}" y="0" width="${Math.max(bw, 0.6).toFixed(2)}" height="${H}"/>`
         : "",
     )
