@@ -67,7 +67,7 @@ export class BookAnchor {
 
   /** Weight spent in the last minute (gauge). */
   weightUsed(nowMs = Date.now()): number {
-    while (this.spent.length > 0 && nowMs - this.spent[0]!.atMs >= WINDOW_MS) this.spent.shift();
+    for (let oldest = this.spent[0]; oldest !== undefined && nowMs - oldest.atMs >= WINDOW_MS; oldest = this.spent[0]) this.spent.shift();
     return this.spent.reduce((s, x) => s + x.weight, 0);
   }
 
@@ -86,10 +86,9 @@ export class BookAnchor {
   private pump(): void {
     if (this.stopped || this.timer) return;
     const concurrency = this.d.concurrency ?? 4;
-    while (this.queue.length > 0 && this.inFlight < concurrency) {
+    for (let next = this.queue[0]; next !== undefined && this.inFlight < concurrency; next = this.queue[0]) {
       const now = Date.now();
       if (now < this.pausedUntilMs) return this.wait(this.pausedUntilMs - now, "rate_limited");
-      const next = this.queue[0]!;
       // Requests for connections that closed meanwhile are dropped: the new connection asks anew.
       if (!this.d.isOpen(next.connId)) {
         this.queue.shift();
@@ -98,10 +97,10 @@ export class BookAnchor {
         continue;
       }
       const used = this.weightUsed(now);
-      if (used + next.source.weight > this.d.weightPerMinute) {
-        const freeAtMs = this.spent[0]!.atMs + WINDOW_MS;
-        return this.wait(freeAtMs - now, "weight_budget", used);
-      }
+      // Over budget: wait until the oldest weight leaves the window. With nothing spent (a request
+      // heavier than the whole budget, which config bounds exclude) it goes alone.
+      const oldest = this.spent[0];
+      if (oldest && used + next.source.weight > this.d.weightPerMinute) return this.wait(oldest.atMs + WINDOW_MS - now, "weight_budget", used);
       this.queue.shift();
       this.spent.push({ atMs: now, weight: next.source.weight });
       this.inFlight++;

@@ -49,6 +49,12 @@ function metadataOf(bytes: Uint8Array): Map<string, string> {
 
 const dateOf = (us: number) => new Date(Math.floor(us / 1000)).toISOString().slice(0, 10);
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === "bigint" ? Number(v) : (v as number));
+/** A value of a column v1 declares non-nullable. */
+function required(v: unknown, column: string, path: string): number {
+  const n = num(v);
+  if (n === null) throw new Error(`${path}: ${column} is null in a book row; the file is not schema v1`);
+  return n;
+}
 const list = (v: unknown): number[] => (v ? Array.from(v as Iterable<number>) : []);
 
 export interface LoadedBooks {
@@ -82,7 +88,7 @@ export async function loadBookFiles(dataDir: string, f: BookFilter = {}): Promis
         gaps.push({ exchange: String(r.exchange), conn_id: String(r.conn_id), streams: r.streams === null ? null : String(r.streams) });
         continue;
       }
-      const ts = num(r.ts_recv_us)!;
+      const ts = required(r.ts_recv_us, "ts_recv_us", path);
       if (f.date && dateOf(ts) !== f.date) continue;
       rows.push({
         stream: "book",
@@ -92,10 +98,10 @@ export async function loadBookFiles(dataDir: string, f: BookFilter = {}): Promis
         ts_event_ms: num(r.ts_event_ms),
         ts_recv_us: ts,
         conn_id: String(r.conn_id),
-        recv_seq: num(r.recv_seq)!,
+        recv_seq: required(r.recv_seq, "recv_seq", path),
         is_snapshot: r.is_snapshot === true,
         source: r.source === "rest" ? "rest" : "ws",
-        update_id: num(r.update_id)!,
+        update_id: required(r.update_id, "update_id", path),
         first_update_id: num(r.first_update_id),
         prev_update_id: num(r.prev_update_id),
         seq: num(r.seq),
