@@ -62,6 +62,13 @@ export class SimBook {
     return a;
   }
 
+  /** A random one of a side's prices (a side never has fewer than MIN_LEVELS levels). */
+  private pick(prices: number[]): number {
+    const p = prices[Math.floor(this.m.random() * prices.length)];
+    if (p === undefined) throw new Error("sim book: a side has no levels");
+    return p;
+  }
+
   /** One to four level changes: updates, deletions and insertions, never crossing the book. */
   step(): BookChange {
     const out: BookChange = { bids: [], asks: [] };
@@ -73,7 +80,7 @@ export class SimBook {
       const r = this.m.random();
       const prices = [...side.keys()];
       if (r < 0.25 && side.size > MIN_LEVELS) {
-        const p = prices[Math.floor(this.m.random() * prices.length)]!;
+        const p = this.pick(prices);
         if (list.some((l) => l[0] === this.px(p))) continue;
         side.delete(p);
         list.push([this.px(p), "0"]);
@@ -88,7 +95,7 @@ export class SimBook {
         side.set(p, q);
         list.push([this.px(p), q]);
       } else {
-        const p = prices[Math.floor(this.m.random() * prices.length)]!;
+        const p = this.pick(prices);
         if (list.some((l) => l[0] === this.px(p))) continue;
         const q = this.qty();
         side.set(p, q);
