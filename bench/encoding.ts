@@ -1,14 +1,17 @@
 /**
  * Bytes per row on disk for full files (BUFFER_SIZE = 5,000 rows) of realistic data (bench/series.ts),
- * with the product's encoder settings and with the alternatives parquet-wasm offers, against the raw
- * venue frames gzip'd (what tardis-style recorders keep). Frames are parsed by the real Binance adapter
- * and buffered by the real ColumnBuilder, exactly as the collector does.
+ * with the product's encoder settings (encodeParquet: float64 dictionary-coded where values repeat) and
+ * with the alternatives parquet-wasm offers, against the raw venue frames gzip'd (what tardis-style
+ * recorders keep). Frames are parsed by the real Binance adapter
+ * (open interest: the OKX adapter) and buffered by the real ColumnBuilder, exactly as the collector does.
  *
  *   npx bun bench/encoding.ts [--rows 5000]
  */
 import { tableToIPC } from "apache-arrow";
 import { Compression, Encoding, Table as WasmTable, writeParquet, WriterPropertiesBuilder } from "parquet-wasm/esm";
 import { binance } from "../src/exchanges/binance.ts";
+import { okx } from "../src/exchanges/okx.ts";
+import type { ExchangeAdapter } from "../src/exchanges/types.ts";
 import { ColumnBuilder } from "../src/pipeline/column-builder.ts";
 import type { ColumnBatch } from "../src/pipeline/columns.ts";
 import { batchToArrow, encodeParquet } from "../src/pipeline/encode.ts";
@@ -24,12 +27,12 @@ await initParquetWasm();
 
 const SYMBOL = "BTCUSDT";
 const gen = new SeriesGenerator(7, BENCH_SYMBOLS, 100_000);
-const frames: Record<string, string[]> = { bbo: [], trade: [], markPrice: [] };
-const rows: Record<FileStream, Row[]> = { bbo: [], trade: [], mark_price: [], funding: [], open_interest: [], connection: [] } as never;
+const frames: Record<string, string[]> = { bbo: [], trade: [], markPrice: [], openInterest: [], forceOrder: [], depth: [] };
+const rows = { bbo: [], trade: [], mark_price: [], funding: [], open_interest: [], liquidation: [], book: [], connection: [] } as Record<FileStream, Row[]>;
 let seq = 0;
 const t0 = Date.UTC(2026, 10, 25, 12) * 1000;
-function take(text: string, key: string): void {
-  const res = binance.parse(text, { connId: "binance-public-abcd1234-1", recvSeq: ++seq, tsRecvUs: t0 + seq * 7 });
+function take(text: string, key: string, adapter: ExchangeAdapter = binance): void {
+  const res = adapter.parse(text, { connId: `${adapter.id}-public-abcd1234-1`, recvSeq: ++seq, tsRecvUs: t0 + seq * 7 });
   if (res.kind !== "rows") throw new Error(`unexpected ${res.kind}`);
   frames[key]!.push(text);
   for (const r of res.rows) rows[r.stream].push(r);
@@ -45,6 +48,10 @@ for (let k = 0; k < N; k++) {
   gen.frames(50);
   take(gen.markPrices(Date.UTC(2026, 10, 25, 12) + k * 1000)[0]!, "markPrice");
 }
+// OKX open interest (pushed about every 3 s), Binance liquidations (sporadic) and depth diffs (100 ms).
+for (let k = 0; k < N; k++) take(gen.openInterest(Date.UTC(2026, 10, 25, 12) + k * 3000)[0]!, "openInterest", okx);
+for (let k = 0; k < N; k++) take(gen.liquidation(Date.UTC(2026, 10, 25, 12) + k * 4000), "forceOrder");
+for (let k = 0; k < N; k++) take(gen.depth(Date.UTC(2026, 10, 25, 12) + k * 100), "depth");
 
 function batchOf(stream: FileStream): ColumnBatch {
   const b = new ColumnBuilder(stream, N);
@@ -54,7 +61,7 @@ function batchOf(stream: FileStream): ColumnBatch {
 
 type Variant = (b: WriterPropertiesBuilder, batch: ColumnBatch) => WriterPropertiesBuilder;
 const variants: Record<string, Variant> = {
-  "product (zstd, dict strings, delta int64)": (b) => b,
+  "baseline (zstd, dict strings, delta int64)": (b) => b,
   "+ BYTE_STREAM_SPLIT float64": (b, batch) =>
     batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT), b),
   "+ dictionary float64": (b, batch) => batch.columns.filter((c) => c.type === "float64").reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true), b),
@@ -75,6 +82,14 @@ const variants: Record<string, Variant> = {
     ),
 };
 
+// List elements cannot be named through parquet-wasm's one-part column paths: only the default reaches them.
+variants["+ BSS default (list elements only)"] = (b, batch) =>
+  !batch.columns.some((c) => c.type === "list_f64")
+    ? b
+    : batch.columns
+        .filter((c) => c.type === "bool" || c.type === "float64" || (c.type === "utf8" && DICTIONARY_COLUMNS.has(c.name)))
+        .reduce((x, c) => x.setColumnEncoding(c.name, Encoding.PLAIN), b.setEncoding(Encoding.BYTE_STREAM_SPLIT));
+
 const encodeMs: Record<string, number[]> = {};
 function encodeWith(batch: ColumnBatch, v: Variant, name = ""): number {
   const t = performance.now();
@@ -93,11 +108,14 @@ function encodeWith(batch: ColumnBatch, v: Variant, name = ""): number {
 const gz = (texts: string[]) => Bun.gzipSync(new TextEncoder().encode(texts.join("\n") + "\n")).length;
 const fmt = (x: number) => x.toFixed(2).padStart(7);
 
-console.log(`bytes per row, ${N}-row files of ${SYMBOL} (realistic series), Binance frames`);
+console.log(`bytes per row, ${N}-row files of ${SYMBOL} (realistic series), Binance frames (open interest: OKX)`);
 const cases: Array<[string, FileStream[], string]> = [
   ["bbo (bookTicker)", ["bbo"], "bbo"],
   ["trade", ["trade"], "trade"],
   ["mark_price + funding (markPrice@1s: 2 rows per frame, bytes per frame)", ["mark_price", "funding"], "markPrice"],
+  ["open_interest (OKX open-interest)", ["open_interest"], "openInterest"],
+  ["liquidation (forceOrder)", ["liquidation"], "forceOrder"],
+  ["book (depth@100ms diffs, 3-25 levels each)", ["book"], "depth"],
 ];
 for (const [label, streams, fkey] of cases) {
   const raw = gz(frames[fkey]!);

@@ -43,6 +43,10 @@ interface SymbolState {
   spreadTicks: number;
   updateId: number;
   tradeId: number;
+  /** Open interest in OKX contracts (0.01 of the base coin each for these swaps). */
+  oiContracts: number;
+  /** Resting quantity in lots per price level (ticks), for depth diffs. */
+  levels: Map<number, number>;
 }
 
 export interface SeriesFrame {
@@ -72,6 +76,8 @@ export class SeriesGenerator {
       spreadTicks: 1,
       updateId: 8_000_000_000_000 + i * 1_000_000_000,
       tradeId: 6_000_000_000 + i * 100_000_000,
+      oiContracts: Math.round((2e9 / spec.price) * 100),
+      levels: new Map(),
     }));
   }
 
@@ -143,5 +149,59 @@ export class SeriesGenerator {
       const d = st.pxDec + 2;
       return `{"stream":"${st.lower}@markPrice@1s","data":{"e":"markPriceUpdate","E":${E},"s":"${st.spec.symbol}","p":"${mid.toFixed(d)}","P":"${(mid * 1.0001).toFixed(d)}","i":"${(mid * 0.9999).toFixed(d)}","r":"0.00010000","T":${next}}}`;
     });
+  }
+
+  /**
+   * One OKX `open-interest` push per symbol (the venue pushes about every 3 s when it changed):
+   * contracts move by a few hundred lots, oiCcy = contracts × 0.01, oiUsd at the mid price.
+   */
+  openInterest(atMs = this.nowMs): string[] {
+    const ts = Math.floor(atMs);
+    return this.syms.map((st) => {
+      st.oiContracts = Math.max(1, st.oiContracts + Math.round((this.random() - 0.5) * 600));
+      const ccy = st.oiContracts * 0.01;
+      const mid = (st.bidTicks + st.spreadTicks / 2) * st.spec.tick;
+      const inst = `${st.spec.symbol.replace(/USDT$/, "")}-USDT-SWAP`;
+      return `{"arg":{"channel":"open-interest","instId":"${inst}"},"data":[{"instType":"SWAP","instId":"${inst}","oi":"${st.oiContracts}","oiCcy":"${ccy.toFixed(2)}","oiUsd":"${(ccy * mid).toFixed(1)}","ts":"${ts}"}]}`;
+    });
+  }
+
+  /** A Binance `forceOrder` for the first symbol: an IOC order through the book, filled at a nearby average price. */
+  liquidation(atMs = this.nowMs): string {
+    const st = this.syms[0]!;
+    this.move(st);
+    const E = Math.floor(atMs);
+    const sell = this.random() < 0.5;
+    const q = this.lots() * 3;
+    const avg = sell ? st.bidTicks - Math.floor(this.random() * 4) : st.bidTicks + st.spreadTicks + Math.floor(this.random() * 4);
+    const limit = sell ? avg - 20 - Math.floor(this.random() * 40) : avg + 20 + Math.floor(this.random() * 40);
+    return `{"stream":"${st.lower}@forceOrder","data":{"e":"forceOrder","E":${E},"o":{"s":"${st.spec.symbol}","S":"${sell ? "SELL" : "BUY"}","o":"LIMIT","f":"IOC","q":"${this.qty(st, q)}","p":"${this.px(st, limit)}","ap":"${this.px(st, avg)}","X":"FILLED","l":"${this.qty(st, q)}","z":"${this.qty(st, q)}","T":${E - 1}}}}`;
+  }
+
+  /**
+   * A Binance `depthUpdate` (`@depth@100ms`) for the first symbol: 3–25 levels changed near the top
+   * (most within 20 ticks of it), sizes in lots, about one in five a delete (qty 0); ids chained by `pu`.
+   */
+  depth(atMs = this.nowMs): string {
+    const st = this.syms[0]!;
+    this.move(st);
+    const E = Math.floor(atMs);
+    const n = 3 + Math.floor(this.random() * 23);
+    const bids: string[] = [];
+    const asks: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const bid = this.random() < 0.5;
+      const away = Math.floor(-Math.log(1 - this.random()) * 6);
+      const ticks = bid ? st.bidTicks - away : st.bidTicks + st.spreadTicks + away;
+      const del = st.levels.has(ticks) && this.random() < 0.2;
+      const lots = del ? 0 : this.lots() * (1 + away);
+      if (del) st.levels.delete(ticks);
+      else st.levels.set(ticks, lots);
+      (bid ? bids : asks).push(`["${this.px(st, ticks)}","${this.qty(st, lots)}"]`);
+    }
+    const pu = st.updateId;
+    const U = pu + 1 + Math.floor(this.random() * 50);
+    st.updateId = U + Math.floor(this.random() * 400);
+    return `{"stream":"${st.lower}@depth@100ms","data":{"e":"depthUpdate","E":${E},"T":${E - 1},"s":"${st.spec.symbol}","U":${U},"u":${st.updateId},"pu":${pu},"b":[${bids.join(",")}],"a":[${asks.join(",")}]}}`;
   }
 }

@@ -123,6 +123,35 @@ function common(d: Record<string, unknown>, recv: RecvMeta, s = reqString(d, "s"
   };
 }
 
+/**
+ * A `book` row from a WebSocket diff (`b`/`a`, ids U/u/pu) or a REST depth answer (`bids`/`asks`,
+ * lastUpdateId, no U/pu): the same columns, filled the same way.
+ */
+function bookRow(
+  d: Record<string, unknown>,
+  recv: RecvMeta,
+  k: { symbol: string; sides: [bids: string, asks: string]; is_snapshot: boolean; source: "ws" | "rest"; update_id: number },
+): Row {
+  const [bidPx, bidQty] = bookSide(d, k.sides[0]);
+  const [askPx, askQty] = bookSide(d, k.sides[1]);
+  const diff = k.source === "ws";
+  return {
+    ...common(d, recv, k.symbol),
+    stream: "book",
+    is_snapshot: k.is_snapshot,
+    source: k.source,
+    update_id: k.update_id,
+    first_update_id: diff ? optInt(d, "U") : null,
+    prev_update_id: diff ? optInt(d, "pu") : null,
+    seq: null,
+    ts_tx_ms: optInt(d, "T"),
+    bid_px: bidPx,
+    bid_qty: bidQty,
+    ask_px: askPx,
+    ask_qty: askQty,
+  };
+}
+
 function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
   const e = d.e;
   switch (e) {
@@ -158,30 +187,11 @@ function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
           },
         ],
       };
-    case "depthUpdate": {
-      const [bidPx, bidQty] = bookSide(d, "b");
-      const [askPx, askQty] = bookSide(d, "a");
+    case "depthUpdate":
       return {
         kind: "rows",
-        rows: [
-          {
-            ...common(d, recv),
-            stream: "book",
-            is_snapshot: false,
-            source: "ws",
-            update_id: reqInt(d, "u"),
-            first_update_id: optInt(d, "U"),
-            prev_update_id: optInt(d, "pu"),
-            seq: null,
-            ts_tx_ms: optInt(d, "T"),
-            bid_px: bidPx,
-            bid_qty: bidQty,
-            ask_px: askPx,
-            ask_qty: askQty,
-          },
-        ],
+        rows: [bookRow(d, recv, { symbol: reqString(d, "s"), sides: ["b", "a"], is_snapshot: false, source: "ws", update_id: reqInt(d, "u") })],
       };
-    }
     case "markPriceUpdate": {
       const c = common(d, recv);
       const rows: Row[] = [];
@@ -232,26 +242,10 @@ function parseRestDepth(text: string, symbol: string, recv: RecvMeta): ParseResu
   const d = j.value;
   if (!isObject(d)) return { kind: "skip", reason: "rest_depth:not_an_object" };
   try {
-    const [bidPx, bidQty] = bookSide(d, "bids");
-    const [askPx, askQty] = bookSide(d, "asks");
     return {
       kind: "rows",
       rows: [
-        {
-          ...common(d, recv, symbol.toUpperCase()),
-          stream: "book",
-          is_snapshot: true,
-          source: "rest",
-          update_id: reqInt(d, "lastUpdateId"),
-          first_update_id: null,
-          prev_update_id: null,
-          seq: null,
-          ts_tx_ms: optInt(d, "T"),
-          bid_px: bidPx,
-          bid_qty: bidQty,
-          ask_px: askPx,
-          ask_qty: askQty,
-        },
+        bookRow(d, recv, { symbol: symbol.toUpperCase(), sides: ["bids", "asks"], is_snapshot: true, source: "rest", update_id: reqInt(d, "lastUpdateId") }),
       ],
     };
   } catch (err) {

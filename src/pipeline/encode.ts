@@ -148,6 +148,14 @@ export interface EncodeOptions {
   maxRowGroupRows?: number;
 }
 
+/** Distinct values among the first (up to) 2,048 rows: at most half of them means the column repeats. */
+export function repeats(values: Float64Array, n: number): boolean {
+  const m = Math.min(n, 2048);
+  const seen = new Set<number>();
+  for (let i = 0; i < m; i++) seen.add(values[i]!);
+  return seen.size * 2 <= m;
+}
+
 /** A NEW WriterProperties for every file: writeParquet consumes it. */
 export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
   let b = new WriterPropertiesBuilder()
@@ -161,9 +169,10 @@ export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
     // Ids as text (trade_id) share long prefixes with their neighbours.
     if (c.type === "utf8" && !DICTIONARY_COLUMNS.has(c.name)) b = b.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY);
     if (c.type === "int64") b = b.setColumnEncoding(c.name, Encoding.DELTA_BINARY_PACKED);
-    // Prices and sizes sit on a tick/lot grid and repeat within a file: a dictionary (plain when it
-    // grows too large) beat plain and BYTE_STREAM_SPLIT on realistic series (bench/encoding.ts).
-    if (c.type === "float64") b = b.setColumnDictionaryEnabled(c.name, true);
+    // Prices and sizes sit on a tick/lot grid and repeat within a file: a dictionary beat plain and
+    // BYTE_STREAM_SPLIT on realistic series (bench/encoding.ts). Values that hardly repeat (open
+    // interest, its USD value) are smaller plain: the dictionary would hold every value once more.
+    if (c.type === "float64" && c.numbers && repeats(c.numbers, batch.length)) b = b.setColumnDictionaryEnabled(c.name, true);
   }
   return b.build();
 }

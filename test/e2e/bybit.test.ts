@@ -5,66 +5,51 @@
  * One unknown symbol fails its own subscribe request only (a shared request refused as a whole is
  * re-sent one symbol per request): reported, the others keep recording.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
-import type { DisposableSimulator } from "../helpers/sim.ts";
-import { suite } from "../helpers/suite.ts";
-import type { MetricsBody } from "../../src/state/snapshot.ts";
-import type { CollectorProcess } from "../helpers/collector.ts";
-import { recordedRun } from "../helpers/recorded-run.ts";
+import { recordedSuite } from "../helpers/recorded-run.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
-import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const UNKNOWN = "FOOUSDT";
 const FRAMES = 3000;
 const STREAMS: Stream[] = ["bbo", "trade", "mark_price", "funding", "open_interest"];
-const res = suite();
-const dir = res.use(tmpDir());
-let sim: DisposableSimulator;
-let col: CollectorProcess;
-let exitCode: number;
-let metricsBeforeStop: MetricsBody;
-
-beforeAll(async () => {
-  ({ sim, col, exitCode, metricsBeforeStop } = await recordedRun("bybit", [...SYMBOLS, UNKNOWN], dir.path, FRAMES));
-  res.use(sim);
-});
+const run = recordedSuite("bybit", [...SYMBOLS, UNKNOWN], FRAMES);
 
 const num = (v: unknown) => (v === undefined ? null : Number(v));
-const frames = () => sim.sent().map((f) => JSON.parse(f.text) as Record<string, any>);
+const frames = () => run.sim.sent().map((f) => JSON.parse(f.text) as Record<string, any>);
 
 describe("bybit end to end", () => {
   test("exits 0 on SIGTERM with nothing unwritten, no parse errors, no reconnects", async () => {
-    expect(exitCode).toBe(0);
-    const stop = await col.waitForLog("collector_stop");
+    expect(run.exitCode).toBe(0);
+    const stop = await run.col.waitForLog("collector_stop");
     expect(stop.unwritten_rows).toBe(0);
-    expect(metricsBeforeStop.parse_errors_total).toBe(0);
-    expect(metricsBeforeStop.ws_reconnect_total).toEqual({ bybit: 0 });
+    expect(run.metricsBeforeStop.parse_errors_total).toBe(0);
+    expect(run.metricsBeforeStop.ws_reconnect_total).toEqual({ bybit: 0 });
   });
 
   test("unknown symbol: its request fails batch-wide, is logged with the venue's ret_msg and counted; the rest records", async () => {
-    const err = await col.waitForLog("subscribe_error");
+    const err = await run.col.waitForLog("subscribe_error");
     expect(err.error).toBe(`error:handler not found,topic:orderbook.1.${UNKNOWN}`);
     expect(err.topics).toEqual([`orderbook.1.${UNKNOWN}`, `publicTrade.${UNKNOWN}`, `tickers.${UNKNOWN}`, `allLiquidation.${UNKNOWN}`]);
-    expect(col.logs.filter((l) => l.event === "subscribe_error")).toHaveLength(1);
-    expect(metricsBeforeStop.subscribe_errors_total).toBe(1);
+    expect(run.col.logs.filter((l) => l.event === "subscribe_error")).toHaveLength(1);
+    expect(run.metricsBeforeStop.subscribe_errors_total).toBe(1);
     // Visible in /metrics too, with the venue's words: which topics, which error.
-    expect(metricsBeforeStop.rejected_subscriptions).toEqual([
+    expect(run.metricsBeforeStop.rejected_subscriptions).toEqual([
       { exchange: "bybit", conn_id: err.conn_id as string, topics: err.topics as string[], error: err.error as string, ts_ms: expect.any(Number) },
     ]);
     // It shared a request with SOLUSDT: that request was refused as a whole, then each symbol was
     // requested on its own; SOLUSDT's went through (it records, below), FOOUSDT's was refused again.
-    const batch = col.logs.filter((l) => l.event === "subscribe_batch_refused");
+    const batch = run.col.logs.filter((l) => l.event === "subscribe_batch_refused");
     expect(batch).toHaveLength(1);
     expect(batch[0]!.topics).toEqual(["SOLUSDT", UNKNOWN].flatMap((s) => [`orderbook.1.${s}`, `publicTrade.${s}`, `tickers.${s}`, `allLiquidation.${s}`]));
-    expect(sim.stats().control["bybit|subscribe_error"]).toBe(2);
+    expect(run.sim.stats().control["bybit|subscribe_error"]).toBe(2);
   });
 
   test("row counts per stream and symbol equal what the simulator sent", async () => {
-    const rows = sim.stats().rows;
+    const rows = run.sim.stats().rows;
     for (const stream of STREAMS) {
-      const got = await query(`select symbol, count(*) as n from ${streamGlob(dir.path, "bybit", stream)} group by symbol order by symbol`);
+      const got = await query(`select symbol, count(*) as n from ${streamGlob(run.dir, "bybit", stream)} group by symbol order by symbol`);
       const want = SYMBOLS.filter((s) => rows[`bybit|${stream}|${s}`])
         .sort()
         .map((s) => ({ symbol: s, n: rows[`bybit|${stream}|${s}`] }));
@@ -75,13 +60,13 @@ describe("bybit end to end", () => {
 
   test("bbo and trades equal the sent frames field by field (one row per publicTrade item)", async () => {
     for (const s of SYMBOLS) {
-      const bbo = await query(`select * from ${streamGlob(dir.path, "bybit", "bbo")} where symbol = '${s}' order by recv_seq`);
+      const bbo = await query(`select * from ${streamGlob(run.dir, "bybit", "bbo")} where symbol = '${s}' order by recv_seq`);
       const books = frames().filter((f) => f.topic === `orderbook.1.${s}`);
       expect(bbo.map((r) => [r.exchange, r.exchange_symbol, r.ts_event_ms, r.bid_px, r.bid_qty, r.ask_px, r.ask_qty, r.update_id, r.ts_tx_ms])).toEqual(
         books.map((f) => ["bybit", s, f.ts, Number(f.data.b[0][0]), Number(f.data.b[0][1]), Number(f.data.a[0][0]), Number(f.data.a[0][1]), f.data.u, f.cts]),
       );
       // Trade ids are UUIDs: compare as sets ordered by id (items of one frame share recv_seq).
-      const trades = await query(`select * from ${streamGlob(dir.path, "bybit", "trade")} where symbol = '${s}' order by trade_id`);
+      const trades = await query(`select * from ${streamGlob(run.dir, "bybit", "trade")} where symbol = '${s}' order by trade_id`);
       const items = frames()
         .filter((f) => f.topic === `publicTrade.${s}`)
         .flatMap((f) => f.data.map((t: any) => [f.ts, t.i, Number(t.p), Number(t.v), t.S.toLowerCase(), t.T]))
@@ -98,15 +83,15 @@ describe("bybit end to end", () => {
       expect(msgs[0]!.type).toBe("snapshot");
       expect(msgs.slice(1).every((f) => f.type === "delta")).toBe(true);
       const pick = (keys: string[]) => msgs.filter((f) => keys.some((k) => k in f.data));
-      const mark = await query(`select * from ${streamGlob(dir.path, "bybit", "mark_price")} where symbol = '${s}' order by recv_seq`);
+      const mark = await query(`select * from ${streamGlob(run.dir, "bybit", "mark_price")} where symbol = '${s}' order by recv_seq`);
       expect(mark.map((r) => [r.ts_event_ms, r.mark_price, r.index_price])).toEqual(
         pick(["markPrice", "indexPrice"]).map((f) => [f.ts, num(f.data.markPrice), num(f.data.indexPrice)]),
       );
-      const funding = await query(`select * from ${streamGlob(dir.path, "bybit", "funding")} where symbol = '${s}' order by recv_seq`);
+      const funding = await query(`select * from ${streamGlob(run.dir, "bybit", "funding")} where symbol = '${s}' order by recv_seq`);
       expect(funding.map((r) => [r.ts_event_ms, r.funding_rate, r.funding_time_ms])).toEqual(
         pick(["fundingRate", "nextFundingTime"]).map((f) => [f.ts, num(f.data.fundingRate), num(f.data.nextFundingTime)]),
       );
-      const oi = await query(`select * from ${streamGlob(dir.path, "bybit", "open_interest")} where symbol = '${s}' order by recv_seq`);
+      const oi = await query(`select * from ${streamGlob(run.dir, "bybit", "open_interest")} where symbol = '${s}' order by recv_seq`);
       expect(oi.map((r) => [r.ts_event_ms, r.open_interest, r.open_interest_ccy, r.open_interest_usd])).toEqual(
         pick(["openInterest", "openInterestValue"]).map((f) => [f.ts, num(f.data.openInterest), null, num(f.data.openInterestValue)]),
       );

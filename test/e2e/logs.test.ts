@@ -9,11 +9,11 @@
  *   the writer's backed-off retries of the failed files come round.
  */
 import { describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { simulator } from "../helpers/sim.ts";
 import { baseEnv, spawnCollector } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
+import { unwritableDataDir } from "../helpers/unwritable.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 describe("operator-facing logs", () => {
@@ -75,20 +75,8 @@ describe("operator-facing logs", () => {
 
   test("ERROR clears as soon as a write succeeds, before the failed files' backed-off retries", async () => {
     using dir = tmpDir();
-    const blocker = join(dir.path, "not-a-dir");
-    writeFileSync(blocker, "x"); // a file where the data dir's parent should be: every write fails
-    await using sim = simulator({ rate: 200, exchanges: ["binance"], symbols: ["BTCUSDT"] });
-    await using col = spawnCollector(
-      [],
-      baseEnv({
-        BINANCE_WS_URL: sim.url,
-        DATA_DIR: join(blocker, "data"),
-        EXCHANGES: "binance",
-        SYMBOLS: "BTCUSDT",
-        FLUSH_INTERVAL: "0.5",
-        MIN_FLUSH_GAP_SECONDS: "0",
-      }),
-    );
+    await using run = unwritableDataDir(dir.path);
+    const { blocker, col } = run;
     await col.waitForLog("state_change", (l) => l.to === "ERROR", 20_000);
     // A failed file whose next retry is far off (backoff with full jitter, growing per attempt).
     const slow = await col.waitForLog("write_error", (l) => (l.retry_in_ms as number) >= 6000, 60_000);

@@ -4,34 +4,19 @@
  * in contracts; BTCUSDT ↔ BTC-USDT-SWAP. One unknown instrument gets a 60018 per arg: each is
  * reported, every other arg keeps recording.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Stream } from "../../src/schema/rows.ts";
-import type { DisposableSimulator } from "../helpers/sim.ts";
-import { suite } from "../helpers/suite.ts";
-import type { MetricsBody } from "../../src/state/snapshot.ts";
-import type { CollectorProcess } from "../helpers/collector.ts";
-import { recordedRun } from "../helpers/recorded-run.ts";
+import { recordedSuite } from "../helpers/recorded-run.ts";
 import { query, streamGlob, streamsRead } from "../helpers/duck.ts";
-import { tmpDir } from "../helpers/tmp.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const UNKNOWN = "FOOUSDT";
 const FRAMES = 3000;
 const STREAMS: Stream[] = ["bbo", "trade", "mark_price", "funding", "open_interest"];
-const res = suite();
-const dir = res.use(tmpDir());
-let sim: DisposableSimulator;
-let col: CollectorProcess;
-let exitCode: number;
-let metricsBeforeStop: MetricsBody;
-
-beforeAll(async () => {
-  ({ sim, col, exitCode, metricsBeforeStop } = await recordedRun("okx", [...SYMBOLS, UNKNOWN], dir.path, FRAMES));
-  res.use(sim);
-});
+const run = recordedSuite("okx", [...SYMBOLS, UNKNOWN], FRAMES);
 
 const frames = (channel: string, instId: string) =>
-  sim
+  run.sim
     .sent()
     .map((f) => JSON.parse(f.text) as Record<string, any>)
     .filter((f) => f.arg.channel === channel && f.arg.instId === instId)
@@ -43,36 +28,36 @@ const inst = (s: string) => `${s.slice(0, -4)}-USDT-SWAP`;
 
 describe("okx end to end", () => {
   test("exits 0 on SIGTERM; two sockets (public, business); no parse errors, no reconnects", async () => {
-    expect(exitCode).toBe(0);
-    expect((await col.waitForLog("collector_stop")).unwritten_rows).toBe(0);
-    expect(metricsBeforeStop.parse_errors_total).toBe(0);
-    expect(metricsBeforeStop.ws_reconnect_total).toEqual({ okx: 0 });
-    expect(metricsBeforeStop.connections).toEqual({ okx: { open: 2, planned: 2 } });
-    const urls = col.logs
+    expect(run.exitCode).toBe(0);
+    expect((await run.col.waitForLog("collector_stop")).unwritten_rows).toBe(0);
+    expect(run.metricsBeforeStop.parse_errors_total).toBe(0);
+    expect(run.metricsBeforeStop.ws_reconnect_total).toEqual({ okx: 0 });
+    expect(run.metricsBeforeStop.connections).toEqual({ okx: { open: 2, planned: 2 } });
+    const urls = run.col.logs
       .filter((l) => l.event === "ws_connect")
       .map((l) => l.url as string)
       .sort();
-    expect(urls).toEqual([`${sim.url}/ws/v5/business`, `${sim.url}/ws/v5/public`]);
+    expect(urls).toEqual([`${run.sim.url}/ws/v5/business`, `${run.sim.url}/ws/v5/public`]);
   });
 
   test("unknown instrument: one 60018 per arg, each logged and counted; other args unaffected", async () => {
-    await col.waitForLog("subscribe_error");
-    const errs = col.logs.filter((l) => l.event === "subscribe_error");
+    await run.col.waitForLog("subscribe_error");
+    const errs = run.col.logs.filter((l) => l.event === "subscribe_error");
     expect(errs.map((e) => (e.topics as string[])[0]).sort()).toEqual(
       ["bbo-tbt", "funding-rate", "mark-price", "open-interest", "trades-all"].map((c) => `${c}:${inst(UNKNOWN)}`),
     );
     for (const e of errs) expect(e.error as string).toStartWith("60018: Wrong URL or channel:");
-    expect(metricsBeforeStop.subscribe_errors_total).toBe(5);
-    expect(metricsBeforeStop.rejected_subscriptions.map((r: { topics: string[] }) => r.topics[0]).sort()).toEqual(
+    expect(run.metricsBeforeStop.subscribe_errors_total).toBe(5);
+    expect(run.metricsBeforeStop.rejected_subscriptions.map((r: { topics: string[] }) => r.topics[0]).sort()).toEqual(
       errs.map((e) => (e.topics as string[])[0]).sort(),
     );
-    for (const r of metricsBeforeStop.rejected_subscriptions) expect(r).toMatchObject({ exchange: "okx", error: expect.stringMatching(/^60018: /) });
+    for (const r of run.metricsBeforeStop.rejected_subscriptions) expect(r).toMatchObject({ exchange: "okx", error: expect.stringMatching(/^60018: /) });
   });
 
   test("row counts per stream and symbol equal what the simulator sent", async () => {
-    const rows = sim.stats().rows;
+    const rows = run.sim.stats().rows;
     for (const stream of STREAMS) {
-      const got = await query(`select symbol, exchange_symbol, count(*) as n from ${streamGlob(dir.path, "okx", stream)} group by all order by symbol`);
+      const got = await query(`select symbol, exchange_symbol, count(*) as n from ${streamGlob(run.dir, "okx", stream)} group by all order by symbol`);
       const want = [...SYMBOLS].sort().map((s) => ({ symbol: s, exchange_symbol: inst(s), n: rows[`okx|${stream}|${s}`] }));
       expect(want.every((w) => (w.n ?? 0) > 0)).toBe(true);
       expect(got).toEqual(want);
@@ -81,7 +66,7 @@ describe("okx end to end", () => {
 
   test("every stream equals the sent frames field by field", async () => {
     for (const s of SYMBOLS) {
-      const sel = (stream: Stream) => query(`select * from ${streamGlob(dir.path, "okx", stream)} where symbol = '${s}' order by recv_seq`);
+      const sel = (stream: Stream) => query(`select * from ${streamGlob(run.dir, "okx", stream)} where symbol = '${s}' order by recv_seq`);
       expect((await sel("bbo")).map((r) => [r.ts_event_ms, r.bid_px, r.bid_qty, r.ask_px, r.ask_qty, r.update_id, r.ts_tx_ms])).toEqual(
         frames("bbo-tbt", inst(s)).map((d: any) => [
           Number(d.ts),
@@ -110,7 +95,7 @@ describe("okx end to end", () => {
 
   test("trades arrive on the business socket, everything else on the public one", async () => {
     const r = await query(
-      `select stream, conn_id from ${streamsRead(dir.path, { exchange: "okx" })} where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`,
+      `select stream, conn_id from ${streamsRead(run.dir, { exchange: "okx" })} where stream in ('bbo', 'trade', 'mark_price', 'funding', 'open_interest') group by all`,
     );
     expect(r.map((x) => x.stream).sort()).toEqual(["bbo", "funding", "mark_price", "open_interest", "trade"]);
     for (const row of r) expect(row.conn_id as string).toMatch(row.stream === "trade" ? /^okx-business-/ : /^okx-public-/);

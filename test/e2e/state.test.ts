@@ -4,11 +4,10 @@
  * ERROR when the data directory cannot be written.
  */
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { simulator } from "../helpers/sim.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
+import { unwritableDataDir } from "../helpers/unwritable.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 async function stateOf(col: CollectorProcess): Promise<string> {
@@ -62,21 +61,8 @@ describe("state transitions", () => {
 
   test("ERROR when the data directory cannot be written, with an operator hint", async () => {
     using dir = tmpDir();
-    const blocker = join(dir.path, "not-a-dir");
-    writeFileSync(blocker, "x"); // a file where the data dir's parent should be: unwritable even for root
-    await using sim = simulator({ rate: 200, exchanges: ["binance"] });
-    await using col = spawnCollector(
-      [],
-      baseEnv({
-        BINANCE_WS_URL: sim.url,
-        DATA_DIR: join(blocker, "data"),
-        EXCHANGES: "binance",
-        SYMBOLS: "BTCUSDT",
-        FLUSH_INTERVAL: "0.5",
-        MIN_FLUSH_GAP_SECONDS: "0",
-        SHUTDOWN_TIMEOUT_SECONDS: "1",
-      }),
-    );
+    await using run = unwritableDataDir(dir.path, { SHUTDOWN_TIMEOUT_SECONDS: "1" });
+    const { col } = run;
     const err = await col.waitForLog("write_error");
     expect(String(err.action)).toContain("writable");
     await waitFor("ERROR", async () => (await stateOf(col)) === "ERROR", 10_000);

@@ -1,8 +1,11 @@
 /** Test helpers: one venue, a fixed number of simulator frames, the collector run to completion and stopped. */
+import { beforeAll } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
 import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { baseEnv, spawnCollector, type CollectorProcess } from "./collector.ts";
 import { simulator, type DisposableSimulator } from "./sim.ts";
+import { suite } from "./suite.ts";
+import { tmpDir } from "./tmp.ts";
 import { waitFor } from "./wait.ts";
 
 const URL_KEY: Record<ExchangeId, string> = { binance: "BINANCE_WS_URL", bybit: "BYBIT_WS_URL", okx: "OKX_WS_URL" };
@@ -67,4 +70,25 @@ export async function recordedRun(
   const exitCode = await col.stop("SIGTERM");
   guard.move();
   return { sim, col, exitCode, metricsBeforeStop };
+}
+
+/** A file's shared recorded run: its fields are set by the file's `beforeAll` (read them inside tests). */
+export interface RecordedSuite extends RecordedRun {
+  /** DATA_DIR of the run. */
+  dir: string;
+}
+
+/**
+ * One recorded run for a whole test file: the data directory and simulator are disposed of after the
+ * file's last test; `recordedRun`'s arguments as above.
+ */
+export function recordedSuite(venue: ExchangeId, symbols: string[], frames = 3000, env: Record<string, string> = {}): RecordedSuite {
+  const res = suite();
+  const dir = res.use(tmpDir());
+  const run = { dir: dir.path } as RecordedSuite;
+  beforeAll(async () => {
+    Object.assign(run, await recordedRun(venue, symbols, dir.path, frames, env));
+    res.use(run.sim);
+  });
+  return run;
 }

@@ -92,4 +92,27 @@ describe("encodeParquet", () => {
       expect(nulls[0]).toEqual({ n: 1000, q: 0, t: 0, s: (999 * 1000) / 2 });
     }
   });
+
+  test("a float column whose values repeat is dictionary-coded; one whose values hardly repeat is plain", async () => {
+    // bid_px on a grid of 5 prices (repeats); ask_px new every row (open-interest-like); both read back exactly.
+    const rows: BboRow[] = Array.from({ length: 3000 }, (_, i) => ({
+      ...base,
+      stream: "bbo" as const,
+      ts_event_ms: 1_700_000_000_000 + i,
+      ts_recv_us: 1_700_000_000_000_000 + i,
+      recv_seq: i + 1,
+      bid_px: 64_000 + (i % 5) * 0.1,
+      bid_qty: 1,
+      ask_px: 2_216_113.01 + i * 0.37,
+      ask_qty: 2,
+      update_id: i,
+      ts_tx_ms: null,
+    }));
+    const f = await write("dict.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
+    const enc = Object.fromEntries((await query(`select path_in_schema p, encodings e from parquet_metadata(${f})`)).map((c) => [c.p, String(c.e)]));
+    expect(enc.bid_px).toContain("RLE_DICTIONARY");
+    expect(enc.ask_px).not.toContain("DICTIONARY");
+    const back = await query(`select bid_px, ask_px from read_parquet(${f}) order by recv_seq`);
+    expect(back.map((r) => [r.bid_px, r.ask_px])).toEqual(rows.map((r) => [r.bid_px, r.ask_px]));
+  });
 });
