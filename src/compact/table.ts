@@ -109,7 +109,10 @@ export async function encode(
 ): Promise<Uint8Array> {
   const n = t.length;
   let next = 0;
-  const first = sliceBatch(t, order, 0, Math.min(n, 1), stream);
+  // The writer decides some encodings from the rows themselves (a float64 column is dictionary-coded
+  // only where its values repeat): it is given the first slice, as the collector's writer its buffer.
+  let first: ColumnBatch | null = sliceBatch(t, order, 0, Math.min(n, SLICE_ROWS), stream);
+  const properties = writerProperties(first, { metadata, createdBy, maxRowGroupRows });
   const input = new ReadableStream<WasmRecordBatch>({
     pull(controller) {
       if (next >= n) {
@@ -117,14 +120,15 @@ export async function encode(
         return;
       }
       const end = Math.min(n, next + SLICE_ROWS);
-      const ipc = tableToIPC(batchToArrow(sliceBatch(t, order, next, end, stream)), "stream");
+      const ipc = tableToIPC(batchToArrow(first ?? sliceBatch(t, order, next, end, stream)), "stream");
+      first = null;
       next = end;
       collectEvery(SLICE_ROWS);
       const table = WasmTable.fromIPCStream(ipc);
       for (const rb of table.recordBatches()) controller.enqueue(rb);
     },
   });
-  const out: ReadableStream<Uint8Array> = await transformParquetStream(input, writerProperties(first, { metadata, createdBy, maxRowGroupRows }));
+  const out: ReadableStream<Uint8Array> = await transformParquetStream(input, properties);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const c of out) {
