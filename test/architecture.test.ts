@@ -32,8 +32,8 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   // Order books: continuity, resync, REST anchoring (venue rules come from adapters, by type only).
   books: { value: ["books", "schema", "pipeline/wasm-init"], type: ["exchanges", "ws", "state"] },
   // The collector's named parts (storage, pipeline, venues, health, monitors, shutdown, signals…), wired by app.
-  run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books"] },
-  app: { value: ["run", "exchanges", "schema", "state", "config", "ingest"] },
+  run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books", "ingest"] },
+  app: { value: ["run", "exchanges", "schema", "state", "config"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim", "books", "compact", "inspect"] },
   // Offline tools over the written files: read/encode Parquet with the product's own code, list/get/put/delete objects.
   compact: { value: ["compact", "schema", "pipeline", "storage"], type: ["config"] },

@@ -4,6 +4,7 @@
  * planned sockets) and the lookup of a live connection by id.
  */
 import type { Config } from "../config.ts";
+import { configuredAdapters } from "../exchanges/index.ts";
 import type { ConnectionPlan, ExchangeAdapter } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import type { ExchangeId, Stream } from "../schema/rows.ts";
@@ -30,12 +31,23 @@ export interface ConnectionCounts {
   planned: number;
 }
 
+/** The venues of the configuration, with the adapters it selects (Binance trade stream, book depth). */
+export function createVenues(config: Readonly<Config>, instanceId: string): Venues {
+  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM, bookDepth: config.BOOK_DEPTH as 50 | 200 | 1000 });
+  return new Venues(config, adapters, instanceId);
+}
+
 export class Venues {
   readonly list: readonly Venue[];
   private readonly supervisors = new Map<ExchangeId, Supervisor>();
   private stopped = false;
 
-  constructor(config: Readonly<Config>, adapters: Readonly<Record<ExchangeId, ExchangeAdapter>>, instanceId: string) {
+  constructor(
+    config: Readonly<Config>,
+    /** The configured venues' adapters (also what the books and the ingest symbol table read). */
+    readonly adapters: Readonly<Record<ExchangeId, ExchangeAdapter>>,
+    instanceId: string,
+  ) {
     this.list = config.EXCHANGES.map((exchange) => {
       const adapter = adapters[exchange];
       const streams = adapter.streams.filter((st) => config.STREAMS.includes(st));
