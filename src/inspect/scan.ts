@@ -223,7 +223,7 @@ export async function inspect(o: InspectOptions): Promise<InspectReport> {
         const c = readColumns(bytes, withIds ? [tsCol, "trade_id"] : isBook ? [tsCol, "is_snapshot", "source"] : [tsCol]);
         if (isBook) {
           for (let i = 0; i < c.is_snapshot!.length; i++) {
-            if (c.is_snapshot![i] as unknown as boolean) snapshots++;
+            if (c.is_snapshot![i]) snapshots++; // a boolean column, read as it is: true counts
             if (c.source![i] === "rest") restSnapshots++;
           }
         }
