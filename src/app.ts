@@ -35,7 +35,7 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const pipeline = createPipeline(config, storage, metrics, log, instanceId);
   const { queue, writer } = pipeline;
   const writes = { writer, storage };
-  const venues = createVenues(config, instanceId);
+  const venues = createVenues(config, instanceId, clock);
   const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
   const health = createHealth(config, { metrics, writes, venues, queue }, log, clock);
   const { hooks, books } = createIngest(config, { log, metrics, trackers, queue, writer, venues, onConnectivityChange: () => health.evaluate() });
