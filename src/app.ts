@@ -1,16 +1,13 @@
-/** @module app — composition root: the collector as a list of named parts (src/run/), wired once, started in order. */
+/** @module app — composition root: the collector as a list of named parts (src/run/), each built from parts that exist, started in order. */
 import { randomBytes } from "node:crypto";
 import { systemClock } from "./clock.ts";
-import { redact, type Config } from "./config.ts";
-import { configuredAdapters } from "./exchanges/index.ts";
-import { createIngestHooks, subscribedSymbols } from "./ingest.ts";
+import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
-import type { ConnectionRow } from "./schema/rows.ts";
 import { Metrics } from "./state/metrics.ts";
 import type { Snapshot } from "./state/snapshot.ts";
-import { BUILD_COMMIT_ID, COLLECTOR_VERSION, SCHEMA_VERSION } from "./version.ts";
-import { createBooks } from "./run/books.ts";
-import { Health } from "./run/health.ts";
+import { announceStart } from "./run/announce.ts";
+import { createHealth } from "./run/health.ts";
+import { createIngest } from "./run/ingest.ts";
 import { startMonitors } from "./run/monitors.ts";
 import { createPipeline } from "./run/pipeline.ts";
 import { Shutdown } from "./run/shutdown.ts";
@@ -19,8 +16,7 @@ import { snapshotOf } from "./run/snapshot.ts";
 import { openStatus } from "./run/status.ts";
 import { createStorage } from "./run/storage.ts";
 import { createTrackers } from "./run/trackers.ts";
-import { Venues } from "./run/venues.ts";
-import { writeHealth } from "./run/writes.ts";
+import { createVenues } from "./run/venues.ts";
 
 export interface RunningCollector {
   instanceId: string;
@@ -38,66 +34,21 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const storage = createStorage(config, log);
   const pipeline = createPipeline(config, storage, metrics, log, instanceId);
   const { queue, writer } = pipeline;
-  const record = (row: ConnectionRow) => writer.record(row);
-  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM, bookDepth: config.BOOK_DEPTH as 50 | 200 | 1000 });
-  const venues = new Venues(config, adapters, instanceId);
-  const { findConnection } = venues;
-  const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
   const writes = { writer, storage };
-  const health = new Health(
-    {
-      metrics,
-      writes: () => writeHealth(writes),
-      connections: () => venues.totals(),
-      queueUtilizationPct: () => queue.utilizationPct(),
-      localStorage: config.STORAGE_BACKEND === "local",
-    },
-    log,
-    clock,
-  );
-  // REST book snapshots are recorded like socket rows: through the ingest hooks below (once rows flow).
-  const books = createBooks(config, { log, metrics, adapters, record, findConnection, onRow: (row) => hooks.onRow(row) });
-  const subscriptionDeadlineMs = config.SUBSCRIPTION_DEADLINE_SECONDS * 1000;
-  const subscribed = subscribedSymbols(config.EXCHANGES, config.SYMBOLS, (ex, sym) => adapters[ex].venueSymbol(sym));
-  const hooks = createIngestHooks({
-    ...trackers,
-    metrics,
-    queue,
-    record,
-    log,
-    subscriptionDeadlineMs,
-    subscribed,
-    findConnection,
-    onConnectivityChange: () => health.evaluate(),
-    ...(books ? { books: books.tracker } : {}),
-  });
-  log.info("collector_start", {
-    version: COLLECTOR_VERSION,
-    commit: BUILD_COMMIT_ID,
-    schema_version: SCHEMA_VERSION,
-    instance_id: instanceId,
-    pid: process.pid,
-    storage: storage.describe,
-    config: redact(config),
-  });
+  const venues = createVenues(config, instanceId, clock);
+  const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
+  const health = createHealth(config, { metrics, writes, venues, queue }, log, clock);
+  const { hooks, books } = createIngest(config, { log, metrics, trackers, queue, writer, venues, onConnectivityChange: () => health.evaluate() });
+  announceStart(log, config, instanceId, storage.describe);
 
   const snapshot = snapshotOf({ clock, metrics, writes, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
   const status = await openStatus(config, snapshot, log).catch(async (err: unknown) => {
     await pipeline.encoder.close();
     throw err;
   });
-  const restWeightUsed = books ? (now: number) => books.anchor.weightUsed(now) : undefined;
+  const restWeightUsed = books ? { restWeightUsed: (now: number) => books.anchor.weightUsed(now) } : {};
   const heartbeatMs = config.HEARTBEAT_INTERVAL * 1000;
-  const stopMonitors = startMonitors({
-    clock,
-    log,
-    metrics,
-    ...trackers,
-    ...(restWeightUsed ? { restWeightUsed } : {}),
-    evaluateState: () => health.evaluate(),
-    snapshot,
-    heartbeatMs,
-  });
+  const stopMonitors = startMonitors({ clock, log, metrics, ...trackers, ...restWeightUsed, evaluateState: () => health.evaluate(), snapshot, heartbeatMs });
   const shutdown = new Shutdown({
     clock,
     log,

@@ -211,6 +211,41 @@ export interface Config extends Omit<Env, "EXCHANGES"> {
   EXCHANGES: ExchangeId[];
 }
 
+/** STORAGE_BACKEND=s3: where files go and how requests are signed (storage/s3.ts S3Settings, plus the key prefix). */
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  prefix: string;
+}
+
+type S3Keys = "STORAGE_BACKEND" | "S3_ENDPOINT" | "S3_BUCKET" | "S3_ACCESS_KEY" | "S3_SECRET_KEY" | "S3_REGION" | "S3_PREFIX";
+
+/**
+ * The S3 settings, or null with local storage: the one accessor the collector's storage and compact
+ * read. loadConfig validates them through this (a required one missing is a ConfigError naming it),
+ * so for a loaded configuration it never throws.
+ */
+export function s3Settings(c: Readonly<Pick<Config, S3Keys>>): S3Config | null {
+  if (c.STORAGE_BACKEND !== "s3") return null;
+  // Checked in this order (the first missing one is named).
+  return {
+    endpoint: requiredForS3("S3_ENDPOINT", c.S3_ENDPOINT),
+    bucket: requiredForS3("S3_BUCKET", c.S3_BUCKET),
+    region: c.S3_REGION,
+    accessKey: requiredForS3("S3_ACCESS_KEY", c.S3_ACCESS_KEY),
+    secretKey: requiredForS3("S3_SECRET_KEY", c.S3_SECRET_KEY),
+    prefix: c.S3_PREFIX,
+  };
+}
+
+function requiredForS3(key: string, value: string | undefined): string {
+  if (!value) throw new ConfigError(`invalid configuration: ${key} is required when STORAGE_BACKEND=s3`);
+  return value;
+}
+
 export interface CliOverrides {
   symbols?: string;
   exchanges?: string;
@@ -281,10 +316,8 @@ export function loadConfig(env: Record<string, string | undefined>, flags: CliOv
   if (missing.length > 0)
     throw new ConfigError(`invalid configuration: EXCHANGES: ${missing.join(",")} not supported by this build (supported: ${available.join(",")})`);
   if (e.STORAGE_BACKEND === "s3") {
-    for (const key of ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
-      if (!e[key]) throw new ConfigError(`invalid configuration: ${key} is required when STORAGE_BACKEND=s3`);
-    }
-    if (!isHttpUrl(e.S3_ENDPOINT!))
+    const s3 = s3Settings(e);
+    if (s3 && !isHttpUrl(s3.endpoint))
       throw new ConfigError("invalid configuration: S3_ENDPOINT must be an http:// or https:// URL without user info, e.g. https://s3.eu-west-1.amazonaws.com");
     // Bun's S3 client attaches an ambient session token to every request even when the client is
     // built with explicit keys (measured: sessionToken "" or undefined does not suppress it).
@@ -413,8 +446,7 @@ export interface SettingDoc {
 /** Every setting with its default and meaning, read from the schema itself (`run --help`, docs). */
 export function settingDocs(): SettingDoc[] {
   return Object.entries(EnvSchema.shape).map(([key, schema]) => {
-    const def = (schema as unknown as { _zod: { def: { type: string; defaultValue?: unknown } } })._zod.def;
-    const dv = def.type === "default" ? def.defaultValue : undefined;
+    const dv: unknown = schema instanceof z.ZodDefault ? schema.def.defaultValue : undefined;
     const shown = dv === undefined ? "unset" : Array.isArray(dv) ? dv.join(",") : String(dv);
     return { key, default: shown === "" ? '""' : shown, meaning: schema.description ?? "", flag: FLAG_FOR[key] };
   });

@@ -32,11 +32,12 @@ const ALLOWED: Record<string, { value: string[]; type?: string[] }> = {
   // Order books: continuity, resync, REST anchoring (venue rules come from adapters, by type only).
   books: { value: ["books", "schema", "pipeline/wasm-init"], type: ["exchanges", "ws", "state"] },
   // The collector's named parts (storage, pipeline, venues, health, monitors, shutdown, signals…), wired by app.
-  run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books"] },
-  app: { value: ["run", "exchanges", "schema", "state", "config", "ingest"] },
+  run: { value: ["run", "exchanges", "schema", "ws", "pipeline", "storage", "state", "status", "config", "books", "ingest"] },
+  app: { value: ["run", "exchanges", "schema", "state", "config"] },
   cli: { value: ["app", "config", "exchanges", "schema", "sim", "books", "compact", "inspect"] },
   // Offline tools over the written files: read/encode Parquet with the product's own code, list/get/put/delete objects.
-  compact: { value: ["compact", "schema", "pipeline", "storage"], type: ["config"] },
+  // (config by value for its one S3 settings accessor, config.s3Settings, shared with run/storage.)
+  compact: { value: ["compact", "schema", "pipeline", "storage", "config"] },
   inspect: { value: ["inspect", "compact", "config", "schema", "pipeline", "storage"] },
   // Leaves: only other leaves (and package.json for the version).
   ...Object.fromEntries([...LEAVES].map((l) => [l, { value: [] }])),

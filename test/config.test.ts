@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_SYMBOLS, MAX_TIMER_SECONDS, editDistance, loadConfig, misspelledKeys, redact, settingDocs, settingKeys } from "../src/config.ts";
+import { DEFAULT_SYMBOLS, MAX_TIMER_SECONDS, editDistance, loadConfig, misspelledKeys, redact, s3Settings, settingDocs, settingKeys } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { ENTRY } from "./helpers/collector.ts";
 
@@ -93,6 +93,23 @@ describe("loadConfig", () => {
     const msg = (err as Error).message;
     expect(msg).toContain(key);
     expect(msg).not.toContain("\n");
+  });
+
+  test("s3Settings: null with local storage; with s3 the checked settings, prefix included; a config missing one is a ConfigError naming it", () => {
+    expect(s3Settings(loadConfig({}))).toBeNull();
+    const env = { STORAGE_BACKEND: "s3", S3_ENDPOINT: "http://127.0.0.1:1", S3_BUCKET: "b", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s", S3_PREFIX: "p/q" };
+    expect(s3Settings(loadConfig(env))).toEqual({
+      endpoint: "http://127.0.0.1:1",
+      bucket: "b",
+      region: "us-east-1",
+      accessKey: "k",
+      secretKey: "s",
+      prefix: "p/q",
+    });
+    // Built without loadConfig (which refuses it first): the accessor itself refuses, naming the key.
+    expect(() => s3Settings({ ...loadConfig(env), S3_BUCKET: undefined })).toThrow(
+      new ConfigError("invalid configuration: S3_BUCKET is required when STORAGE_BACKEND=s3"),
+    );
   });
 
   test("every duration setting has an upper bound below Bun's 2^31-1 ms timer limit", () => {

@@ -1,5 +1,5 @@
 /** @module compact/command — `quantlab-collector compact`: storage from the collector's configuration, one summary, exit code. */
-import type { Config } from "../config.ts";
+import { s3Settings, type Config } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { COLLECTOR_VERSION } from "../version.ts";
@@ -20,19 +20,8 @@ const STEPS: readonly Step[] = ["read", "put", "verify", "delete"];
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 export function objectsFor(config: Readonly<Config>): Objects {
-  if (config.STORAGE_BACKEND === "s3") {
-    return s3Objects(
-      {
-        endpoint: config.S3_ENDPOINT!,
-        bucket: config.S3_BUCKET!,
-        region: config.S3_REGION,
-        accessKey: config.S3_ACCESS_KEY!,
-        secretKey: config.S3_SECRET_KEY!,
-      },
-      config.S3_PREFIX ?? "",
-    );
-  }
-  return localObjects(config.DATA_DIR);
+  const s3 = s3Settings(config);
+  return s3 ? s3Objects(s3, s3.prefix) : localObjects(config.DATA_DIR);
 }
 
 /** The selection flags shared by compact and inspect: --date YYYY-MM-DD; --exchange, --stream, --symbol letters, digits, _ or -. Throws ConfigError. */

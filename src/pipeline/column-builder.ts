@@ -218,10 +218,10 @@ export class ColumnBuilder {
     if (this.length === this.capacity) this.grow();
     const i = this.length;
     if (i === 0) this.firstTsUs = tsUs;
-    const r = row as unknown as Record<string, unknown>;
     const names = this.names;
     const cols = this.cols;
-    for (let c = 0; c < cols.length; c++) cols[c]!.set(i, r[names[c]!]);
+    // A row is a plain object whose fields are the stream's column names (schema/columns.ts).
+    for (let c = 0; c < cols.length; c++) cols[c]!.set(i, Reflect.get(row, names[c]!));
     this.length = i + 1;
   }
 

@@ -13,11 +13,12 @@
  * - queueUtilizationPct ← the ingest queue; drops15m ← `metrics.drops` (queue drops, lost rows).
  */
 import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../state/metrics.ts";
 import { deriveState, stateReasons, type CollectorState, type StateInputs } from "../state/state.ts";
 import type { ConnectionCounts } from "./venues.ts";
-import type { WriteHealth } from "./writes.ts";
+import { writeHealth, type WriteHealth, type WriteSources } from "./writes.ts";
 
 export interface HealthSources {
   metrics: Metrics;
@@ -27,6 +28,26 @@ export interface HealthSources {
   queueUtilizationPct(): number;
   /** STORAGE_BACKEND=local: the last write is a file on disk (with S3 it is an upload, not the spool's disk). */
   localStorage: boolean;
+}
+
+export interface HealthParts {
+  metrics: Metrics;
+  /** The writer and the storage: each reports its own counters (run/writes.ts). */
+  writes: WriteSources;
+  venues: { totals(): ConnectionCounts };
+  queue: { utilizationPct(): number };
+}
+
+/** The collector's Health, fed by its parts' own stats. */
+export function createHealth(config: Readonly<Config>, p: HealthParts, log: Logger, clock: Clock): Health {
+  const sources: HealthSources = {
+    metrics: p.metrics,
+    writes: () => writeHealth(p.writes),
+    connections: () => p.venues.totals(),
+    queueUtilizationPct: () => p.queue.utilizationPct(),
+    localStorage: config.STORAGE_BACKEND === "local",
+  };
+  return new Health(sources, log, clock);
 }
 
 export interface HealthView {

@@ -3,7 +3,9 @@
  * connection plans and (once started) one supervisor. Owns the connection counts (open slots,
  * planned sockets) and the lookup of a live connection by id.
  */
+import { systemClock, type TimerClock } from "../clock.ts";
 import type { Config } from "../config.ts";
+import { configuredAdapters } from "../exchanges/index.ts";
 import type { ConnectionPlan, ExchangeAdapter } from "../exchanges/types.ts";
 import type { Logger } from "../log.ts";
 import type { ExchangeId, Stream } from "../schema/rows.ts";
@@ -30,12 +32,25 @@ export interface ConnectionCounts {
   planned: number;
 }
 
+/** The venues of the configuration, with the adapters it selects (Binance trade stream, book depth). */
+export function createVenues(config: Readonly<Config>, instanceId: string, clock: TimerClock = systemClock): Venues {
+  const adapters = configuredAdapters({ binanceTradeStream: config.BINANCE_TRADE_STREAM, bookDepth: config.BOOK_DEPTH as 50 | 200 | 1000 });
+  return new Venues(config, adapters, instanceId, clock);
+}
+
 export class Venues {
   readonly list: readonly Venue[];
   private readonly supervisors = new Map<ExchangeId, Supervisor>();
   private stopped = false;
 
-  constructor(config: Readonly<Config>, adapters: Readonly<Record<ExchangeId, ExchangeAdapter>>, instanceId: string) {
+  constructor(
+    config: Readonly<Config>,
+    /** The configured venues' adapters (also what the books and the ingest symbol table read). */
+    readonly adapters: Readonly<Record<ExchangeId, ExchangeAdapter>>,
+    instanceId: string,
+    /** Time of every socket's timers (watchdog, keepalive, backoff, rotation); tests drive their own. */
+    clock: TimerClock = systemClock,
+  ) {
     this.list = config.EXCHANGES.map((exchange) => {
       const adapter = adapters[exchange];
       const streams = adapter.streams.filter((st) => config.STREAMS.includes(st));
@@ -51,6 +66,7 @@ export class Venues {
         maxAgeMs: adapter.maxConnectionAgeMs ? Math.min(adapter.maxConnectionAgeMs, config.WS_ROTATE_AFTER_SECONDS * 1000) : 0,
         rateLimitFloorMs: config.WS_RATE_LIMIT_BACKOFF_SECONDS * 1000,
         connectTimeoutMs: config.WS_CONNECT_TIMEOUT_SECONDS * 1000,
+        clock,
       };
       return { exchange, adapter, streams, plans: adapter.connections(config[BASE_URL_KEY[exchange]], config.SYMBOLS, streams), options };
     });

@@ -9,7 +9,7 @@
  */
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor, paced } from "./types.ts";
+import { decimalsFor, paced, SocketStates } from "./types.ts";
 import { SimBooks, type Level } from "./book.ts";
 
 export interface BybitSimOptions {
@@ -269,16 +269,18 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
     reply(ws, st, "unsubscribe", reqId, true, "");
   }
 
+  const states = new SocketStates<BybitState>("bybit");
+
   return {
     id: "bybit",
     accepts: (path) => path === "/v5/public/linear",
     serverPingMs: () => 0,
     open(ws) {
       const st: BybitState = { topics: new Set(), lastPingMs: Date.now(), pings: 0, connId: `${m.hex(20)}-ctw7` };
-      ws.data.state = st as unknown as Record<string, unknown>;
+      states.set(ws, st);
     },
     message(ws, text) {
-      const st = ws.data.state as unknown as BybitState;
+      const st = states.get(ws);
       let msg: { op?: unknown; args?: unknown; req_id?: unknown };
       try {
         msg = JSON.parse(text);
@@ -304,7 +306,7 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
     bookFault: (symbol, kind, n) => books.fault(symbol, kind, n, true),
     liquidationSub: (symbol) => `allLiquidation.${symbol.toUpperCase()}`,
     tick(ws, now) {
-      const st = ws.data.state as unknown as BybitState;
+      const st = states.get(ws);
       if (now - st.lastPingMs <= o.pingTimeoutMs) return;
       st.lastPingMs = Infinity; // count the cut once
       o.count("bybit|idle_close");

@@ -6,7 +6,7 @@
  */
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor, paced } from "./types.ts";
+import { decimalsFor, paced, SocketStates } from "./types.ts";
 import { SimBooks, type Level } from "./book.ts";
 
 export interface OkxSimOptions {
@@ -260,16 +260,18 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     }
   }
 
+  const states = new SocketStates<OkxState>("okx");
+
   return {
     id: "okx",
     accepts: (path) => path === "/ws/v5/public" || path === "/ws/v5/business",
     serverPingMs: () => 0,
     open(ws) {
       const st: OkxState = { route: ws.data.path.endsWith("business") ? "business" : "public", args: new Set(), connId: m.hex(8), closing: false };
-      ws.data.state = st as unknown as Record<string, unknown>;
+      states.set(ws, st);
     },
     message(ws, text) {
-      const st = ws.data.state as unknown as OkxState;
+      const st = states.get(ws);
       if (text === "ping") {
         o.count("okx|ping");
         ws.send("pong");
@@ -297,7 +299,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       send(ws, st, { event: "error", code: "60019", msg: `Invalid op: op ${String(msg.op).slice(0, 20)}` }, msg.id);
     },
     tick(ws, now) {
-      const st = ws.data.state as unknown as OkxState;
+      const st = states.get(ws);
       if (st.closing || now - Math.max(ws.data.lastRecvMs, ws.data.lastSentMs) <= o.idleCloseMs) return;
       // Enforced, so a client that never pings on a quiet connection is disconnected (§3.4).
       st.closing = true;
@@ -305,7 +307,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
       ws.close(4004, "No data received in 30s.");
     },
     notice(ws) {
-      const st = ws.data.state as unknown as OkxState;
+      const st = states.get(ws);
       o.count("okx|notice");
       send(ws, st, { event: "notice", code: "64008", msg: "The connection will soon be closed for a service upgrade. Please reconnect." }, undefined);
       // The server drops the connection ~60 s after the notice (§3.4).

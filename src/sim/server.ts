@@ -151,7 +151,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
   const credit: Record<string, number> = {};
   const restFaults = { status429: 0, retryAfterSeconds: 1, slowMs: 0 };
   /** Frames sent outside the generator (book snapshots on subscribe) are counted like generated ones. */
-  const account = (ws: ServerWebSocket<SimSocketData>, out: { text: string; rows: { stream: string; symbol: string }[] }) => {
+  const account = (ws: { readonly data: SimSocketData }, out: { text: string; rows: { stream: string; symbol: string }[] }) => {
     const v = ws.data.venue;
     ws.data.lastSentMs = Date.now();
     frames[v] = (frames[v] ?? 0) + 1;
@@ -162,7 +162,7 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
     if (opts.record) sentLog.push({ venue: v, connection: ws.data.id, text: out.text });
   };
   deliverFn = (ws, out) => {
-    if (ws.send(out.text) !== 0) account(ws as unknown as ServerWebSocket<SimSocketData>, out);
+    if (ws.send(out.text) !== 0) account(ws, out);
   };
   const rr: Record<string, number> = {};
 

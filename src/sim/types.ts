@@ -48,6 +48,24 @@ export interface SimSocket {
   ping(data?: string): void;
 }
 
+/** A venue's own per-socket state, typed: set when the socket opens, read by that venue's handlers. */
+export class SocketStates<S> {
+  private readonly states = new WeakMap<SimSocket, S>();
+
+  constructor(private readonly venue: ExchangeId) {}
+
+  set(ws: SimSocket, state: S): S {
+    this.states.set(ws, state);
+    return state;
+  }
+
+  get(ws: SimSocket): S {
+    const state = this.states.get(ws);
+    if (state === undefined) throw new Error(`sim ${this.venue}: socket ${ws.data.id} has no state (a frame before open)`);
+    return state;
+  }
+}
+
 export interface SimVenue {
   readonly id: ExchangeId;
   accepts(path: string): boolean;

@@ -38,9 +38,9 @@ function histogram(out: string[], name: string, help: string, bounds: readonly n
 
 const one = (value: number | null): Sample[] => [{ value: value ?? 0 }];
 
-export function renderPrometheus(s: Snapshot): string {
+/** The process, its build, its state and its last event and write. */
+function identity(out: string[], s: Snapshot): void {
   const m = s.metrics;
-  const out: string[] = [];
   const p = s.process;
   family(out, "up", "gauge", "1 while the collector process serves this endpoint.", one(1));
   family(out, "build_info", "gauge", "Always 1; the labels say which build runs.", [
@@ -68,6 +68,11 @@ export function renderPrometheus(s: Snapshot): string {
     "Unix time of the last file written (0 before the first).",
     one(s.health.last_write_ts === null ? null : s.health.last_write_ts / 1000),
   );
+}
+
+/** The ingest queue, drops and silences. */
+function queueAndLoss(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   family(out, "queue_size", "gauge", "Events waiting in the ingest queue.", one(m.queue_size));
   family(out, "queue_capacity", "gauge", "Capacity of the ingest queue (QUEUE_SIZE).", one(m.queue_maxsize));
   family(
@@ -81,6 +86,11 @@ export function renderPrometheus(s: Snapshot): string {
   family(out, "dropped_events_window", "gauge", "Events dropped in the rolling window (15 min by default; /metrics drops_15m).", one(m.drops_15m));
   family(out, "silence_intervals_total", "counter", "Silence intervals opened on mark_price/funding/open_interest streams.", one(m.silence_intervals_total));
   family(out, "silence_intervals_window", "gauge", "Silence intervals opened in the rolling window (15 min by default).", one(m.silence_intervals_15m));
+}
+
+/** WebSocket reconnects, watchdog closes, rotations, open and planned sockets. */
+function connections(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   family(
     out,
     "ws_reconnect_total",
@@ -123,6 +133,11 @@ export function renderPrometheus(s: Snapshot): string {
     "WebSocket connections the configuration needs per exchange.",
     Object.entries(m.connections).map(([ex, c]) => ({ labels: { exchange: ex }, value: c.planned })),
   );
+}
+
+/** Events received, filtered, their rate and the lifetime loss ratio. */
+function events(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   family(
     out,
     "events_total",
@@ -152,6 +167,11 @@ export function renderPrometheus(s: Snapshot): string {
     "(dropped events + missing trade ids) / (events received + missing trade ids), 0 to 1, lifetime.",
     one(existed === 0 ? 0 : (m.dropped_events_total + m.trade_id_gaps_total) / existed),
   );
+}
+
+/** Trade-id and order-book continuity, Binance REST book anchoring. */
+function continuity(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   family(
     out,
     "trade_id_gaps_total",
@@ -204,6 +224,11 @@ export function renderPrometheus(s: Snapshot): string {
     "Implausible trade-id moves (outliers) that re-anchored the sequence instead of counting missing trades, per exchange.",
     Object.entries(m.trade_id_jumps_by_exchange).map(([ex, v]) => ({ labels: { exchange: ex }, value: v })),
   );
+}
+
+/** Parse errors by class, silent and refused subscriptions. */
+function parseAndSubscriptions(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   const parseBy: Record<string, number> = Object.fromEntries(PARSE_ERROR_CLASSES.map((c) => [c, 0]));
   for (const [r, v] of Object.entries(m.parse_errors_by_reason)) parseBy[parseErrorClass(r)]! += v;
   family(
@@ -224,6 +249,11 @@ export function renderPrometheus(s: Snapshot): string {
   );
   family(out, "silent_subscriptions_total", "counter", "Subscriptions reported silent, lifetime.", one(m.silent_subscriptions_total));
   family(out, "subscribe_errors_total", "counter", "Subscriptions the venue rejected.", one(m.subscribe_errors_total));
+}
+
+/** Rows and files written, uploads, the spool, storage errors. */
+function writes(out: string[], s: Snapshot): void {
+  const m = s.metrics;
   family(out, "written_events_total", "counter", "Rows written to storage.", one(m.writer.total_written));
   family(out, "files_written_total", "counter", "Parquet files written to storage.", one(m.writer.files_written));
   family(out, "pending_events", "gauge", "Rows buffered or being written, not yet durable.", one(m.writer.pending_events));
@@ -247,6 +277,11 @@ export function renderPrometheus(s: Snapshot): string {
     "Storage errors of any kind: failed writes plus failed start-up probes of the storage.",
     one(m.write_errors_total),
   );
+}
+
+/** Event-loop lag and the standard (unprefixed) process metrics. */
+function runtime(out: string[], s: Snapshot): void {
+  const p = s.process;
   const h = p.lag_histogram;
   histogram(
     out,
@@ -262,5 +297,22 @@ export function renderPrometheus(s: Snapshot): string {
   if (p.open_fds !== null) family(out, "process_open_fds", "gauge", "Number of open file descriptors.", one(p.open_fds), NO_PREFIX);
   if (p.max_fds !== null) family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors (LimitNOFILE).", one(p.max_fds), NO_PREFIX);
   family(out, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", one(p.start_time_seconds), NO_PREFIX);
+}
+
+const SECTIONS: ReadonlyArray<(out: string[], s: Snapshot) => void> = [
+  identity,
+  queueAndLoss,
+  connections,
+  events,
+  continuity,
+  parseAndSubscriptions,
+  writes,
+  runtime,
+];
+
+/** Every family in a fixed order: the sections above, each a group of related families. */
+export function renderPrometheus(s: Snapshot): string {
+  const out: string[] = [];
+  for (const section of SECTIONS) section(out, s);
   return out.join("\n") + "\n";
 }

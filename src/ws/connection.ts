@@ -233,8 +233,8 @@ export class Connection {
   }
 
   private handleMessage(ws: WebSocket, data: unknown): void {
-    const tsRecvUs = nowUs();
-    this.lastFrameMs = Math.floor(tsRecvUs / 1000);
+    const tsRecvUs = nowUs(); // the row's ts_recv_us: wall clock, µs
+    this.lastFrameMs = this.clock.nowMs(); // the watchdog's time: the injected clock, like every deadline here
     const seq = ++this.recvSeq;
     const text = typeof data === "string" ? data : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? decoder.decode(data as ArrayBuffer) : String(data);
     let res: ParseResult;

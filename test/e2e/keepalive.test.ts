@@ -43,8 +43,9 @@ describe("keepalive", () => {
       silentClient("/v5/public/linear", { op: "subscribe", args: ["tickers.BTCUSDT"], req_id: "x" }),
       silentClient("/ws/v5/public", { op: "subscribe", args: [{ channel: "funding-rate", instId: "BTC-USDT-SWAP" }] }),
     ]);
+    // Not before the deadline; how long after depends on the machine's load, so it is not asserted:
+    // the simulator's own idle-close counters below say its deadline (not something else) closed them.
     expect(bybit.afterMs).toBeGreaterThanOrEqual(DEADLINE_MS);
-    expect(bybit.afterMs).toBeLessThan(DEADLINE_MS + 1000);
     expect(okx).toMatchObject({ code: 4004, reason: "No data received in 30s." });
     expect(okx.afterMs).toBeGreaterThanOrEqual(DEADLINE_MS);
     expect(sim.stats().control).toMatchObject({ "bybit|idle_close": 1, "okx|idle_close": 1 });
@@ -71,7 +72,11 @@ describe("keepalive", () => {
       return c.bybit?.open === 1 && c.okx?.open === 2;
     });
     const before = sim.stats().control;
-    await Bun.sleep(4 * DEADLINE_MS);
+    const t0 = Date.now();
+    const pings = (venue: string) => (sim.stats().control[`${venue}|ping`] ?? 0) - (before[`${venue}|ping`] ?? 0);
+    // At least 4 deadlines of quiet, and the pings that keep the sockets up through it (a loaded
+    // machine only makes the wait longer; a socket cut in the meantime fails the checks below).
+    await waitFor("4 quiet deadlines with pings", () => Date.now() - t0 >= 4 * DEADLINE_MS && pings("bybit") >= 10 && pings("okx") >= 2 * 8, 30_000);
     const m = await col.get("/metrics");
     expect(m.ws_reconnect_total).toEqual({ bybit: 0, okx: 0 });
     expect(m.connections).toEqual({ bybit: { open: 1, planned: 1 }, okx: { open: 2, planned: 2 } });
@@ -79,11 +84,9 @@ describe("keepalive", () => {
     const after = sim.stats().control;
     expect(after["bybit|idle_close"]).toBe(before["bybit|idle_close"]!);
     expect(after["okx|idle_close"]).toBe(before["okx|idle_close"]!);
-    expect((after["bybit|ping"] ?? 0) - (before["bybit|ping"] ?? 0)).toBeGreaterThanOrEqual(10);
-    expect((after["okx|ping"] ?? 0) - (before["okx|ping"] ?? 0)).toBeGreaterThanOrEqual(2 * 8);
     expect(col.logs.filter((l) => l.event === "ws_disconnect")).toEqual([]);
     expect(m.parse_errors_total).toBe(0);
-  }, 20_000);
+  }, 45_000);
 
   test("OKX pings only when idle: none while data flows", async () => {
     sim.resume();

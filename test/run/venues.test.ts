@@ -2,6 +2,8 @@
  * Scope: src/run/venues.ts against the simulator — plans and streams per venue from the
  * configuration, connection counts it owns (planned from the start, open pulled from the
  * supervisors), the lookup by conn_id, and nothing opened after stop() (a signal during start-up).
+ * The sockets' timers run on a ManualClock that never moves: no watchdog, keepalive, backoff or
+ * rotation fires, only the sockets' own open and close events drive the tests.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config.ts";
@@ -11,6 +13,7 @@ import { Venues } from "../../src/run/venues.ts";
 import { startSimulator } from "../../src/sim/server.ts";
 import type { Connection } from "../../src/ws/connection.ts";
 import type { SupervisorHooks } from "../../src/ws/supervisor.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -30,7 +33,8 @@ describe("run/venues", () => {
     const sim = startSimulator({ exchanges: ["binance", "okx"], symbols: ["BTCUSDT"], rate: 20 });
     cleanups.push(() => sim.stop());
     const config = loadConfig({ EXCHANGES: "binance,okx", SYMBOLS: "BTCUSDT", STREAMS: "bbo,trade,funding", BINANCE_WS_URL: sim.url, OKX_WS_URL: sim.url });
-    const venues = new Venues(config, adapters, "t");
+    const clock = new ManualClock(1_000_000);
+    const venues = new Venues(config, adapters, "t", clock);
     cleanups.push(() => venues.stop());
     expect(venues.streamsByExchange()).toEqual({ binance: ["bbo", "trade", "funding"], okx: ["bbo", "trade", "funding"] });
     const planned = venues.stats();
@@ -43,6 +47,7 @@ describe("run/venues", () => {
     const total = venues.totals().planned;
     await waitFor("every planned socket open", () => venues.totals().open === total);
     expect(opened.length).toBe(total);
+    expect(clock.pending).toBeGreaterThan(0); // the sockets' timers (watchdog, keepalive…) are on the injected clock
     for (const c of opened) expect(venues.findConnection(c.connId)).toBe(c);
     venues.stop();
     await waitFor("every socket closed", () => venues.totals().open === 0);
@@ -52,13 +57,13 @@ describe("run/venues", () => {
     const sim = startSimulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 20 });
     cleanups.push(() => sim.stop());
     const config = loadConfig({ EXCHANGES: "binance", SYMBOLS: "BTCUSDT", BINANCE_WS_URL: sim.url });
-    const venues = new Venues(config, adapters, "t");
+    const venues = new Venues(config, adapters, "t", new ManualClock(1_000_000));
     venues.stop();
     const opened: Connection[] = [];
     venues.start(hooks(opened), createLogger("error"));
     // A control started at the same time against the same simulator: once it is open, a socket
     // the stopped one had started would be open too.
-    const control = new Venues(config, adapters, "c");
+    const control = new Venues(config, adapters, "c", new ManualClock(1_000_000));
     cleanups.push(() => control.stop());
     const controlOpened: Connection[] = [];
     control.start(hooks(controlOpened), createLogger("error"));

@@ -59,10 +59,12 @@ describe("ws/connection on an injected clock", () => {
       const delay = events("ws_reconnect_scheduled")[0]?.delay_ms as number;
       expect(delay).toBeGreaterThanOrEqual(250); // full jitter over [base/2, base]
       expect(delay).toBeLessThanOrEqual(500);
+      // A reconnect starts synchronously in its timer (a new socket, a new conn_id): none before the backoff.
+      const firstId = conn.connId;
       clock.advance(delay - 1);
-      await Bun.sleep(50); // a reconnect started now would reach the server: none may
-      expect(accepted).toBe(1);
+      expect(conn.connId).toBe(firstId);
       clock.advance(1);
+      expect(conn.connId).not.toBe(firstId);
       await waitFor("reconnected", () => opens === 2 && accepted === 2);
     } finally {
       conn.stop();

@@ -6,7 +6,9 @@
  * - HTTP 418/429 on the handshake floors the next backoff (docs/venues.md §1.3 reconnect storms).
  * - After a reconnect the subscribe messages go out again, on the new socket, paced by controlGapMs
  *   (Binance ≤ ~4 control messages/s, docs/venues.md §0, §1.3).
- * Times scaled down: floor 1.5 s instead of 60 s, gap 200 ms as in production (250 ms).
+ * Times scaled down: floor 1.5 s instead of 60 s, gap 200 ms as in production (250 ms). The
+ * backoff, pacing and connect-timeout tests run on a ManualClock: a timer fires only when the test
+ * moves time, so "not before" is checked on the clock, never by waiting.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { binance } from "../../src/exchanges/binance.ts";
@@ -14,6 +16,7 @@ import { createLogger } from "../../src/log.ts";
 import { startSimulator } from "../../src/sim/server.ts";
 import { handshakeStatus } from "../../src/ws/cause.ts";
 import { Connection } from "../../src/ws/connection.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -48,8 +51,10 @@ describe("handshake refused with 418/429", () => {
     const sim = startSimulator({ exchanges: ["binance"], symbols: ["BTCUSDT"], rate: 50 });
     cleanups.push(() => sim.stop());
     sim.rejectHandshakes("binance", 429, 30);
+    const clock = new ManualClock(1_000_000);
     const logs: Array<Record<string, unknown>> = [];
     const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
+    const events = (name: string) => logs.filter((l) => l.event === name);
     const [plan] = binance.connections(sim.url, ["BTCUSDT"], ["bbo"]);
     const conn = new Connection(binance, plan!, hooks, log, {
       instanceId: "t",
@@ -58,28 +63,36 @@ describe("handshake refused with 418/429", () => {
       controlGapMs: 10,
       keepalive: binance.keepalive,
       rateLimitFloorMs: 1500,
+      clock,
     });
     cleanups.push(() => conn.stop());
-    const t0 = Date.now();
     conn.start();
-    const first = await waitFor("a rate-limited reconnect", () => logs.find((l) => l.event === "ws_reconnect_scheduled"));
+    await waitFor("a rate-limited reconnect", () => events("ws_reconnect_scheduled").length === 1);
+    const first = events("ws_reconnect_scheduled")[0]!;
     expect(first).toMatchObject({ rate_limited: 429 });
     expect(first.delay_ms as number).toBeGreaterThanOrEqual(1500);
-    expect(logs.find((l) => l.event === "ws_error")).toMatchObject({ http_status: 429 });
+    expect(events("ws_error")[0]).toMatchObject({ http_status: 429 });
     sim.rejectHandshakes("binance", 418, 120);
-    await waitFor("a second rate-limited reconnect", () => logs.filter((l) => l.event === "ws_reconnect_scheduled").length === 2, 5000);
-    const second = logs.filter((l) => l.event === "ws_reconnect_scheduled")[1]!;
+    // The reconnect starts synchronously in its timer (a new socket, a new conn_id): not before the floor.
+    const firstId = conn.connId;
+    clock.advance((first.delay_ms as number) - 1);
+    expect(conn.connId).toBe(firstId);
+    clock.advance(1);
+    expect(conn.connId).not.toBe(firstId);
+    await waitFor("a second rate-limited reconnect", () => events("ws_reconnect_scheduled").length === 2);
+    const second = events("ws_reconnect_scheduled")[1]!;
     expect(second).toMatchObject({ rate_limited: 418 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500); // the second attempt really waited
+    expect(second.delay_ms as number).toBeGreaterThanOrEqual(1500);
     sim.heal("binance");
-    await waitFor("connected after heal", () => logs.some((l) => l.event === "ws_connect"), 5000);
+    clock.advance(second.delay_ms as number);
+    await waitFor("connected after heal", () => events("ws_connect").length === 1);
     expect(sim.stats().control).toMatchObject({ "binance|rejected_429": 1, "binance|rejected_418": 1 });
-  }, 10_000);
+  });
 });
 
 describe("resubscribe on the new connection", () => {
   test("every subscribe message is sent again after a reconnect, paced by controlGapMs", async () => {
-    const received: Array<{ socket: number; msg: string; at: number }> = [];
+    const received: Array<{ socket: number; msg: string }> = [];
     let n = 0;
     const server = Bun.serve<{ id: number }>({
       port: 0,
@@ -87,30 +100,57 @@ describe("resubscribe on the new connection", () => {
       fetch: (req, srv) => (srv.upgrade(req, { data: { id: ++n } }) ? undefined : new Response("no", { status: 400 })),
       websocket: {
         message(ws, msg) {
-          received.push({ socket: ws.data.id, msg: String(msg), at: performance.now() });
+          received.push({ socket: ws.data.id, msg: String(msg) });
           // Drop the first connection once its subscriptions arrived.
           if (ws.data.id === 1 && received.length === 3) ws.terminate();
         },
       },
     });
     cleanups.push(() => server.stop(true));
+    const clock = new ManualClock(1_000_000);
+    // Each subscribe_sent line is logged in the timer that sends the message: stamped with the clock then.
+    const sent: Array<{ connId: string; atMs: number }> = [];
+    const log = createLogger("debug", (line) => {
+      const l = JSON.parse(line) as Record<string, unknown>;
+      if (l.event === "subscribe_sent") sent.push({ connId: String(l.conn_id), atMs: clock.nowMs() });
+    });
+    let opens = 0;
     const plan = { route: "public", url: `ws://127.0.0.1:${server.port}/public/ws`, subscribeMessages: ["s1", "s2", "s3"], streams: [], symbols: [] };
-    const conn = new Connection(binance, plan, hooks, createLogger("error"), {
+    const conn = new Connection(binance, plan, { ...hooks, onOpen: () => void opens++ }, log, {
       instanceId: "t",
       backoff: { baseMs: 50, maxMs: 100 },
       stableAfterMs: 60_000,
       controlGapMs: 200,
       keepalive: binance.keepalive,
+      clock,
     });
     cleanups.push(() => conn.stop());
+    /** The three messages of the socket just opened: one now, then exactly one per 200 ms of the clock. */
+    const paceOut = () => {
+      const before = sent.length;
+      clock.advance(0);
+      expect(sent.length).toBe(before + 1);
+      for (const k of [2, 3]) {
+        clock.advance(199);
+        expect(sent.length).toBe(before + k - 1);
+        clock.advance(1);
+        expect(sent.length).toBe(before + k);
+      }
+    };
     conn.start();
-    await waitFor("three messages on the second socket", () => received.filter((r) => r.socket === 2).length === 3, 5000);
-    for (const socket of [1, 2]) {
-      const mine = received.filter((r) => r.socket === socket);
-      expect(mine.map((r) => r.msg)).toEqual(["s1", "s2", "s3"]);
-      for (let i = 1; i < mine.length; i++) expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(190);
-    }
-  }, 10_000);
+    await waitFor("socket 1 open", () => opens === 1);
+    paceOut();
+    await waitFor("socket 1 dropped by the server after its subscriptions", () => !conn.open);
+    clock.advance(100); // the longest backoff (full jitter up to maxMs)
+    await waitFor("socket 2 open", () => opens === 2);
+    paceOut();
+    await waitFor("three messages on the second socket", () => received.filter((r) => r.socket === 2).length === 3);
+    for (const socket of [1, 2]) expect(received.filter((r) => r.socket === socket).map((r) => r.msg)).toEqual(["s1", "s2", "s3"]);
+    const [a, b] = [sent.slice(0, 3), sent.slice(3)];
+    expect(new Set(a.map((x) => x.connId)).size).toBe(1);
+    expect(new Set(b.map((x) => x.connId)).size).toBe(1);
+    expect(a[0]!.connId).not.toBe(b[0]!.connId);
+  });
 });
 
 describe("handshake that never completes", () => {
@@ -128,6 +168,7 @@ describe("handshake that never completes", () => {
     const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
     const [plan] = binance.connections(`ws://127.0.0.1:${port}`, ["BTCUSDT"], ["bbo"]);
     let reconnects = 0;
+    const clock = new ManualClock(1_000_000);
     const conn = new Connection(binance, plan!, { ...hooks, onReconnectScheduled: () => reconnects++ }, log, {
       instanceId: "t",
       backoff: { baseMs: 100, maxMs: 200 },
@@ -135,24 +176,29 @@ describe("handshake that never completes", () => {
       controlGapMs: 10,
       keepalive: binance.keepalive,
       connectTimeoutMs: 500,
+      clock,
     });
     cleanups.push(() => conn.stop());
-    const t0 = Date.now();
+    // The timeout abandons the socket synchronously in its timer: its ws_disconnect is logged then.
+    const disc = () => logs.filter((l) => l.event === "ws_disconnect");
     conn.start();
-    await waitFor("two abandoned handshakes", () => logs.filter((l) => l.event === "ws_disconnect").length >= 2, 5000);
-    const took = Date.now() - t0;
-    const disc = logs.filter((l) => l.event === "ws_disconnect");
-    expect(disc[0]).toMatchObject({
+    for (const attempt of [1, 2]) {
+      await waitFor(`handshake ${attempt} reached the peer`, () => held.length === attempt);
+      clock.advance(499);
+      expect(disc()).toHaveLength(attempt - 1);
+      clock.advance(1);
+      expect(disc()).toHaveLength(attempt);
+      expect(reconnects).toBe(attempt);
+      clock.advance(logs.filter((l) => l.event === "ws_reconnect_scheduled")[attempt - 1]!.delay_ms as number); // the next attempt starts
+    }
+    expect(disc()[0]).toMatchObject({
       exchange: "binance",
       code: 1006,
       reason: "connect failed: timeout (no handshake within 500 ms)",
       open_for_ms: 0,
       frames: 0,
     });
-    expect(disc[0]!.conn_id).not.toBe(disc[1]!.conn_id);
-    expect(reconnects).toBeGreaterThanOrEqual(2);
-    expect(held.length).toBeGreaterThanOrEqual(2); // each attempt really reached the peer
-    expect(took).toBeGreaterThanOrEqual(1000); // two 500 ms timeouts (+ backoff), not an instant failure
+    expect(disc()[0]!.conn_id).not.toBe(disc()[1]!.conn_id);
     expect(conn.open).toBe(false);
   });
 });

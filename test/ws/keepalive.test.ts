@@ -1,46 +1,46 @@
 /**
- * Scope: the transport's pong deadline, in process against a loopback Bun.serve. A Bybit-style
- * connection that keeps receiving data but gets no pong is dead (docs/venues.md §2.4: a missing
- * pong is a dead connection); one whose pings are answered stays up.
+ * Scope: the transport's pong deadline, in process against a loopback Bun.serve, on a ManualClock.
+ * A Bybit-style connection that keeps receiving data but gets no pong is dead (docs/venues.md §2.4:
+ * a missing pong is a dead connection); one whose pings are answered stays up. Time moves only
+ * when the test says so: pings go out and deadlines expire at exact clock times, whatever the load.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { bybit } from "../../src/exchanges/bybit.ts";
 import type { ExchangeAdapter } from "../../src/exchanges/types.ts";
 import { createLogger } from "../../src/log.ts";
 import { Connection } from "../../src/ws/connection.ts";
+import { ManualClock } from "../helpers/clock.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-/** Bybit's keepalive with a fast ping; the pong deadline is chosen per test. */
-const adapterWith = (pongTimeoutMs: number): ExchangeAdapter => ({ ...bybit, keepalive: { ...bybit.keepalive, pingIntervalMs: 100, pongTimeoutMs } });
+const PING_MS = 100;
+const PONG_TIMEOUT_MS = 400;
+/** Bybit's keepalive with a fast ping and a short pong deadline (its watchdog tick is 25 ms). */
+const adapter: ExchangeAdapter = { ...bybit, keepalive: { ...bybit.keepalive, pingIntervalMs: PING_MS, pongTimeoutMs: PONG_TIMEOUT_MS } };
 // A tickers delta carrying a mark price: one row per frame, so the test can count the data that flowed.
 const DATA = JSON.stringify({ topic: "tickers.BTCUSDT", type: "delta", data: { symbol: "BTCUSDT", markPrice: "1.0" }, cs: 1, ts: 1 });
+const PONG = JSON.stringify({ success: true, ret_msg: "pong", conn_id: "c", req_id: "", op: "ping" });
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function run(answerPings: boolean, pongTimeoutMs: number) {
-  const adapter = adapterWith(pongTimeoutMs);
+/** A venue that answers every ping with a data frame, preceded by a pong when `answerPings`. */
+function run(answerPings: boolean) {
+  const clock = new ManualClock(1_000_000);
   let pings = 0;
   let rows = 0;
+  let opens = 0;
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no", { status: 400 })),
     websocket: {
-      open(ws) {
-        const t = setInterval(() => ws.send(DATA), 50);
-        (ws as unknown as { t: typeof t }).t = t;
-      },
       message(ws, msg) {
-        if (String(msg).includes('"ping"')) {
-          pings++;
-          if (answerPings) ws.send(JSON.stringify({ success: true, ret_msg: "pong", conn_id: "c", req_id: "", op: "ping" }));
-        }
-      },
-      close(ws) {
-        clearInterval((ws as unknown as { t: ReturnType<typeof setInterval> }).t);
+        if (!String(msg).includes('"ping"')) return;
+        pings++;
+        if (answerPings) ws.send(PONG);
+        ws.send(DATA); // after the pong: once this row arrived, the pong was read
       },
     },
   });
@@ -48,41 +48,52 @@ function run(answerPings: boolean, pongTimeoutMs: number) {
   const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
   const plan = { route: "linear", url: `ws://127.0.0.1:${server.port}/v5/public/linear`, subscribeMessages: [], streams: [], symbols: [] };
   const noop = () => {};
-  const onRow = () => void rows++;
-  const conn = new Connection(adapter, plan, { onRow, onOpen: noop, onClose: noop, onReconnectScheduled: noop, onSkip: noop, onSubscribeError: noop }, log, {
+  const hooks = { onRow: () => void rows++, onOpen: () => void opens++, onClose: noop, onReconnectScheduled: noop, onSkip: noop, onSubscribeError: noop };
+  const conn = new Connection(adapter, plan, hooks, log, {
     instanceId: "test",
     backoff: { baseMs: 5000, maxMs: 5000 },
     stableAfterMs: 60_000,
     controlGapMs: 10,
     keepalive: adapter.keepalive,
+    clock,
   });
   conn.start();
   cleanups.push(() => {
     conn.stop();
     server.stop(true);
   });
-  return { logs, pings: () => pings, rows: () => rows };
+  const events = (name: string) => logs.filter((l) => l.event === name);
+  return { clock, events, pings: () => pings, rows: () => rows, opens: () => opens };
 }
 
 describe("pong deadline", () => {
-  test("data keeps flowing but no pong: the connection is declared dead and closed", async () => {
-    const r = run(false, 400);
-    // Event-driven: the deadline is a safety net against a hang, not a measure of speed.
-    const d = await waitFor("ws_disconnect", () => r.logs.find((l) => l.event === "ws_disconnect"), 30_000);
-    // The pong deadline closed it (Bybit's idle watchdog is 45 s), while pings went out and data arrived.
-    expect(d.reason).toBe("watchdog: no pong within 400 ms");
-    expect(r.pings()).toBeGreaterThanOrEqual(1);
-    expect(r.rows()).toBeGreaterThanOrEqual(1);
+  test("data keeps flowing but no pong: dead at the first watchdog tick past the deadline", async () => {
+    const r = run(false);
+    await waitFor("socket open", () => r.opens() === 1);
+    r.clock.advance(PING_MS); // the first ping: the pong deadline runs from here
+    await waitFor("the ping answered with data (no pong)", () => r.pings() === 1 && r.rows() === 1);
+    // Up to exactly the deadline (400 ms after the ping) the socket lives: more pings go out and the
+    // data they draw still arrives (a terminated socket would read nothing more).
+    r.clock.advance(PONG_TIMEOUT_MS);
+    await waitFor("the later pings answered with data", () => r.pings() === 5 && r.rows() === 5);
+    expect(r.events("ws_disconnect")).toEqual([]);
+    r.clock.advance(25); // the next watchdog tick: 425 ms without a pong
+    await waitFor("ws_disconnect", () => r.events("ws_disconnect").length === 1);
+    const [d] = r.events("ws_disconnect");
+    // The pong deadline closed it (not Bybit's 45 s idle watchdog: data kept arriving), at that tick.
+    expect(d).toMatchObject({ reason: `watchdog: no pong within ${PONG_TIMEOUT_MS} ms`, open_for_ms: PING_MS + PONG_TIMEOUT_MS + 25 });
   });
 
-  test("pongs answered: the connection stays up", async () => {
-    // 30 pings at 100 ms span ≥ 2.9 s, longer than the 2 s pong deadline: a watchdog that ignored
-    // pongs would have closed the connection before the 30th ping. (A ping interval never fires
-    // early, so load only stretches the span; 2 s leaves room for a stalled event loop.)
-    const r = run(true, 2000);
-    await waitFor("30 answered pings or a disconnect", () => r.pings() >= 30 || r.logs.some((l) => l.event === "ws_disconnect"), 60_000);
-    expect(r.logs.filter((l) => l.event === "ws_disconnect")).toEqual([]);
-    expect(r.pings()).toBeGreaterThanOrEqual(30);
-    expect(r.logs.filter((l) => l.event === "ws_connect")).toHaveLength(1);
-  });
+  test("pongs answered: the connection stays up far past the pong deadline", async () => {
+    const r = run(true);
+    await waitFor("socket open", () => r.opens() === 1);
+    // 30 pings 100 ms apart span 3 s of the clock, 7.5 times the 400 ms deadline: a watchdog that
+    // ignored pongs would have terminated the socket, and the data of the later pings never arrived.
+    for (let i = 1; i <= 30; i++) {
+      r.clock.advance(PING_MS);
+      await waitFor(`ping ${i} answered`, () => r.pings() === i && r.rows() === i, 15_000, 5);
+    }
+    expect(r.events("ws_disconnect")).toEqual([]);
+    expect(r.events("ws_connect")).toHaveLength(1);
+  }, 60_000); // 30 round trips on loopback: a safety net for a loaded machine, not a measure
 });
