@@ -8,9 +8,9 @@ import type { Snapshot } from "./state/snapshot.ts";
 import { announceStart } from "./run/announce.ts";
 import { createHealth } from "./run/health.ts";
 import { createIngest } from "./run/ingest.ts";
-import { startMonitors } from "./run/monitors.ts";
+import { startCollectorMonitors } from "./run/monitors.ts";
 import { createPipeline } from "./run/pipeline.ts";
-import { Shutdown } from "./run/shutdown.ts";
+import { createShutdown } from "./run/shutdown.ts";
 import { handleSignals } from "./run/signals.ts";
 import { snapshotOf } from "./run/snapshot.ts";
 import { openStatus } from "./run/status.ts";
@@ -37,33 +37,19 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
   const writes = { writer, storage };
   const venues = createVenues(config, instanceId, clock);
   const trackers = createTrackers(venues.list, config.SYMBOLS, metrics, metrics.startedAtMs);
+  const { firstData, silence, lag } = trackers;
   const health = createHealth(config, { metrics, writes, venues, queue }, log, clock);
-  const { hooks, books } = createIngest(config, { log, metrics, trackers, queue, writer, venues, onConnectivityChange: () => health.evaluate() });
+  const evaluateState = () => health.evaluate();
+  const { hooks, books } = createIngest(config, { log, metrics, trackers, queue, writer, venues, onConnectivityChange: evaluateState });
   announceStart(log, config, instanceId, storage.describe);
 
-  const snapshot = snapshotOf({ clock, metrics, writes, queue, health, venues, lag: trackers.lag, firstData: trackers.firstData, symbols: config.SYMBOLS });
+  const snapshot = snapshotOf({ clock, metrics, writes, queue, health, venues, lag, firstData, symbols: config.SYMBOLS });
   const status = await openStatus(config, snapshot, log).catch(async (err: unknown) => {
     await pipeline.encoder.close();
     throw err;
   });
-  const restWeightUsed = books ? { restWeightUsed: (now: number) => books.anchor.weightUsed(now) } : {};
-  const heartbeatMs = config.HEARTBEAT_INTERVAL * 1000;
-  const stopMonitors = startMonitors({ clock, log, metrics, ...trackers, ...restWeightUsed, evaluateState: () => health.evaluate(), snapshot, heartbeatMs });
-  const shutdown = new Shutdown({
-    clock,
-    log,
-    metrics,
-    pipeline,
-    storage,
-    status,
-    snapshot,
-    timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
-    booksOn: books !== null,
-    stopMonitoring: () => (health.freeze(), stopMonitors()),
-    stopReading: () => (venues.stop(), books?.anchor.stop()),
-    openSockets: () => venues.totals().open,
-    stopLag: () => trackers.lag.stop(),
-  });
+  const stopMonitors = startCollectorMonitors(config, { clock, log, metrics, firstData, silence, books, evaluateState, snapshot });
+  const shutdown = createShutdown(config, { clock, log, metrics, pipeline, storage, status, snapshot, health, stopMonitors, venues, books, lag });
   if (opts.handleSignals)
     handleSignals(
       (signal) => void shutdown.run(signal),
@@ -71,8 +57,8 @@ export async function startCollector(config: Readonly<Config>, log: Logger, opts
     );
 
   await writer.start();
-  trackers.lag.start();
-  health.evaluate();
+  lag.start();
+  evaluateState();
   // A signal during start-up has already run the shutdown (venues stopped): this opens nothing then.
   venues.start(hooks, log);
   return { instanceId, statusPort: status.port, snapshot, done: shutdown.done, shutdown: (signal) => shutdown.run(signal) };

@@ -3,6 +3,7 @@
  * stream silences, state) and the periodic `heartbeat` log. Timing comes from an injectable clock.
  */
 import type { TimerClock } from "../clock.ts";
+import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { FirstDataTracker } from "../state/first-data.ts";
 import type { Metrics } from "../state/metrics.ts";
@@ -72,6 +73,19 @@ export function heartbeat(log: Logger, s: Snapshot): void {
     total_events: s.metrics.total_events,
     parse_errors: s.metrics.parse_errors_total,
     writer: s.metrics.writer,
+  });
+}
+
+/** The collector's monitors: HEARTBEAT_INTERVAL from the config, the REST weight when books are on. */
+export function startCollectorMonitors(
+  config: Readonly<Config>,
+  p: Omit<MonitorDeps, "heartbeatMs" | "restWeightUsed"> & { books: { anchor: { weightUsed(nowMs: number): number } } | null },
+): () => void {
+  const { books, ...d } = p;
+  return startMonitors({
+    ...d,
+    ...(books ? { restWeightUsed: (now: number) => books.anchor.weightUsed(now) } : {}),
+    heartbeatMs: config.HEARTBEAT_INTERVAL * 1000,
   });
 }
 

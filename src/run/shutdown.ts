@@ -4,6 +4,7 @@
  * the spool, log `collector_stop` with totals. A second signal waits for the first drain.
  */
 import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../state/metrics.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -31,6 +32,41 @@ export interface DrainParts {
   stopLag(): void;
   snapshot(): Snapshot;
   booksOn: boolean;
+}
+
+/** What the collector's drain stops, in order: built by app.ts from its parts. */
+export interface CollectorParts {
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  pipeline: Pipeline;
+  storage: Storage;
+  status: StatusServer;
+  snapshot(): Snapshot;
+  health: { freeze(): void };
+  /** Stops the tick and the heartbeat (run/monitors). */
+  stopMonitors(): void;
+  venues: { stop(): void; totals(): { open: number } };
+  books: { anchor: { stop(): void } } | null;
+  lag: { stop(): void };
+}
+
+export function createShutdown(config: Readonly<Config>, p: CollectorParts): Shutdown {
+  return new Shutdown({
+    clock: p.clock,
+    log: p.log,
+    metrics: p.metrics,
+    pipeline: p.pipeline,
+    storage: p.storage,
+    status: p.status,
+    snapshot: p.snapshot,
+    timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    booksOn: p.books !== null,
+    stopMonitoring: () => (p.health.freeze(), p.stopMonitors()),
+    stopReading: () => (p.venues.stop(), p.books?.anchor.stop()),
+    openSockets: () => p.venues.totals().open,
+    stopLag: () => p.lag.stop(),
+  });
 }
 
 export class Shutdown {
