@@ -90,20 +90,18 @@ class NumberColumn extends BaseColumn {
 }
 
 /**
- * utf8: few distinct values → dictionary codes; a run of the same value (exchange, symbol,
- * conn_id are constant per partition and run) costs one comparison, not a Map lookup.
+ * utf8: few distinct values → dictionary codes, one byte per row (MAX_DICT ≤ 256); no codes at all
+ * while every row holds the first value (exchange, symbol and exchange_symbol are constant per
+ * partition, conn_id per connection): such a column costs nothing per row. A run of the same value
+ * costs one comparison, not a Map lookup.
  */
 class Utf8Column extends BaseColumn {
   private dict = new Map<string, number>();
-  private codes: Int32Array;
+  /** Null while every row so far holds code 0. */
+  private codes: Uint8Array | null = null;
   private plain: string[] | null = null;
   private last: string | null = null;
   private lastCode = 0;
-
-  constructor(def: ColumnDef, capacity: number) {
-    super(def, capacity);
-    this.codes = new Int32Array(capacity);
-  }
 
   set(i: number, value: unknown): void {
     if (typeof value === "string") {
@@ -121,7 +119,7 @@ class Utf8Column extends BaseColumn {
       return;
     }
     if (v === this.last) {
-      this.codes[i] = this.lastCode;
+      if (this.codes) this.codes[i] = this.lastCode;
       return;
     }
     let c = this.dict.get(v);
@@ -129,21 +127,25 @@ class Utf8Column extends BaseColumn {
       if (this.dict.size >= MAX_DICT) {
         // High cardinality (trade ids): switch to plain strings.
         const keys = [...this.dict.keys()];
-        this.plain = Array.from(this.codes.subarray(0, i), (k) => keys[k]!);
+        const codes = this.codes;
+        this.plain = Array.from({ length: i }, (_, k) => keys[codes ? codes[k]! : 0]!);
         this.plain[i] = v;
+        this.codes = null;
         return;
       }
       c = this.dict.size;
       this.dict.set(v, c);
     }
+    // A second value: rows 0..i-1 held code 0, which a fresh array already says.
+    if (c !== 0 && !this.codes) this.codes = new Uint8Array(this.capacity);
     this.last = v;
     this.lastCode = c;
-    this.codes[i] = c;
+    if (this.codes) this.codes[i] = c;
   }
 
   protected growValues(capacity: number): void {
-    if (this.plain) return;
-    const next = new Int32Array(capacity);
+    if (this.plain || !this.codes) return;
+    const next = new Uint8Array(capacity);
     next.set(this.codes);
     this.codes = next;
   }
@@ -155,7 +157,7 @@ class Utf8Column extends BaseColumn {
       const lengths = new Int32Array(n);
       for (let i = 0; i < n; i++) lengths[i] = values[i]!.length;
       utf8 = { joined: values.join(""), lengths };
-    } else utf8 = { dict: [...this.dict.keys()], codes: this.codes };
+    } else utf8 = this.codes ? { dict: [...this.dict.keys()], codes: this.codes } : { dict: [...this.dict.keys()] };
     return { utf8 };
   }
 }

@@ -55,4 +55,21 @@ describe("ColumnBuilder", () => {
     const want = columnsFor(rows[0]!.stream).map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
     expect(plain(b.build()) as unknown).toEqual(want);
   });
+
+  test("a string column constant so far carries no per-row codes; a later second value (a reconnect's conn_id) or a null keeps every row exact", () => {
+    const rows = Array.from(
+      { length: 3000 },
+      (_, i) => ({ ...makers.bbo!(i), conn_id: i < 1000 ? "c-1" : "c-2", exchange_symbol: i === 2999 ? null : "BTCUSDT" }) as Row,
+    );
+    const b = new ColumnBuilder("bbo", 16);
+    for (const r of rows) b.append(r, r.ts_recv_us);
+    const batch = b.build();
+    const col = (name: string) => batch.columns.find((c) => c.name === name)!.utf8!;
+    expect("dict" in col("exchange") && col("exchange")).toEqual({ dict: ["bybit"] });
+    expect("dict" in col("symbol") && col("symbol")).toEqual({ dict: ["BTCUSDT"] });
+    const conn = col("conn_id");
+    expect("dict" in conn && conn.codes instanceof Uint8Array).toBe(true);
+    const want = columnsFor("bbo").map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
+    expect(plain(batch) as unknown).toEqual(want);
+  });
 });
