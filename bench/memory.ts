@@ -3,7 +3,7 @@
  *
  *   npx bun bench/memory.ts                      # 1. the ladder (≈ 20 s)
  *   npx bun bench/memory.ts --run --seconds 180  # 1. + 2. the collector idle, then at the default load
- *   npx bun bench/memory.ts --run --no-ladder [--rate 1000] [--exchanges binance,bybit,okx] [--symbols 10]
+ *   npx bun bench/memory.ts --run --no-ladder [--rate 1000] [--exchanges binance,bybit,okx] [--symbols 10] [--smol]
  *
  * 1. The ladder: fresh child processes, RSS (from /proc/<pid>/smaps_rollup: anonymous = heaps, buffers,
  *    wasm memories, JIT code; file = the mapped Bun executable and libraries) after each step:
@@ -160,7 +160,7 @@ async function run(): Promise<void> {
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { SIM_DEFAULT_SYMBOLS, startSimulator } = await import("../src/sim/server.ts");
-  const { baseEnv, spawnCollector } = await import("../test/helpers/collector.ts");
+  const { baseEnv, ENTRY, spawnCollector } = await import("../test/helpers/collector.ts");
   const rate = Number(opt("--rate", "1000"));
   const seconds = Number(opt("--seconds", "180"));
   const symbols = SIM_DEFAULT_SYMBOLS.slice(0, Number(opt("--symbols", "10")));
@@ -172,6 +172,8 @@ async function run(): Promise<void> {
   const col = spawnCollector(
     [],
     baseEnv({ BINANCE_WS_URL: url, BYBIT_WS_URL: url, OKX_WS_URL: url, EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir }),
+    // --smol: Bun's smaller-heap mode for the whole process (https://bun.sh/docs/cli/run#smol).
+    args.includes("--smol") ? [process.execPath, "--smol", ENTRY] : undefined,
   );
   await col.waitForLog("status_api_start");
   const allOpen = (m: { connections: Record<string, { open: number; planned: number }> }) =>

@@ -10,7 +10,7 @@
  */
 import type { FileStream, RecordRow } from "../schema/rows.ts";
 import { columnsFor, type ColumnDef, type ColumnType } from "../schema/v1.ts";
-import type { ColumnBatch, ColumnData, Utf8Data } from "./columns.ts";
+import { canonicalInt, type ColumnBatch, type ColumnData, type Utf8Data } from "./columns.ts";
 import { extraColumnFor, type ExtraColumn } from "./list-columns.ts";
 
 const MAX_DICT = 64;
@@ -99,6 +99,8 @@ class Utf8Column extends BaseColumn {
   private dict = new Map<string, number>();
   /** Null while every row so far holds code 0. */
   private codes: Uint8Array | null = null;
+  /** Past MAX_DICT values that are all canonical integers (trade ids): 8 bytes per row, no string object. */
+  private ints: Float64Array | null = null;
   private plain: string[] | null = null;
   private last: string | null = null;
   private lastCode = 0;
@@ -114,6 +116,19 @@ class Utf8Column extends BaseColumn {
   }
 
   private put(i: number, v: string): void {
+    if (this.ints) {
+      const x = canonicalInt(v);
+      if (x >= 0) {
+        this.ints[i] = x;
+        return;
+      }
+      // Not an integer: strings from here on (exact: String(x) gave each earlier value back).
+      const ints = this.ints;
+      this.plain = Array.from({ length: i }, (_, k) => String(ints[k]!));
+      this.plain[i] = v;
+      this.ints = null;
+      return;
+    }
     if (this.plain) {
       this.plain[i] = v;
       return;
@@ -125,9 +140,19 @@ class Utf8Column extends BaseColumn {
     let c = this.dict.get(v);
     if (c === undefined) {
       if (this.dict.size >= MAX_DICT) {
-        // High cardinality (trade ids): switch to plain strings.
+        // High cardinality (trade ids): numbers while they are all canonical integers, else plain strings.
         const keys = [...this.dict.keys()];
         const codes = this.codes;
+        const keyInts = keys.map(canonicalInt);
+        const x = canonicalInt(v);
+        if (x >= 0 && keyInts.every((k) => k >= 0)) {
+          const ints = new Float64Array(this.capacity);
+          for (let k = 0; k < i; k++) ints[k] = keyInts[codes ? codes[k]! : 0]!;
+          ints[i] = x;
+          this.ints = ints;
+          this.codes = null;
+          return;
+        }
         this.plain = Array.from({ length: i }, (_, k) => keys[codes ? codes[k]! : 0]!);
         this.plain[i] = v;
         this.codes = null;
@@ -144,6 +169,11 @@ class Utf8Column extends BaseColumn {
   }
 
   protected growValues(capacity: number): void {
+    if (this.ints) {
+      const next = new Float64Array(capacity);
+      next.set(this.ints);
+      this.ints = next;
+    }
     if (this.plain || !this.codes) return;
     const next = new Uint8Array(capacity);
     next.set(this.codes);
@@ -152,7 +182,8 @@ class Utf8Column extends BaseColumn {
 
   protected data(n: number): Pick<ColumnData, "utf8"> {
     let utf8: Utf8Data;
-    if (this.plain) {
+    if (this.ints) utf8 = { ints: this.ints };
+    else if (this.plain) {
       const values = this.plain.length === n ? this.plain : this.plain.slice(0, n);
       const lengths = new Int32Array(n);
       for (let i = 0; i < n; i++) lengths[i] = values[i]!.length;

@@ -109,6 +109,29 @@ function utf8FromJoinedAscii(joined: string, lengths: Int32Array, n: number, val
   return { offsets, bytes };
 }
 
+/** Integer ids kept as numbers (pipeline/column-builder): their decimal digits, which are the strings received. */
+function utf8FromInts(ints: Float64Array, n: number, valid: Uint8Array | undefined): { offsets: Int32Array; bytes: Uint8Array } {
+  const strings = new Array<string>(n);
+  const offsets = new Int32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (!valid || valid[i]) {
+      const s = String(ints[i]!);
+      strings[i] = s;
+      total += s.length;
+    }
+    offsets[i + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  for (let i = 0; i < n; i++) {
+    const s = strings[i];
+    if (s === undefined) continue;
+    const start = offsets[i]!;
+    for (let k = 0; k < s.length; k++) bytes[start + k] = s.charCodeAt(k);
+  }
+  return { offsets, bytes };
+}
+
 function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataType> } {
   const { bitmap, nullCount } = validityBitmap(c.valid, n);
   const extra = extraArrowColumn(c, n, bitmap, nullCount);
@@ -119,7 +142,9 @@ function columnData(c: ColumnData, n: number): { field: Field; data: Data<DataTy
     const { offsets, bytes } =
       c.utf8 && "dict" in c.utf8
         ? utf8FromDict(c.utf8.dict, c.utf8.codes, n, c.valid)
-        : (c.utf8 && utf8FromJoinedAscii(c.utf8.joined, c.utf8.lengths, n, c.valid)) || utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
+        : c.utf8 && "ints" in c.utf8
+          ? utf8FromInts(c.utf8.ints, n, c.valid)
+          : (c.utf8 && utf8FromJoinedAscii(c.utf8.joined, c.utf8.lengths, n, c.valid)) || utf8Data(c.utf8 ? unpackUtf8(c.utf8, n) : [], c.valid);
     const type = new Utf8();
     const data = makeData({ type, length: n, nullCount, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
     return { field: new Field(c.name, type, c.nullable), data: data as Data<DataType> };

@@ -100,7 +100,7 @@ describe("encodeParquet", () => {
       ts_event_ms: i % 3 ? 1_700_000_000_000 + i : null,
       ts_recv_us: 1_700_000_000_000_000 + i,
       recv_seq: i,
-      trade_id: `id-${i}`,
+      trade_id: String(9_000_000_000 + i),
       price: 100 + i,
       qty: 1,
       side: i % 2 ? "buy" : "sell",
