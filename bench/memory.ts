@@ -207,7 +207,6 @@ async function run(): Promise<void> {
   sim.pause();
   const m = (await col.get("/metrics")) as { total_events: number; dropped_events_total: number };
   await col.stop("SIGTERM");
-  if (process.env.MEMDEBUG) console.log(col.stderr());
   await sim.stop();
   rmSync(dataDir, { recursive: true, force: true });
   const sorted = samples.map((x) => x.rss).sort((a, b) => a - b);
