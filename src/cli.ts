@@ -4,18 +4,21 @@ import { startCollector } from "./app.ts";
 import { configSources, loadConfig, misspelledKeys, readEnvFile, redact, settingDocs, type CliOverrides, type Config } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { adapters } from "./exchanges/index.ts";
-import { DEFAULT_GRACE_MINUTES, runCompact, type CompactFlags } from "./compact/command.ts";
-import { runInspect, type InspectFlags } from "./inspect/command.ts";
+// compact, inspect and book-check are loaded when their command runs: the collector itself never
+// pays for their modules (Arrow, parquet-wasm and DuckDB glue: ~9 MB of RSS, bench/memory.ts).
+import type { CompactFlags } from "./compact/command.ts";
+import type { InspectFlags } from "./inspect/command.ts";
 import { createLogger, defaultLogFormat, type LogFormat, type Logger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
 import { versionLine } from "./version.ts";
-import { isDirectory, loadBookFiles } from "./books/files.ts";
-import { rebuildBooks, type VenueBookRule } from "./books/rebuild.ts";
+import type { VenueBookRule } from "./books/rebuild.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_CONFIG = 2;
+/** `compact --grace-minutes` default: compact/compact.ts DEFAULT_GRACE_MINUTES, kept equal by test/cli.test.ts (that module is loaded only when compact runs). */
+export const COMPACT_GRACE_MINUTES = 30;
 
 interface RunFlags extends CliOverrides {
   envFile?: string;
@@ -149,6 +152,7 @@ async function bookCheck(dataDir: string, o: { exchange?: string; symbol?: strin
   if (o.symbol !== undefined && !/^[A-Z0-9]{1,20}USDT$/.test(o.symbol))
     throw new ConfigError(`invalid option: --symbol must be a unified symbol such as BTCUSDT (got ${JSON.stringify(o.symbol.slice(0, 40))})`);
   if (o.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) throw new ConfigError("invalid option: --date must be YYYY-MM-DD (UTC)");
+  const [{ isDirectory, loadBookFiles }, { rebuildBooks }] = await Promise.all([import("./books/files.ts"), import("./books/rebuild.ts")]);
   if (!isDirectory(dataDir)) throw new ConfigError(`invalid option: data directory ${dataDir} does not exist`);
   const rules: Record<string, VenueBookRule> = {};
   for (const ex of EXCHANGES) {
@@ -282,7 +286,7 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--exchange <name>", "only this exchange")
     .option("--stream <name>", "only this stream")
     .option("--symbol <SYM>", "only this symbol")
-    .option("--grace-minutes <n>", "leave a period alone until this long after its end", intArg("--grace-minutes", 0, 100_000), DEFAULT_GRACE_MINUTES)
+    .option("--grace-minutes <n>", "leave a period alone until this long after its end", intArg("--grace-minutes", 0, 100_000), COMPACT_GRACE_MINUTES)
     .option("--dry-run", "list what would be compacted, change nothing")
     .addOption(new Option("--storage <backend>", "storage backend (env STORAGE_BACKEND)").choices(["local", "s3"]))
     .option("--data-dir <dir>", "root directory of local Parquet files (env DATA_DIR)")
@@ -291,6 +295,7 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
       result = (async () => {
         const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
         const config = loadConfig(env, { storage: o.storage, dataDir: o.dataDir });
+        const { runCompact } = await import("./compact/command.ts");
         return runCompact(config, o, createLogger(config.LOG_LEVEL), env);
       })();
     });
@@ -309,12 +314,14 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--env-file <path>", "read S3 settings from this env file (values already in the environment win)")
     .action((source: string, o: InspectFlags & { envFile?: string }) => {
       const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
-      result = runInspect(
-        source,
-        o,
-        env,
-        (s) => process.stdout.write(s),
-        (path, text) => Bun.write(path, text),
+      result = import("./inspect/command.ts").then(({ runInspect }) =>
+        runInspect(
+          source,
+          o,
+          env,
+          (s) => process.stdout.write(s),
+          (path, text) => Bun.write(path, text),
+        ),
       );
     });
 

@@ -10,7 +10,7 @@
  */
 import type { FileStream, RecordRow } from "../schema/rows.ts";
 import { columnsFor, type ColumnDef, type ColumnType } from "../schema/v1.ts";
-import type { ColumnBatch, ColumnData, Utf8Data } from "./columns.ts";
+import { canonicalInt, type ColumnBatch, type ColumnData, type Utf8Data } from "./columns.ts";
 import { extraColumnFor, type ExtraColumn } from "./list-columns.ts";
 
 const MAX_DICT = 64;
@@ -90,20 +90,20 @@ class NumberColumn extends BaseColumn {
 }
 
 /**
- * utf8: few distinct values → dictionary codes; a run of the same value (exchange, symbol,
- * conn_id are constant per partition and run) costs one comparison, not a Map lookup.
+ * utf8: few distinct values → dictionary codes, one byte per row (MAX_DICT ≤ 256); no codes at all
+ * while every row holds the first value (exchange, symbol and exchange_symbol are constant per
+ * partition, conn_id per connection): such a column costs nothing per row. A run of the same value
+ * costs one comparison, not a Map lookup.
  */
 class Utf8Column extends BaseColumn {
   private dict = new Map<string, number>();
-  private codes: Int32Array;
+  /** Null while every row so far holds code 0. */
+  private codes: Uint8Array | null = null;
+  /** Past MAX_DICT values that are all canonical integers (trade ids): 8 bytes per row, no string object. */
+  private ints: Float64Array | null = null;
   private plain: string[] | null = null;
   private last: string | null = null;
   private lastCode = 0;
-
-  constructor(def: ColumnDef, capacity: number) {
-    super(def, capacity);
-    this.codes = new Int32Array(capacity);
-  }
 
   set(i: number, value: unknown): void {
     if (typeof value === "string") {
@@ -116,46 +116,79 @@ class Utf8Column extends BaseColumn {
   }
 
   private put(i: number, v: string): void {
+    if (this.ints) {
+      const x = canonicalInt(v);
+      if (x >= 0) {
+        this.ints[i] = x;
+        return;
+      }
+      // Not an integer: strings from here on (exact: String(x) gave each earlier value back).
+      const ints = this.ints;
+      this.plain = Array.from({ length: i }, (_, k) => String(ints[k]!));
+      this.plain[i] = v;
+      this.ints = null;
+      return;
+    }
     if (this.plain) {
       this.plain[i] = v;
       return;
     }
     if (v === this.last) {
-      this.codes[i] = this.lastCode;
+      if (this.codes) this.codes[i] = this.lastCode;
       return;
     }
     let c = this.dict.get(v);
     if (c === undefined) {
       if (this.dict.size >= MAX_DICT) {
-        // High cardinality (trade ids): switch to plain strings.
+        // High cardinality (trade ids): numbers while they are all canonical integers, else plain strings.
         const keys = [...this.dict.keys()];
-        this.plain = Array.from(this.codes.subarray(0, i), (k) => keys[k]!);
+        const codes = this.codes;
+        const keyInts = keys.map(canonicalInt);
+        const x = canonicalInt(v);
+        if (x >= 0 && keyInts.every((k) => k >= 0)) {
+          const ints = new Float64Array(this.capacity);
+          for (let k = 0; k < i; k++) ints[k] = keyInts[codes ? codes[k]! : 0]!;
+          ints[i] = x;
+          this.ints = ints;
+          this.codes = null;
+          return;
+        }
+        this.plain = Array.from({ length: i }, (_, k) => keys[codes ? codes[k]! : 0]!);
         this.plain[i] = v;
+        this.codes = null;
         return;
       }
       c = this.dict.size;
       this.dict.set(v, c);
     }
+    // A second value: rows 0..i-1 held code 0, which a fresh array already says.
+    if (c !== 0 && !this.codes) this.codes = new Uint8Array(this.capacity);
     this.last = v;
     this.lastCode = c;
-    this.codes[i] = c;
+    if (this.codes) this.codes[i] = c;
   }
 
   protected growValues(capacity: number): void {
-    if (this.plain) return;
-    const next = new Int32Array(capacity);
+    if (this.ints) {
+      const next = new Float64Array(capacity);
+      next.set(this.ints);
+      this.ints = next;
+    }
+    if (this.plain || !this.codes) return;
+    const next = new Uint8Array(capacity);
     next.set(this.codes);
     this.codes = next;
   }
 
   protected data(n: number): Pick<ColumnData, "utf8"> {
     let utf8: Utf8Data;
-    if (this.plain) {
+    if (this.ints) utf8 = { ints: this.ints };
+    else if (this.plain) {
       const values = this.plain.length === n ? this.plain : this.plain.slice(0, n);
       const lengths = new Int32Array(n);
       for (let i = 0; i < n; i++) lengths[i] = values[i]!.length;
       utf8 = { joined: values.join(""), lengths };
-    } else utf8 = { dict: [...this.dict.keys()], codes: this.codes };
+    } else utf8 = this.codes ? { dict: [...this.dict.keys()], codes: this.codes } : { dict: [...this.dict.keys()] };
     return { utf8 };
   }
 }

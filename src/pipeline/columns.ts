@@ -4,10 +4,28 @@ import type { ColumnType } from "../schema/v1.ts";
 
 /**
  * utf8 columns cross to the worker without a per-string structured clone (which cost tens of ms
- * for 16k-row flushes on the ingest thread): few distinct values → dictionary + Int32 codes;
- * otherwise one concatenated string + Int32 lengths. Both forms are exact.
+ * for 16k-row flushes on the ingest thread): few distinct values → dictionary + codes (absent
+ * when every row holds dict[0]: exchange, symbol and exchange_symbol are constant per partition, so
+ * they cost nothing per row); otherwise one concatenated string + Int32 lengths. Both forms are exact.
  */
-export type Utf8Data = { dict: string[]; codes: Int32Array } | { joined: string; lengths: Int32Array };
+export type Utf8Data = { dict: string[]; codes?: Uint8Array | Int32Array } | { ints: Float64Array } | { joined: string; lengths: Int32Array };
+
+/**
+ * `v` as a number when it is a canonical decimal integer that String(number) gives back exactly
+ * (digits only, no leading zero, at most 15 digits: below 2^53), else -1. Trade ids of Binance and
+ * OKX are: kept as 8-byte numbers instead of one string each (pipeline/column-builder).
+ */
+export function canonicalInt(v: string): number {
+  const n = v.length;
+  if (n === 0 || n > 15) return -1;
+  let x = 0;
+  for (let k = 0; k < n; k++) {
+    const d = v.charCodeAt(k) - 48;
+    if (d < 0 || d > 9 || (k === 0 && d === 0 && n > 1)) return -1;
+    x = x * 10 + d;
+  }
+  return x;
+}
 
 export interface ColumnData {
   name: string;
@@ -28,7 +46,10 @@ export interface ColumnData {
 export function unpackUtf8(u: Utf8Data, n: number): string[] {
   const out = new Array<string>(n);
   if ("dict" in u) {
-    for (let i = 0; i < n; i++) out[i] = u.dict[u.codes[i]!]!;
+    const codes = u.codes;
+    for (let i = 0; i < n; i++) out[i] = u.dict[codes ? codes[i]! : 0]!;
+  } else if ("ints" in u) {
+    for (let i = 0; i < n; i++) out[i] = String(u.ints[i]!);
   } else {
     let pos = 0;
     for (let i = 0; i < n; i++) {
@@ -51,7 +72,8 @@ export function transferablesOf(batch: ColumnBatch): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const c of batch.columns) {
     if (c.numbers) out.push(c.numbers.buffer as ArrayBuffer);
-    if (c.utf8) out.push(("codes" in c.utf8 ? c.utf8.codes : c.utf8.lengths).buffer as ArrayBuffer);
+    const packed = c.utf8 && ("dict" in c.utf8 ? c.utf8.codes : "ints" in c.utf8 ? c.utf8.ints : c.utf8.lengths);
+    if (packed) out.push(packed.buffer as ArrayBuffer);
     if (c.valid) out.push(c.valid.buffer as ArrayBuffer);
     if (c.bools) out.push(c.bools.buffer as ArrayBuffer);
     if (c.list) out.push(c.list.offsets.buffer as ArrayBuffer, c.list.values.buffer as ArrayBuffer);

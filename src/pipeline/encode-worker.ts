@@ -1,5 +1,5 @@
 /** @module pipeline/encode-worker — Bun Worker entry: Parquet encoding off the socket-reading thread. */
-import { encodeParquet } from "./encode.ts";
+import { encodeParquet, releaseBuffers } from "./encode.ts";
 import { initParquetWasm } from "./wasm-init.ts";
 import type { EncodeRequest, EncodeResponse } from "./encoder.ts";
 import { transferablesOf } from "./columns.ts";
@@ -32,6 +32,8 @@ self.onmessage = async (ev: MessageEvent<EncodeRequest>) => {
     const bytes = encodeParquet(req.batch, { metadata: new Map(req.metadata), createdBy: req.createdBy });
     res = { id: req.id, bytes };
     self.postMessage(res, [bytes.buffer as ArrayBuffer]);
+    // The file exists: the batch's buffers (transferred here, read by nobody else) are freed now.
+    releaseBuffers(transferablesOf(req.batch));
     rowsSinceGc += req.batch.length;
     const now = performance.now();
     if (rowsSinceGc >= GC_EVERY_ROWS || (++filesSinceGc >= GC_EVERY_FILES && now - lastGcMs >= GC_MIN_GAP_MS)) {

@@ -55,4 +55,36 @@ describe("ColumnBuilder", () => {
     const want = columnsFor(rows[0]!.stream).map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
     expect(plain(b.build()) as unknown).toEqual(want);
   });
+
+  test("a string column constant so far carries no per-row codes; a later second value (a reconnect's conn_id) or a null keeps every row exact", () => {
+    const rows = Array.from(
+      { length: 3000 },
+      (_, i) => ({ ...makers.bbo!(i), conn_id: i < 1000 ? "c-1" : "c-2", exchange_symbol: i === 2999 ? null : "BTCUSDT" }) as Row,
+    );
+    const b = new ColumnBuilder("bbo", 16);
+    for (const r of rows) b.append(r, r.ts_recv_us);
+    const batch = b.build();
+    const col = (name: string) => batch.columns.find((c) => c.name === name)!.utf8!;
+    expect("dict" in col("exchange") && col("exchange")).toEqual({ dict: ["bybit"] });
+    expect("dict" in col("symbol") && col("symbol")).toEqual({ dict: ["BTCUSDT"] });
+    const conn = col("conn_id");
+    expect("dict" in conn && conn.codes instanceof Uint8Array).toBe(true);
+    const want = columnsFor("bbo").map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
+    expect(plain(batch) as unknown).toEqual(want);
+  });
+
+  test.each([
+    ["all canonical integers", (i: number) => String(7_967_419_000 + i), "ints"],
+    ["an id with a leading zero after 2,000 rows", (i: number) => (i === 2000 ? "0123" : String(i)), "joined"],
+    ["a 16-digit id after 2,000 rows", (i: number) => (i === 2000 ? "1234567890123456" : String(i)), "joined"],
+    ["a UUID after 100 rows", (i: number) => (i === 100 ? "c4a3b2f0-0000-4000-8000-000000000000" : String(i)), "joined"],
+  ] as const)("trade ids, %s: numbers while they are canonical integers, strings otherwise; every row exact", (_name, id, form) => {
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ ...makers.trade!(i), trade_id: id(i) }) as Row);
+    const b = new ColumnBuilder("trade", 16);
+    for (const r of rows) b.append(r, r.ts_recv_us);
+    const batch = b.build();
+    expect(Object.keys(batch.columns.find((c) => c.name === "trade_id")!.utf8!)).toContain(form);
+    const want = columnsFor("trade").map((d) => ({ name: d.name, values: rows.map((r) => (r as unknown as Record<string, unknown>)[d.name] ?? null) }));
+    expect(plain(batch) as unknown).toEqual(want);
+  });
 });

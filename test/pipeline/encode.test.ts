@@ -115,4 +115,29 @@ describe("encodeParquet", () => {
     const back = await query(`select bid_px, ask_px from read_parquet(${f}) order by recv_seq`);
     expect(back.map((r) => [r.bid_px, r.ask_px])).toEqual(rows.map((r) => [r.bid_px, r.ask_px]));
   });
+
+  test("the Arrow copies and the IPC stream are freed at once, never the caller's batch: the same batch encodes again to the same rows", async () => {
+    const rows: TradeRow[] = Array.from({ length: 500 }, (_, i) => ({
+      ...base,
+      stream: "trade" as const,
+      ts_event_ms: i % 3 ? 1_700_000_000_000 + i : null,
+      ts_recv_us: 1_700_000_000_000_000 + i,
+      recv_seq: i,
+      trade_id: String(9_000_000_000 + i),
+      price: 100 + i,
+      qty: 1,
+      side: i % 2 ? "buy" : "sell",
+      ts_trade_ms: null,
+    }));
+    const batch = columns(rows);
+    const a = await write("again-a.parquet", encodeParquet(batch, { metadata: meta, createdBy: "test" }));
+    for (const c of batch.columns) {
+      if (c.numbers) expect(c.numbers.byteLength).toBeGreaterThan(0);
+      if (c.valid) expect(c.valid.byteLength).toBeGreaterThan(0);
+    }
+    const b = await write("again-b.parquet", encodeParquet(batch, { metadata: meta, createdBy: "test" }));
+    const got = await query(`select * from read_parquet(${b}) order by recv_seq`);
+    expect(got).toEqual(await query(`select * from read_parquet(${a}) order by recv_seq`));
+    expect(got).toEqual(rows.map(({ stream: _s, ...r }) => r));
+  });
 });

@@ -27,6 +27,22 @@ describe("BoundedQueue", () => {
     expect(got).toEqual(["a", "b"]);
   });
 
+  test("grows its slots on demand up to the capacity, keeping FIFO order across a wrapped ring", () => {
+    // Capacity above the initial slots (1,024): the ring grows while wrapped, then refuses at capacity.
+    const q = new BoundedQueue<number>(5000);
+    const out: number[] = [];
+    let next = 0;
+    for (let i = 0; i < 700; i++) q.offer(next++);
+    q.drain(500, (x) => out.push(x));
+    while (q.offer(next)) next++;
+    expect(next).toBe(5500);
+    expect(q.size).toBe(5000);
+    expect(q.utilizationPct()).toBe(100);
+    q.drain(10_000, (x) => out.push(x));
+    expect(out).toEqual(Array.from({ length: 5500 }, (_, i) => i));
+    expect(q.size).toBe(0);
+  });
+
   test("rejects a non-positive capacity", () => {
     expect(() => new BoundedQueue(0)).toThrow(RangeError);
   });
