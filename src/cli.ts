@@ -31,8 +31,6 @@ function intArg(name: string, min: number, max: number) {
   };
 }
 
-const COMMANDS = ["run", "check-config", "simulate"];
-
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
@@ -180,20 +178,11 @@ async function bookCheck(dataDir: string, o: { exchange?: string; symbol?: strin
   return bad.length === 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command();
-  let result: Promise<number> = Promise.resolve(EXIT_OK);
-  program
-    .name("quantlab-collector")
-    .description("Records public WebSocket market data (bbo, trade, mark price, funding, open interest) from Binance, Bybit and OKX into Parquet (schema v1).")
-    .version(versionLine(), "-v, --version", "print version, commit and schema version")
-    .exitOverride()
-    .addHelpText(
-      "after",
-      '\nCollector options and every environment variable with its default:\n  quantlab-collector run --help   (the options work without "run" too)\nCheck a configuration without starting: quantlab-collector check-config --env-file FILE',
-    )
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+/** Hands a command's outcome (its exit code, once done) back to main. */
+type SetResult = (exit: Promise<number>) => void;
 
+/** `run` (the default command) and `check-config`: the collector's options. */
+function collectorCommands(program: Command, set: SetResult): void {
   const addRunOptions = (cmd: Command) =>
     cmd
       .option("--symbols <list>", "comma-separated unified symbols (env SYMBOLS), e.g. BTCUSDT,ETHUSDT")
@@ -217,8 +206,11 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText("after", settingsHelp)
     .action((flags: RunFlags, cmd: Command) => {
       // `quantlab-collector stats` lands here (run is the default): name it instead of "too many arguments".
-      if (cmd.args.length > 0) throw new ConfigError(`unknown command '${cmd.args[0]}' (commands: ${COMMANDS.join(", ")}; see --help)`);
-      result = run(flags);
+      if (cmd.args.length > 0) {
+        const commands = (cmd.parent?.commands ?? []).map((c) => c.name()).join(", ");
+        throw new ConfigError(`unknown command '${cmd.args[0]}' (commands: ${commands}; see --help)`);
+      }
+      set(run(flags));
     });
 
   addRunOptions(
@@ -228,9 +220,11 @@ export async function main(argv: string[]): Promise<number> {
   )
     .option("--json", "one JSON object instead of a table")
     .action((flags: RunFlags & { json?: boolean }) => {
-      result = Promise.resolve(checkConfig(flags));
+      set(Promise.resolve(checkConfig(flags)));
     });
+}
 
+function simulateCommand(program: Command, set: SetResult): void {
   program
     .command("simulate")
     .description("serve the venues' WebSocket protocols on loopback with generated data (offline demo and tests)")
@@ -263,9 +257,11 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
   curl http://127.0.0.1:9300/_sim/stats`,
     )
     .action((o) => {
-      result = simulate(o);
+      set(simulate(o));
     });
+}
 
+function bookCheckCommand(program: Command, set: SetResult): void {
   program
     .command("book-check")
     .description("rebuild every order book from the Parquet files alone, segment by segment; exit 1 on an unexplained continuity break")
@@ -275,9 +271,11 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--date <yyyy-mm-dd>", "only rows received on this UTC date")
     .option("--json", "print one JSON object (with the rebuilt books) instead of text")
     .action((dir: string, o) => {
-      result = bookCheck(dir, o);
+      set(bookCheck(dir, o));
     });
+}
 
+function compactCommand(program: Command, set: SetResult): void {
   program
     .command("compact")
     .description("merge each closed UTC day (or hour) of every exchange/stream/symbol into one sorted, verified file (docs/compact.md)")
@@ -292,14 +290,18 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--data-dir <dir>", "root directory of local Parquet files (env DATA_DIR)")
     .option("--env-file <path>", "read configuration from this env file (values already in the environment win)")
     .action((o: CompactFlags & { storage?: string; dataDir?: string; envFile?: string }) => {
-      result = (async () => {
-        const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
-        const config = loadConfig(env, { storage: o.storage, dataDir: o.dataDir });
-        const { runCompact } = await import("./compact/command.ts");
-        return runCompact(config, o, createLogger(config.LOG_LEVEL), env);
-      })();
+      set(
+        (async () => {
+          const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
+          const config = loadConfig(env, { storage: o.storage, dataDir: o.dataDir });
+          const { runCompact } = await import("./compact/command.ts");
+          return runCompact(config, o, createLogger(config.LOG_LEVEL), env);
+        })(),
+      );
     });
+}
 
+function inspectCommand(program: Command, set: SetResult): void {
   program
     .command("inspect")
     .description("what a day of data holds: rows, files, gaps and the disconnects that explain them, trade-id gaps (table, --json or --html)")
@@ -314,16 +316,38 @@ Fault injection (HTTP on the same port; details in docs/simulator.md):
     .option("--env-file <path>", "read S3 settings from this env file (values already in the environment win)")
     .action((source: string, o: InspectFlags & { envFile?: string }) => {
       const env = o.envFile ? { ...readEnvFile(o.envFile), ...process.env } : process.env;
-      result = import("./inspect/command.ts").then(({ runInspect }) =>
-        runInspect(
-          source,
-          o,
-          env,
-          (s) => process.stdout.write(s),
-          (path, text) => Bun.write(path, text),
+      set(
+        import("./inspect/command.ts").then(({ runInspect }) =>
+          runInspect(
+            source,
+            o,
+            env,
+            (s) => process.stdout.write(s),
+            (path, text) => Bun.write(path, text),
+          ),
         ),
       );
     });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  let result: Promise<number> = Promise.resolve(EXIT_OK);
+  program
+    .name("quantlab-collector")
+    .description(
+      "Records public WebSocket market data (bbo, trade, mark price, funding, open interest, liquidations, order books) from Binance, Bybit and OKX into Parquet (schema v1).",
+    )
+    .version(versionLine(), "-v, --version", "print version, commit and schema version")
+    .exitOverride()
+    .addHelpText(
+      "after",
+      '\nCollector options and every environment variable with its default:\n  quantlab-collector run --help   (the options work without "run" too)\nCheck a configuration without starting: quantlab-collector check-config --env-file FILE',
+    )
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const set: SetResult = (exit) => (result = exit);
+  for (const add of [collectorCommands, simulateCommand, bookCheckCommand, compactCommand, inspectCommand]) add(program, set);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -230,7 +230,7 @@ describe("CLI exit codes", () => {
   test("an unknown subcommand is named, not 'too many arguments'", () => {
     const r = run(["stats"]);
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toBe("quantlab-collector: unknown command 'stats' (commands: run, check-config, simulate; see --help)");
+    expect(r.err.trim()).toBe("quantlab-collector: unknown command 'stats' (commands: run, check-config, simulate, book-check, compact, inspect; see --help)");
   });
 
   test("run --help lists every environment variable with its default and meaning, and the operator flags", () => {
