@@ -12,17 +12,41 @@ export function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const NUMERIC = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+/**
+ * A decimal string as the venues send it: `-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?` and nothing else
+ * (no sign `+`, no spaces, no hex/octal/binary, no `Infinity`). `Number()` accepts exactly that
+ * grammar plus surrounding white space, a leading `+`, `Infinity` and `0x`/`0o`/`0b` integers
+ * (ECMA-262 StringNumericLiteral), so a finite `Number()` result whose text starts with a digit, `-`
+ * or `.`, ends with a digit or `.` and has no radix prefix is exactly a string of that grammar. This
+ * is about twice as fast per value as a regular expression (bench/pipeline-micro.ts).
+ */
+const OVERFLOWING_DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+function decimalOf(v: string): number | null {
+  const n = Number(v);
+  // NaN - NaN and ±Infinity - ±Infinity are NaN: one comparison tests "finite".
+  if (n - n !== 0) return null;
+  const first = v.charCodeAt(0);
+  const last = v.charCodeAt(v.length - 1);
+  if (!((first >= 48 && first <= 57) || first === 45 || first === 46)) return null;
+  if (!((last >= 48 && last <= 57) || last === 46)) return null;
+  if (first === 48 && v.length > 2) {
+    const p = v.charCodeAt(1) | 0x20; // lower case
+    if (p === 120 || p === 111 || p === 98) return null; // 0x 0o 0b
+  }
+  return n;
+}
 
 /** A decimal string or JSON number → float64 exactly as sent; absent → null; "" → null. */
 export function optFloat(o: Obj, key: string): number | null {
   const v = o[key];
   if (v === undefined || v === null || v === "") return null;
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v === "string" && NUMERIC.test(v)) {
-    const n = Number(v);
+  if (typeof v === "number") {
+    if (v - v === 0) return v;
+  } else if (typeof v === "string") {
     // "1e400" parses to Infinity: a counted skip like any other bad number, never stored.
-    if (Number.isFinite(n)) return n;
+    const n = decimalOf(v);
+    if (n !== null) return n;
   }
   throw new FieldError(`bad_number:${key}`);
 }
@@ -38,11 +62,24 @@ export function optInt(o: Obj, key: string): number | null {
   const v = o[key];
   if (v === undefined || v === null || v === "") return null;
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  if (typeof v === "string" && /^-?\d{1,16}$/.test(v)) {
-    const n = Number(v);
-    if (Number.isSafeInteger(n)) return n;
+  if (typeof v === "string") {
+    const n = integerOf(v);
+    if (n !== null) return n;
   }
   throw new FieldError(`bad_integer:${key}`);
+}
+
+/** `-?\d{1,16}` (digits only, as the venues send ids and ms times) that is a safe integer; else null. */
+function integerOf(v: string): number | null {
+  const len = v.length;
+  let i = v.charCodeAt(0) === 45 ? 1 : 0;
+  if (len - i < 1 || len - i > 16) return null;
+  for (; i < len; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 export function reqInt(o: Obj, key: string): number {
@@ -131,7 +168,11 @@ export function bookSide(d: Obj, key: string): [number[], number[]] {
 }
 
 function levelNumber(v: unknown, key: string): number {
-  if (typeof v === "string" && NUMERIC.test(v)) return Number(v);
-  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string") {
+    const n = decimalOf(v);
+    if (n !== null) return n;
+    // Kept as before: a level of decimal text that overflows ("1e400") is Infinity.
+    if (OVERFLOWING_DECIMAL.test(v)) return Number(v);
+  } else if (typeof v === "number" && v - v === 0) return v;
   throw new FieldError(`bad_level:${key}`);
 }
