@@ -81,4 +81,20 @@ describe("venue numbers", () => {
     expect(optInt({ t: "" }, "t")).toBeNull();
     expect(() => optInt({ t: 1.5 }, "t")).toThrow("bad_integer:t");
   });
+
+  test.each(["1e400", "-1e400", "NaN", "Infinity"])("a book level %p is a bad_level skip, never Infinity", (v) => {
+    expect(() =>
+      bookSide(
+        {
+          b: [
+            ["100.5", "1"],
+            [v, "2"],
+          ],
+        },
+        "b",
+      ),
+    ).toThrow("bad_level:b");
+    expect(() => bookSide({ a: [["100.5", v]] }, "a")).toThrow("bad_level:a");
+    expect(() => bookSide({ a: [[1e400, "1"]] }, "a")).toThrow("bad_level:a");
+  });
 });
