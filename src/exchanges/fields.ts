@@ -103,14 +103,23 @@ export function optInt(o: Obj, key: string): number | null {
 /** `-?\d{1,16}` (digits only, as the venues send ids and ms times) that is a safe integer; else null. */
 function integerOf(v: string): number | null {
   const len = v.length;
-  let i = v.charCodeAt(0) === 45 ? 1 : 0;
+  let i = 0;
+  let negative = false;
+  if (v.charCodeAt(0) === 45) {
+    negative = true;
+    i = 1;
+  }
   if (len - i < 1 || len - i > 16) return null;
+  // Accumulated exactly while the value is a safe integer; a 16-digit text above 2^53 - 1 accumulates
+  // to 2^53 or more (rounding is monotonic) and is refused, as Number() + isSafeInteger did.
+  let n = 0;
   for (; i < len; i++) {
     const c = v.charCodeAt(i);
     if (c < 48 || c > 57) return null;
+    n = n * 10 + (c - 48);
   }
-  const n = Number(v);
-  return Number.isSafeInteger(n) ? n : null;
+  if (n > Number.MAX_SAFE_INTEGER) return null;
+  return negative ? -n : n;
 }
 
 export function reqInt(o: Obj, key: string): number {

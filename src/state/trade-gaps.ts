@@ -42,12 +42,15 @@ export function plausibleJump(elapsedMs: number): number {
 function numericId(tradeId: string): number | null {
   const len = tradeId.length;
   if (len < 1 || len > 16) return null;
+  // Exact while the value is a safe integer; a 16-digit id above 2^53 - 1 accumulates to 2^53 or
+  // more (rounding is monotonic) and is refused, as Number() + isSafeInteger did.
+  let id = 0;
   for (let i = 0; i < len; i++) {
     const c = tradeId.charCodeAt(i);
     if (c < 48 || c > 57) return null;
+    id = id * 10 + (c - 48);
   }
-  const id = Number(tradeId);
-  return Number.isSafeInteger(id) ? id : null;
+  return id > Number.MAX_SAFE_INTEGER ? null : id;
 }
 
 /** The last id seen for one symbol and when; updated in place. */

@@ -77,6 +77,10 @@ describe("venue numbers", () => {
     expect(optInt({ t: "-42" }, "t")).toBe(-42);
     expect(optInt({ t: "0012" }, "t")).toBe(12);
     expect(optInt({ t: "9007199254740991" }, "t")).toBe(9007199254740991);
+    expect(optInt({ t: "-9007199254740991" }, "t")).toBe(-9007199254740991);
+    expect(() => optInt({ t: "9007199254740992" }, "t")).toThrow("bad_integer:t");
+    expect(() => optInt({ t: "-9999999999999999" }, "t")).toThrow("bad_integer:t");
+    expect(Object.is(optInt({ t: "-0" }, "t"), -0)).toBe(true);
     expect(optInt({ t: 7967419123 }, "t")).toBe(7967419123);
     expect(optInt({ t: "" }, "t")).toBeNull();
     expect(() => optInt({ t: 1.5 }, "t")).toThrow("bad_integer:t");

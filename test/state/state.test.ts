@@ -131,6 +131,22 @@ describe("TradeIdGapTracker", () => {
     expect(t.observe("okx", "BTCUSDT", String(6_800_001 + plausibleJump(1000) + 1), 3_601_000)).toMatchObject({ kind: "jump" });
     expect(plausibleJump(0)).toBe(10_000);
   });
+
+  test("only ids of 1-16 digits that are safe integers are tracked; the cursor is per (exchange, symbol)", async () => {
+    const { TradeIdGapTracker } = await import("../../src/state/trade-gaps.ts");
+    const t = new TradeIdGapTracker();
+    for (const id of ["", "-1", "1e3", " 5", "5 ", "+5", "0x10", "1.0", "9007199254740992", "9999999999999999", "12345678901234567"]) {
+      expect(t.observe("okx", "BTCUSDT", id, 0)).toBeNull();
+    }
+    // None of them anchored the sequence: the first numeric id is the reference.
+    expect(t.observe("okx", "BTCUSDT", "9007199254740990", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "9007199254740991", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "0000000000000010", 0)).toMatchObject({ kind: "jump", nextId: 10 });
+    // The same symbol on another venue has its own cursor.
+    expect(t.observe("binance", "BTCUSDT", "1", 0)).toBeNull();
+    expect(t.observe("binance", "BTCUSDT", "3", 0)).toMatchObject({ kind: "gap", exchange: "binance", missing: 1 });
+    expect(t.observe("okx", "BTCUSDT", "12", 0)).toMatchObject({ kind: "gap", exchange: "okx", afterId: 10, missing: 1 });
+  });
 });
 
 describe("FirstDataTracker", () => {
