@@ -184,4 +184,30 @@ describe("FirstDataTracker", () => {
     t.close("c2");
     expect(t.silent()).toEqual([]);
   });
+
+  test("reports in subscription order; a subscription that never delivers does not change the answer for the others", async () => {
+    const { FirstDataTracker } = await import("../../src/state/first-data.ts");
+    const t = new FirstDataTracker();
+    const subs = [
+      { stream: "bbo" as const, symbol: "B", deadlineMs: 10 },
+      { stream: "trade" as const, symbol: "A", deadlineMs: 10 },
+      { stream: "bbo" as const, symbol: "A", deadlineMs: 10 },
+      { stream: "trade" as const, symbol: "B", deadlineMs: 10 },
+      { stream: "bbo" as const, symbol: "B", deadlineMs: 10 }, // a repeat is one subscription
+    ];
+    t.open("binance", "c1", subs, 0);
+    expect(t.check(10).map((s) => `${s.stream}:${s.symbol}`)).toEqual(["bbo:B", "trade:A", "bbo:A", "trade:B"]);
+    expect(t.seen("c1", "trade", "A")?.complete).toBe(false);
+    expect(t.seen("c1", "bbo", "A")?.complete).toBe(false);
+    expect(t.seen("c1", "bbo", "B")?.complete).toBe(false);
+    // trade:B never delivers: the other rows of the connection find nothing to do.
+    for (let i = 0; i < 3; i++) {
+      expect(t.seen("c1", "bbo", "A")).toBeNull();
+      expect(t.seen("c1", "trade", "C")).toBeNull();
+      expect(t.seen("c2", "trade", "B")).toBeNull();
+    }
+    expect(t.silent().map((s) => `${s.stream}:${s.symbol}`)).toEqual(["trade:B"]);
+    expect(t.seen("c1", "trade", "B")).toEqual({ late: expect.objectContaining({ stream: "trade", symbol: "B", since_ms: 0 }), complete: true });
+    expect(t.silent()).toEqual([]);
+  });
 });
