@@ -3,7 +3,7 @@
  * Docs: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
  * Facts used here: docs/venues.md §1 (routes, combined streams, keepalive, samples).
  */
-import { SPORADIC_STREAMS, type LiquidationRow, type Row, type Stream } from "../schema/rows.ts";
+import { SPORADIC_STREAMS, type BboRow, type LiquidationRow, type Row, type Stream, type TradeRow } from "../schema/rows.ts";
 import { bookSide, FieldError, isObject, optFloat, optInt, optString, parseJson, reqBool, reqFloat, reqId, reqInt, reqSide, reqString } from "./fields.ts";
 import type { ConnectionPlan, ExchangeAdapter, ParseResult, RecvMeta } from "./types.ts";
 
@@ -94,8 +94,15 @@ const SPORADIC_ONLY_IDLE_MS = 300_000;
 function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow {
   const o = d.o;
   if (!isObject(o)) throw new FieldError("bad_order:o");
+  const s = reqString(o, "s");
   return {
-    ...common(d, recv, reqString(o, "s")),
+    exchange: "binance",
+    symbol: s,
+    exchange_symbol: s,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
     stream: "liquidation",
     side: reqSide(o, "S"),
     price: optFloat(o, "p"),
@@ -110,18 +117,11 @@ function liquidation(d: Record<string, unknown>, recv: RecvMeta): LiquidationRow
   };
 }
 
-/** The common columns; the symbol is `d.s` unless given (a forceOrder's sits in `o`; a REST depth answer has none). */
-function common(d: Record<string, unknown>, recv: RecvMeta, s = reqString(d, "s")) {
-  return {
-    exchange: "binance" as const,
-    symbol: s,
-    exchange_symbol: s,
-    ts_event_ms: optInt(d, "E"),
-    ts_recv_us: recv.tsRecvUs,
-    conn_id: recv.connId,
-    recv_seq: recv.recvSeq,
-  };
-}
+/*
+ * Every row is one object literal with the common columns (exchange … recv_seq) first, in the same
+ * order for every stream: no per-row object spread, one shape per stream (issue 10: per-row cost).
+ * Fields are read in the order they always were, so the first bad field names the skip reason as before.
+ */
 
 /**
  * A `book` row from a WebSocket diff (`b`/`a`, ids U/u/pu) or a REST depth answer (`bids`/`asks`,
@@ -136,7 +136,13 @@ function bookRow(
   const [askPx, askQty] = bookSide(d, k.sides[1]);
   const diff = k.source === "ws";
   return {
-    ...common(d, recv, k.symbol),
+    exchange: "binance",
+    symbol: k.symbol,
+    exchange_symbol: k.symbol,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
     stream: "book",
     is_snapshot: k.is_snapshot,
     source: k.source,
@@ -152,55 +158,92 @@ function bookRow(
   };
 }
 
+function bbo(d: Record<string, unknown>, recv: RecvMeta): BboRow {
+  const s = reqString(d, "s");
+  return {
+    exchange: "binance",
+    symbol: s,
+    exchange_symbol: s,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+    stream: "bbo",
+    bid_px: reqFloat(d, "b"),
+    bid_qty: reqFloat(d, "B"),
+    ask_px: reqFloat(d, "a"),
+    ask_qty: reqFloat(d, "A"),
+    update_id: optInt(d, "u"),
+    ts_tx_ms: optInt(d, "T"),
+  };
+}
+
+function trade(d: Record<string, unknown>, recv: RecvMeta, idKey: "t" | "a"): TradeRow {
+  const s = reqString(d, "s");
+  return {
+    exchange: "binance",
+    symbol: s,
+    exchange_symbol: s,
+    ts_event_ms: optInt(d, "E"),
+    ts_recv_us: recv.tsRecvUs,
+    conn_id: recv.connId,
+    recv_seq: recv.recvSeq,
+    stream: "trade",
+    trade_id: reqId(d, idKey),
+    price: reqFloat(d, "p"),
+    qty: reqFloat(d, "q"),
+    side: reqBool(d, "m") ? "sell" : "buy",
+    ts_trade_ms: optInt(d, "T"),
+  };
+}
+
 function rowsOf(d: Record<string, unknown>, recv: RecvMeta): ParseResult {
   const e = d.e;
   switch (e) {
     case "bookTicker":
-      return {
-        kind: "rows",
-        rows: [
-          {
-            ...common(d, recv),
-            stream: "bbo",
-            bid_px: reqFloat(d, "b"),
-            bid_qty: reqFloat(d, "B"),
-            ask_px: reqFloat(d, "a"),
-            ask_qty: reqFloat(d, "A"),
-            update_id: optInt(d, "u"),
-            ts_tx_ms: optInt(d, "T"),
-          },
-        ],
-      };
+      return { kind: "rows", rows: [bbo(d, recv)] };
     case "trade":
     case "aggTrade":
-      return {
-        kind: "rows",
-        rows: [
-          {
-            ...common(d, recv),
-            stream: "trade",
-            trade_id: reqId(d, e === "trade" ? "t" : "a"),
-            price: reqFloat(d, "p"),
-            qty: reqFloat(d, "q"),
-            side: reqBool(d, "m") ? "sell" : "buy",
-            ts_trade_ms: optInt(d, "T"),
-          },
-        ],
-      };
+      return { kind: "rows", rows: [trade(d, recv, e === "trade" ? "t" : "a")] };
     case "depthUpdate":
       return {
         kind: "rows",
         rows: [bookRow(d, recv, { symbol: reqString(d, "s"), sides: ["b", "a"], is_snapshot: false, source: "ws", update_id: reqInt(d, "u") })],
       };
     case "markPriceUpdate": {
-      const c = common(d, recv);
+      const s = reqString(d, "s");
+      const tsEvent = optInt(d, "E");
       const rows: Row[] = [];
       const mark = optFloat(d, "p");
       const index = optFloat(d, "i");
-      if (mark !== null || index !== null) rows.push({ ...c, stream: "mark_price", mark_price: mark, index_price: index });
+      if (mark !== null || index !== null)
+        rows.push({
+          exchange: "binance",
+          symbol: s,
+          exchange_symbol: s,
+          ts_event_ms: tsEvent,
+          ts_recv_us: recv.tsRecvUs,
+          conn_id: recv.connId,
+          recv_seq: recv.recvSeq,
+          stream: "mark_price",
+          mark_price: mark,
+          index_price: index,
+        });
       const rate = optFloat(d, "r");
       const next = optInt(d, "T"); // here T is the next funding time, not a transaction time
-      if (rate !== null || next !== null) rows.push({ ...c, stream: "funding", funding_rate: rate, funding_time_ms: next });
+      if (rate !== null || next !== null)
+        rows.push({
+          exchange: "binance",
+          symbol: s,
+          exchange_symbol: s,
+          ts_event_ms: tsEvent,
+          ts_recv_us: recv.tsRecvUs,
+          conn_id: recv.connId,
+          recv_seq: recv.recvSeq,
+          stream: "funding",
+          funding_rate: rate,
+          funding_time_ms: next,
+        });
       if (rows.length === 0) return { kind: "skip", reason: "empty_event:markPriceUpdate" };
       return { kind: "rows", rows };
     }

@@ -118,29 +118,30 @@ function connections(TOPIC: Record<Stream, string>, baseUrl: string, symbols: re
   return plans;
 }
 
-function common(msg: Obj, symbol: string, recv: RecvMeta) {
-  return {
-    exchange: "bybit" as const,
-    // Linear symbols are already the unified form (BTCUSDT).
-    symbol,
-    exchange_symbol: symbol,
-    ts_event_ms: optInt(msg, "ts"),
-    ts_recv_us: recv.tsRecvUs,
-    conn_id: recv.connId,
-    recv_seq: recv.recvSeq,
-  };
-}
+/*
+ * Every row is one object literal with the common columns (exchange … recv_seq) first, in the same
+ * order for every stream: no per-row object spread, one shape per stream (issue 10: per-row cost).
+ * Fields are read in the order they always were, so the first bad field names the skip reason as before.
+ * Linear symbols are already the unified form (BTCUSDT): symbol = exchange_symbol = `s`.
+ */
 
 function bbo(msg: Obj, recv: RecvMeta): ParseResult {
   const d = msg.data;
   if (!isObject(d)) throw new FieldError("bad_data");
   const [bidPx, bidQty] = firstLevel(d, "b", ["px", "qty"]);
   const [askPx, askQty] = firstLevel(d, "a", ["px", "qty"]);
+  const s = reqString(d, "s");
   return {
     kind: "rows",
     rows: [
       {
-        ...common(msg, reqString(d, "s"), recv),
+        exchange: "bybit",
+        symbol: s,
+        exchange_symbol: s,
+        ts_event_ms: optInt(msg, "ts"),
+        ts_recv_us: recv.tsRecvUs,
+        conn_id: recv.connId,
+        recv_seq: recv.recvSeq,
         stream: "bbo",
         bid_px: bidPx,
         bid_qty: bidQty,
@@ -164,11 +165,18 @@ function book(msg: Obj, recv: RecvMeta): ParseResult {
   if (type !== "snapshot" && type !== "delta") throw new FieldError("bad_type");
   const [bidPx, bidQty] = bookSide(d, "b");
   const [askPx, askQty] = bookSide(d, "a");
+  const s = reqString(d, "s");
   return {
     kind: "rows",
     rows: [
       {
-        ...common(msg, reqString(d, "s"), recv),
+        exchange: "bybit",
+        symbol: s,
+        exchange_symbol: s,
+        ts_event_ms: optInt(msg, "ts"),
+        ts_recv_us: recv.tsRecvUs,
+        conn_id: recv.connId,
+        recv_seq: recv.recvSeq,
         stream: "book",
         is_snapshot: type === "snapshot",
         source: "ws",
@@ -196,8 +204,15 @@ function trades(msg: Obj, recv: RecvMeta): ParseResult {
     if (!isObject(t)) throw new FieldError("bad_trade");
     const side = reqString(t, "S").toLowerCase();
     if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:S");
+    const s = reqString(t, "s");
     rows.push({
-      ...common(msg, reqString(t, "s"), recv),
+      exchange: "bybit",
+      symbol: s,
+      exchange_symbol: s,
+      ts_event_ms: optInt(msg, "ts"),
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
       stream: "trade",
       trade_id: reqId(t, "i"),
       price: reqFloat(t, "p"),
@@ -216,17 +231,55 @@ function trades(msg: Obj, recv: RecvMeta): ParseResult {
 function tickers(msg: Obj, recv: RecvMeta): ParseResult {
   const d = msg.data;
   if (!isObject(d)) throw new FieldError("bad_data");
-  const c = common(msg, reqString(d, "symbol"), recv);
+  const s = reqString(d, "symbol");
+  const ts = optInt(msg, "ts");
   const rows: Row[] = [];
   const mark = optFloat(d, "markPrice");
   const index = optFloat(d, "indexPrice");
-  if (mark !== null || index !== null) rows.push({ ...c, stream: "mark_price", mark_price: mark, index_price: index });
+  if (mark !== null || index !== null)
+    rows.push({
+      exchange: "bybit",
+      symbol: s,
+      exchange_symbol: s,
+      ts_event_ms: ts,
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
+      stream: "mark_price",
+      mark_price: mark,
+      index_price: index,
+    });
   const rate = optFloat(d, "fundingRate");
   const next = optInt(d, "nextFundingTime"); // a ms *string* on the wire
-  if (rate !== null || next !== null) rows.push({ ...c, stream: "funding", funding_rate: rate, funding_time_ms: next });
+  if (rate !== null || next !== null)
+    rows.push({
+      exchange: "bybit",
+      symbol: s,
+      exchange_symbol: s,
+      ts_event_ms: ts,
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
+      stream: "funding",
+      funding_rate: rate,
+      funding_time_ms: next,
+    });
   const oi = optFloat(d, "openInterest");
   const oiValue = optFloat(d, "openInterestValue");
-  if (oi !== null || oiValue !== null) rows.push({ ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: null, open_interest_usd: oiValue });
+  if (oi !== null || oiValue !== null)
+    rows.push({
+      exchange: "bybit",
+      symbol: s,
+      exchange_symbol: s,
+      ts_event_ms: ts,
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
+      stream: "open_interest",
+      open_interest: oi,
+      open_interest_ccy: null,
+      open_interest_usd: oiValue,
+    });
   // A delta touching none of these fields (e.g. only bid1Price) is valid and yields nothing.
   return { kind: "rows", rows };
 }
@@ -246,8 +299,15 @@ function liquidations(msg: Obj, recv: RecvMeta): ParseResult {
     if (!isObject(t)) throw new FieldError("bad_item");
     const posSide = reqString(t, "S");
     if (posSide !== "Buy" && posSide !== "Sell") throw new FieldError("bad_side:S");
+    const s = reqString(t, "s");
     rows.push({
-      ...common(msg, reqString(t, "s"), recv),
+      exchange: "bybit",
+      symbol: s,
+      exchange_symbol: s,
+      ts_event_ms: optInt(msg, "ts"),
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
       stream: "liquidation",
       side: posSide === "Buy" ? "sell" : "buy",
       price: optFloat(t, "p"),

@@ -47,10 +47,21 @@ export function okxInstId(unified: string): string {
   return u.endsWith("USDT") ? `${u.slice(0, -4)}-USDT-SWAP` : u;
 }
 
+const USDT_SWAP = /^([A-Z0-9]+)-USDT-SWAP$/;
+/** instId → unified symbol, remembered: one Map lookup per row instead of a regex and a new string. */
+const unifiedCache = new Map<string, string>();
+/** Bounds the cache whatever instIds a venue sends (the liquidation feed carries every swap). */
+const UNIFIED_CACHE_MAX = 4096;
+
 function unifiedOf(instId: string): string {
-  const m = /^([A-Z0-9]+)-USDT-SWAP$/.exec(instId);
+  const hit = unifiedCache.get(instId);
+  if (hit !== undefined) return hit;
+  const m = USDT_SWAP.exec(instId);
   if (!m) throw new FieldError("bad_instId");
-  return `${m[1]}USDT`;
+  const unified = `${m[1]}USDT`;
+  if (unifiedCache.size >= UNIFIED_CACHE_MAX) unifiedCache.clear();
+  unifiedCache.set(instId, unified);
+  return unified;
 }
 
 function connections(baseUrl: string, symbols: readonly string[], streams: readonly Stream[]): ConnectionPlan[] {
@@ -92,17 +103,11 @@ function connections(baseUrl: string, symbols: readonly string[], streams: reado
   return plans;
 }
 
-function common(instId: string, tsMs: number | null, recv: RecvMeta) {
-  return {
-    exchange: "okx" as const,
-    symbol: unifiedOf(instId),
-    exchange_symbol: instId,
-    ts_event_ms: tsMs,
-    ts_recv_us: recv.tsRecvUs,
-    conn_id: recv.connId,
-    recv_seq: recv.recvSeq,
-  };
-}
+/*
+ * Every row is one object literal with the common columns (exchange … recv_seq) first, in the same
+ * order for every stream: no per-row object spread, one shape per stream (issue 10: per-row cost).
+ * Fields are read in the order they always were, so the first bad field names the skip reason as before.
+ */
 
 /**
  * One data item → one row, or null when a mark-price / funding-rate / open-interest item carries
@@ -112,26 +117,81 @@ function common(instId: string, tsMs: number | null, recv: RecvMeta) {
 function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row | null {
   const instId = typeof d.instId === "string" ? d.instId : argInstId;
   const ts = optInt(d, "ts");
-  const c = common(instId, ts, recv);
+  const symbol = unifiedOf(instId);
   switch (channel) {
     case "bbo-tbt": {
       const [bidPx, bidQty] = firstLevel(d, "bids", ["px", "sz"]);
       const [askPx, askQty] = firstLevel(d, "asks", ["px", "sz"]);
-      return { ...c, stream: "bbo", bid_px: bidPx, bid_qty: bidQty, ask_px: askPx, ask_qty: askQty, update_id: optInt(d, "seqId"), ts_tx_ms: null };
+      return {
+        exchange: "okx",
+        symbol,
+        exchange_symbol: instId,
+        ts_event_ms: ts,
+        ts_recv_us: recv.tsRecvUs,
+        conn_id: recv.connId,
+        recv_seq: recv.recvSeq,
+        stream: "bbo",
+        bid_px: bidPx,
+        bid_qty: bidQty,
+        ask_px: askPx,
+        ask_qty: askQty,
+        update_id: optInt(d, "seqId"),
+        ts_tx_ms: null,
+      };
     }
     case "trades-all": {
       const side = reqString(d, "side");
       if (side !== "buy" && side !== "sell") throw new FieldError("bad_side:side");
-      return { ...c, stream: "trade", trade_id: reqId(d, "tradeId"), price: reqFloat(d, "px"), qty: reqFloat(d, "sz"), side, ts_trade_ms: ts };
+      return {
+        exchange: "okx",
+        symbol,
+        exchange_symbol: instId,
+        ts_event_ms: ts,
+        ts_recv_us: recv.tsRecvUs,
+        conn_id: recv.connId,
+        recv_seq: recv.recvSeq,
+        stream: "trade",
+        trade_id: reqId(d, "tradeId"),
+        price: reqFloat(d, "px"),
+        qty: reqFloat(d, "sz"),
+        side,
+        ts_trade_ms: ts,
+      };
     }
     case "mark-price": {
       const markPx = optFloat(d, "markPx");
-      return markPx === null ? null : { ...c, stream: "mark_price", mark_price: markPx, index_price: null };
+      return markPx === null
+        ? null
+        : {
+            exchange: "okx",
+            symbol,
+            exchange_symbol: instId,
+            ts_event_ms: ts,
+            ts_recv_us: recv.tsRecvUs,
+            conn_id: recv.connId,
+            recv_seq: recv.recvSeq,
+            stream: "mark_price",
+            mark_price: markPx,
+            index_price: null,
+          };
     }
     case "funding-rate": {
       const rate = optFloat(d, "fundingRate");
       const time = optInt(d, "fundingTime");
-      return rate === null && time === null ? null : { ...c, stream: "funding", funding_rate: rate, funding_time_ms: time };
+      return rate === null && time === null
+        ? null
+        : {
+            exchange: "okx",
+            symbol,
+            exchange_symbol: instId,
+            ts_event_ms: ts,
+            ts_recv_us: recv.tsRecvUs,
+            conn_id: recv.connId,
+            recv_seq: recv.recvSeq,
+            stream: "funding",
+            funding_rate: rate,
+            funding_time_ms: time,
+          };
     }
     case "open-interest": {
       const oi = optFloat(d, "oi");
@@ -139,7 +199,19 @@ function rowOf(channel: string, argInstId: string, d: Obj, recv: RecvMeta): Row 
       const usd = optFloat(d, "oiUsd");
       return oi === null && ccy === null && usd === null
         ? null
-        : { ...c, stream: "open_interest", open_interest: oi, open_interest_ccy: ccy, open_interest_usd: usd };
+        : {
+            exchange: "okx",
+            symbol,
+            exchange_symbol: instId,
+            ts_event_ms: ts,
+            ts_recv_us: recv.tsRecvUs,
+            conn_id: recv.connId,
+            recv_seq: recv.recvSeq,
+            stream: "open_interest",
+            open_interest: oi,
+            open_interest_ccy: ccy,
+            open_interest_usd: usd,
+          };
     }
     default:
       throw new FieldError(`unknown_channel:${channel.slice(0, 40)}`);
@@ -160,8 +232,15 @@ function bookRows(m: Obj, argInstId: string, items: unknown[], recv: RecvMeta): 
     const instId = typeof d.instId === "string" ? d.instId : argInstId;
     const [bidPx, bidQty] = bookSide(d, "bids");
     const [askPx, askQty] = bookSide(d, "asks");
+    const ts = optInt(d, "ts");
     return {
-      ...common(instId, optInt(d, "ts"), recv),
+      exchange: "okx",
+      symbol: unifiedOf(instId),
+      exchange_symbol: instId,
+      ts_event_ms: ts,
+      ts_recv_us: recv.tsRecvUs,
+      conn_id: recv.connId,
+      recv_seq: recv.recvSeq,
       stream: "book",
       is_snapshot: action === "snapshot",
       source: "ws",
@@ -194,7 +273,7 @@ function liquidations(items: unknown[], recv: RecvMeta): ParseResult {
     const instId = reqString(d, "instId");
     const details = d.details;
     if (!Array.isArray(details)) throw new FieldError("bad_details");
-    if (!/^[A-Z0-9]+-USDT-SWAP$/.test(instId)) {
+    if (!USDT_SWAP.test(instId)) {
       filtered += details.length;
       continue;
     }
@@ -202,7 +281,13 @@ function liquidations(items: unknown[], recv: RecvMeta): ParseResult {
       if (!isObject(x)) throw new FieldError("bad_detail");
       const ts = optInt(x, "ts");
       rows.push({
-        ...common(instId, ts, recv),
+        exchange: "okx",
+        symbol: unifiedOf(instId),
+        exchange_symbol: instId,
+        ts_event_ms: ts,
+        ts_recv_us: recv.tsRecvUs,
+        conn_id: recv.connId,
+        recv_seq: recv.recvSeq,
         stream: "liquidation",
         side: reqSide(x, "side"),
         price: optFloat(x, "bkPx"),

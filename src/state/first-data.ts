@@ -17,16 +17,28 @@ export interface SilentSubscription {
 interface Pending extends SilentSubscription {
   deadlineMs: number;
   reported: boolean;
+  /** Its key in {@link Subscriptions.all}. */
+  key: string;
+}
+
+/** One connection's subscriptions still waiting for first data. */
+interface Subscriptions {
+  /** In subscription order (what `check` and `silent` report in), keyed `stream|symbol`. */
+  all: Map<string, Pending>;
+  /** stream → symbol → pending: the per-row lookup, without building a key string per row. */
+  index: Map<Stream, Map<string, Pending>>;
 }
 
 export class FirstDataTracker {
-  private readonly byConn = new Map<string, Map<string, Pending>>();
+  private readonly byConn = new Map<string, Subscriptions>();
 
   /** `deadlineMs` per subscription: a stream that pushes rarely (OKX funding-rate: 30–90 s) needs longer. */
   open(exchange: string, connId: string, subs: ReadonlyArray<{ stream: Stream; symbol: string; deadlineMs: number }>, nowMs: number): void {
-    const m = new Map<string, Pending>();
-    for (const s of subs)
-      m.set(`${s.stream}|${s.symbol}`, {
+    const all = new Map<string, Pending>();
+    const index = new Map<Stream, Map<string, Pending>>();
+    for (const s of subs) {
+      const key = `${s.stream}|${s.symbol}`;
+      const p: Pending = {
         exchange,
         conn_id: connId,
         stream: s.stream,
@@ -34,8 +46,14 @@ export class FirstDataTracker {
         since_ms: nowMs,
         deadlineMs: nowMs + s.deadlineMs,
         reported: false,
-      });
-    this.byConn.set(connId, m);
+        key,
+      };
+      all.set(key, p);
+      let bySymbol = index.get(s.stream);
+      if (bySymbol === undefined) index.set(s.stream, (bySymbol = new Map()));
+      bySymbol.set(s.symbol, p);
+    }
+    this.byConn.set(connId, { all, index });
   }
 
   /**
@@ -43,13 +61,14 @@ export class FirstDataTracker {
    * `late` (it had been reported silent) and `complete` (every subscription of the connection is live).
    */
   seen(connId: string, stream: Stream, symbol: string): { late: SilentSubscription | null; complete: boolean } | null {
-    const m = this.byConn.get(connId);
-    if (!m || m.size === 0) return null;
-    const key = `${stream}|${symbol}`;
-    const p = m.get(key);
-    if (!p) return null;
-    m.delete(key);
-    return { late: p.reported ? strip(p) : null, complete: m.size === 0 };
+    const c = this.byConn.get(connId);
+    if (!c || c.all.size === 0) return null;
+    const bySymbol = c.index.get(stream);
+    const p = bySymbol?.get(symbol);
+    if (p === undefined || bySymbol === undefined) return null;
+    bySymbol.delete(symbol);
+    c.all.delete(p.key);
+    return { late: p.reported ? strip(p) : null, complete: c.all.size === 0 };
   }
 
   close(connId: string): void {
@@ -59,8 +78,8 @@ export class FirstDataTracker {
   /** Subscriptions past their deadline, each reported once per connection. */
   check(nowMs: number): SilentSubscription[] {
     const out: SilentSubscription[] = [];
-    for (const m of this.byConn.values()) {
-      for (const p of m.values()) {
+    for (const c of this.byConn.values()) {
+      for (const p of c.all.values()) {
         if (!p.reported && nowMs >= p.deadlineMs) {
           p.reported = true;
           out.push(strip(p));
@@ -72,7 +91,7 @@ export class FirstDataTracker {
 
   silent(): SilentSubscription[] {
     const out: SilentSubscription[] = [];
-    for (const m of this.byConn.values()) for (const p of m.values()) if (p.reported) out.push(strip(p));
+    for (const c of this.byConn.values()) for (const p of c.all.values()) if (p.reported) out.push(strip(p));
     return out;
   }
 }

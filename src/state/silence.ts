@@ -22,7 +22,10 @@ export interface SilenceEvent {
 }
 
 export class SilenceTracker {
+  /** Every watched stream, for `check` (keyed once at `watch`, never per event). */
   private readonly tracks = new Map<string, Track>();
+  /** stream → exchange → symbol → track: the per-event lookup, without building a key string. */
+  private readonly index = new Map<Stream, Map<string, Map<string, Track>>>();
 
   /**
    * Watch a stream. Its clock starts at its first event: a stream whose connection never
@@ -31,14 +34,20 @@ export class SilenceTracker {
    */
   watch(exchange: string, stream: Stream, symbol: string, thresholdMs: number, _nowMs?: number): void {
     if (!SILENCE_MONITORED.has(stream)) return;
-    this.tracks.set(`${exchange}|${stream}|${symbol}`, { exchange, stream, symbol, thresholdMs, lastEventMs: null, silentSinceMs: null });
+    const t: Track = { exchange, stream, symbol, thresholdMs, lastEventMs: null, silentSinceMs: null };
+    this.tracks.set(`${exchange}|${stream}|${symbol}`, t);
+    let byExchange = this.index.get(stream);
+    if (byExchange === undefined) this.index.set(stream, (byExchange = new Map()));
+    let bySymbol = byExchange.get(exchange);
+    if (bySymbol === undefined) byExchange.set(exchange, (bySymbol = new Map()));
+    bySymbol.set(symbol, t);
   }
 
   /** Record an event; returns the end of a silence interval when one was open. */
   onEvent(exchange: string, stream: Stream, symbol: string, nowMs: number): SilenceEvent | null {
-    if (!SILENCE_MONITORED.has(stream)) return null;
-    const t = this.tracks.get(`${exchange}|${stream}|${symbol}`);
-    if (!t) return null;
+    // bbo, trade, book and liquidation rows (nearly all of them) stop at the first lookup, as before.
+    const t = this.index.get(stream)?.get(exchange)?.get(symbol);
+    if (t === undefined) return null;
     t.lastEventMs = nowMs;
     if (t.silentSinceMs === null) return null;
     const ev: SilenceEvent = { exchange, stream, symbol, silentMs: nowMs - t.silentSinceMs };

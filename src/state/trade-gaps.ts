@@ -38,28 +38,56 @@ export function plausibleJump(elapsedMs: number): number {
   return 10_000 + Math.ceil(Math.max(0, elapsedMs) / 1000) * 10_000;
 }
 
+/** A decimal id of 1–16 digits that is a safe integer (what the contiguous venues send), else null. */
+function numericId(tradeId: string): number | null {
+  const len = tradeId.length;
+  if (len < 1 || len > 16) return null;
+  // Exact while the value is a safe integer; a 16-digit id above 2^53 - 1 accumulates to 2^53 or
+  // more (rounding is monotonic) and is refused, as Number() + isSafeInteger did.
+  let id = 0;
+  for (let i = 0; i < len; i++) {
+    const c = tradeId.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    id = id * 10 + (c - 48);
+  }
+  return id > Number.MAX_SAFE_INTEGER ? null : id;
+}
+
+/** The last id seen for one symbol and when; updated in place. */
+interface Cursor {
+  id: number;
+  atMs: number;
+}
+
 export class TradeIdGapTracker {
-  private readonly last = new Map<string, { id: number; atMs: number }>();
+  /** exchange → symbol → cursor: two lookups of strings the caller already holds, no key built per trade. */
+  private readonly last = new Map<string, Map<string, Cursor>>();
 
   /** Returns the gap or jump this id reveals, or null. Non-numeric ids are ignored. */
   observe(exchange: string, symbol: string, tradeId: string, nowMs: number): TradeGap | TradeJump | null {
-    if (!/^\d{1,16}$/.test(tradeId)) return null;
-    const id = Number(tradeId);
-    if (!Number.isSafeInteger(id)) return null;
-    const key = `${exchange}|${symbol}`;
-    const prev = this.last.get(key);
+    const id = numericId(tradeId);
+    if (id === null) return null;
+    let bySymbol = this.last.get(exchange);
+    if (bySymbol === undefined) {
+      bySymbol = new Map();
+      this.last.set(exchange, bySymbol);
+    }
+    const prev = bySymbol.get(symbol);
     if (prev === undefined) {
-      this.last.set(key, { id, atMs: nowMs });
+      bySymbol.set(symbol, { id, atMs: nowMs });
       return null;
     }
+    const afterId = prev.id;
     const bound = plausibleJump(nowMs - prev.atMs);
-    if (Math.abs(id - prev.id) > bound) {
-      this.last.set(key, { id, atMs: nowMs });
-      return { kind: "jump", exchange, symbol, afterId: prev.id, nextId: id, bound };
+    if (Math.abs(id - afterId) > bound) {
+      prev.id = id;
+      prev.atMs = nowMs;
+      return { kind: "jump", exchange, symbol, afterId, nextId: id, bound };
     }
-    if (id <= prev.id) return null;
-    this.last.set(key, { id, atMs: nowMs });
-    if (id === prev.id + 1) return null;
-    return { kind: "gap", exchange, symbol, afterId: prev.id, nextId: id, missing: id - prev.id - 1 };
+    if (id <= afterId) return null;
+    prev.id = id;
+    prev.atMs = nowMs;
+    if (id === afterId + 1) return null;
+    return { kind: "gap", exchange, symbol, afterId, nextId: id, missing: id - afterId - 1 };
   }
 }

@@ -131,6 +131,22 @@ describe("TradeIdGapTracker", () => {
     expect(t.observe("okx", "BTCUSDT", String(6_800_001 + plausibleJump(1000) + 1), 3_601_000)).toMatchObject({ kind: "jump" });
     expect(plausibleJump(0)).toBe(10_000);
   });
+
+  test("only ids of 1-16 digits that are safe integers are tracked; the cursor is per (exchange, symbol)", async () => {
+    const { TradeIdGapTracker } = await import("../../src/state/trade-gaps.ts");
+    const t = new TradeIdGapTracker();
+    for (const id of ["", "-1", "1e3", " 5", "5 ", "+5", "0x10", "1.0", "9007199254740992", "9999999999999999", "12345678901234567"]) {
+      expect(t.observe("okx", "BTCUSDT", id, 0)).toBeNull();
+    }
+    // None of them anchored the sequence: the first numeric id is the reference.
+    expect(t.observe("okx", "BTCUSDT", "9007199254740990", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "9007199254740991", 0)).toBeNull();
+    expect(t.observe("okx", "BTCUSDT", "0000000000000010", 0)).toMatchObject({ kind: "jump", nextId: 10 });
+    // The same symbol on another venue has its own cursor.
+    expect(t.observe("binance", "BTCUSDT", "1", 0)).toBeNull();
+    expect(t.observe("binance", "BTCUSDT", "3", 0)).toMatchObject({ kind: "gap", exchange: "binance", missing: 1 });
+    expect(t.observe("okx", "BTCUSDT", "12", 0)).toMatchObject({ kind: "gap", exchange: "okx", afterId: 10, missing: 1 });
+  });
 });
 
 describe("FirstDataTracker", () => {
@@ -166,6 +182,32 @@ describe("FirstDataTracker", () => {
     t.open("okx", "c2", [{ stream: "funding", symbol: "BTCUSDT", deadlineMs: 1 }], 0);
     expect(t.check(5).map((s) => s.conn_id)).toEqual(["c2"]);
     t.close("c2");
+    expect(t.silent()).toEqual([]);
+  });
+
+  test("reports in subscription order; a subscription that never delivers does not change the answer for the others", async () => {
+    const { FirstDataTracker } = await import("../../src/state/first-data.ts");
+    const t = new FirstDataTracker();
+    const subs = [
+      { stream: "bbo" as const, symbol: "B", deadlineMs: 10 },
+      { stream: "trade" as const, symbol: "A", deadlineMs: 10 },
+      { stream: "bbo" as const, symbol: "A", deadlineMs: 10 },
+      { stream: "trade" as const, symbol: "B", deadlineMs: 10 },
+      { stream: "bbo" as const, symbol: "B", deadlineMs: 10 }, // a repeat is one subscription
+    ];
+    t.open("binance", "c1", subs, 0);
+    expect(t.check(10).map((s) => `${s.stream}:${s.symbol}`)).toEqual(["bbo:B", "trade:A", "bbo:A", "trade:B"]);
+    expect(t.seen("c1", "trade", "A")?.complete).toBe(false);
+    expect(t.seen("c1", "bbo", "A")?.complete).toBe(false);
+    expect(t.seen("c1", "bbo", "B")?.complete).toBe(false);
+    // trade:B never delivers: the other rows of the connection find nothing to do.
+    for (let i = 0; i < 3; i++) {
+      expect(t.seen("c1", "bbo", "A")).toBeNull();
+      expect(t.seen("c1", "trade", "C")).toBeNull();
+      expect(t.seen("c2", "trade", "B")).toBeNull();
+    }
+    expect(t.silent().map((s) => `${s.stream}:${s.symbol}`)).toEqual(["trade:B"]);
+    expect(t.seen("c1", "trade", "B")).toEqual({ late: expect.objectContaining({ stream: "trade", symbol: "B", since_ms: 0 }), complete: true });
     expect(t.silent()).toEqual([]);
   });
 });
