@@ -388,14 +388,15 @@ export class Writer {
     const p = this.partitionFor(row);
     if (!p) return;
     const tsUs = row.stream === "connection" ? row.ts_us : row.ts_recv_us;
-    const now = this.clock.nowMs();
     let rows = p.rows;
     if (rows !== null && (tsUs < p.dayStartUs || tsUs >= p.dayEndUs)) {
       // A file never spans a UTC midnight (also when the clock steps back over one).
-      this.flush(p, "utc_midnight", now);
+      this.flush(p, "utc_midnight", this.clock.nowMs());
       rows = null;
     }
+    // The clock is read only when a buffer starts or fills, not for every row.
     if (rows === null) {
+      const now = this.clock.nowMs();
       // Sized from the last file (a hot partition held by MIN_FLUSH_GAP fills up to the hard cap):
       // no doubling-and-copying on the ingest thread in the steady state.
       rows = new ColumnBuilder(p.stream, Math.min(this.opts.bufferSize * HARD_CAP_FACTOR, Math.max(MIN_CAPACITY, Math.ceil(p.lastRows * 1.25))));
@@ -411,6 +412,7 @@ export class Writer {
     if (row.stream !== "connection") this.pendingRows++;
     const n = rows.length;
     if (n >= this.opts.bufferSize) {
+      const now = this.clock.nowMs();
       if (now - p.lastFlushMs >= this.opts.minFlushGapMs || n >= this.opts.bufferSize * HARD_CAP_FACTOR) this.flush(p, "size", now);
       else if (n === this.opts.bufferSize) {
         // Held back by MIN_FLUSH_GAP: due when the gap ends (unless its age deadline comes first).
