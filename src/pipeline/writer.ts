@@ -597,13 +597,23 @@ export class Writer {
     for (const p of this.partitions) this.flush(p, "shutdown", now);
     if (this.jobsOpen > 0) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      await Promise.race([idle, Bun.sleep(timeoutMs)]);
+      await raceTimeout(idle, timeoutMs);
     }
     if (this.jobsOpen > 0) {
       this.abort.abort();
-      if (this.puts.size > 0) await Promise.race([Promise.allSettled([...this.puts]), Bun.sleep(ABORT_GRACE_MS)]);
+      if (this.puts.size > 0) await raceTimeout(Promise.allSettled([...this.puts]), ABORT_GRACE_MS);
     }
     return { complete: this.jobsOpen === 0, unwrittenRows: this.pendingRows };
+  }
+}
+
+/** Waits for `work` or `ms`, whichever ends first; the timer is cleared so it never holds the process open. */
+async function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
