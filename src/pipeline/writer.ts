@@ -1,16 +1,17 @@
 /** @module pipeline/writer — drains the queue into per-(exchange, stream, symbol) buffers and writes files. */
-import { CONNECTION_SYMBOL, EXCHANGES, STREAMS, type ExchangeId, type FileStream, type RecordRow } from "../schema/rows.ts";
-import { fileMetadata } from "../schema/v1.ts";
+import type { ExchangeId, RecordRow } from "../schema/rows.ts";
 import { objectKey } from "../storage/paths.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import type { Storage } from "../storage/types.ts";
 import type { Logger } from "../log.ts";
 import { describeError } from "../errors.ts";
-import { backoffDelayMs, type BackoffPolicy } from "../backoff.ts";
-import type { ColumnBatch } from "./columns.ts";
+import type { BackoffPolicy } from "../backoff.ts";
 import { ColumnBuilder } from "./column-builder.ts";
-import { EncodeError, type Encoder } from "./encoder.ts";
+import type { Encoder } from "./encoder.ts";
 import type { BoundedQueue } from "./queue.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
+import { PartitionTable, type Partition } from "./partitions.ts";
+import { raceTimeout, UploadPump } from "./uploads.ts";
 
 export interface WriterOptions {
   bufferSize: number;
@@ -66,41 +67,6 @@ export interface WriterStats {
   lastStoredMs: number | null;
 }
 
-const FILE_STREAMS: readonly FileStream[] = [...STREAMS, "connection"];
-
-interface Partition {
-  key: string;
-  exchange: string;
-  stream: FileStream;
-  /** The collector's own string (a subscribed symbol, or ALL): what the path is built from. */
-  symbol: string;
-  /** Null while empty: an idle partition holds no buffer. */
-  rows: ColumnBuilder | null;
-  /** The UTC day [start, end) of the buffered rows, in µs: a row outside it starts a new file. */
-  dayStartUs: number;
-  dayEndUs: number;
-  oldestMs: number;
-  lastFlushMs: number;
-  /** Rows in the last file: sizes the next buffer (capped at the hard cap, 4 × BUFFER_SIZE). */
-  lastRows: number;
-  /** Fixed per-partition offset taken off FLUSH_INTERVAL so time flushes do not all land in one tick. */
-  staggerMs: number;
-  /** When tick() must look at it next (age deadline, or the end of MIN_FLUSH_GAP for a full buffer). */
-  dueMs: number;
-  /** Position in the deadline heap; -1 when not scheduled (no rows). */
-  heapIndex: number;
-}
-
-interface Job {
-  key: string;
-  exchange: string;
-  stream: FileStream;
-  symbol: string;
-  /** Kept until the file is stored, so a failed attempt is retried from the same bytes' source. */
-  batch: ColumnBatch;
-  attempts: number;
-}
-
 /** A partition holding this many × BUFFER_SIZE rows is flushed even inside MIN_FLUSH_GAP (bounds memory). */
 const HARD_CAP_FACTOR = 4;
 const DRAIN_EVERY_MS = 10;
@@ -119,146 +85,42 @@ const FLUSH_SLICE_MS = 8;
 const DAY_US = 86_400_000_000;
 /** Smallest buffer a partition starts with; it grows by doubling past the size of its last file. */
 const MIN_CAPACITY = 16;
-/** Symbols the writer files under when no subscription list is given (tests): path-safe names only. */
-const SAFE_SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 /** After a shutdown timeout: how long in-flight writes get to reach their (aborted) end. */
 const ABORT_GRACE_MS = 2000;
 
-/**
- * Time flushes are kept in a min-heap of deadlines, taken earliest first: every partition is
- * flushed within FLUSH_INTERVAL of its oldest row plus the tick period (50 ms) plus, when more
- * partitions fall due at once than FLUSH_SLICE_MS of flushing covers, the ticks needed to reach
- * it in deadline order (docs: README "Performance"). A full buffer held back by MIN_FLUSH_GAP gets
- * the gap's end as its deadline.
- */
-class DeadlineHeap {
-  private readonly items: Partition[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): Partition | undefined {
-    return this.items[0];
-  }
-  push(p: Partition): void {
-    p.heapIndex = this.items.length;
-    this.items.push(p);
-    this.up(p.heapIndex);
-  }
-  pop(): Partition | undefined {
-    const top = this.items[0];
-    if (top) this.remove(top);
-    return top;
-  }
-  remove(p: Partition): void {
-    const i = p.heapIndex;
-    if (i < 0) return;
-    const last = this.items.pop()!;
-    p.heapIndex = -1;
-    if (last !== p) {
-      this.items[i] = last;
-      last.heapIndex = i;
-      this.up(i);
-      this.down(last.heapIndex);
-    }
-  }
-  /** p.dueMs changed. */
-  update(p: Partition): void {
-    if (p.heapIndex < 0) return this.push(p);
-    this.up(p.heapIndex);
-    this.down(p.heapIndex);
-  }
-  private swap(i: number, j: number): void {
-    const a = this.items[i]!;
-    const b = this.items[j]!;
-    this.items[i] = b;
-    this.items[j] = a;
-    a.heapIndex = j;
-    b.heapIndex = i;
-  }
-  private up(i: number): void {
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.items[parent]!.dueMs <= this.items[i]!.dueMs) return;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-  private down(i: number): void {
-    const n = this.items.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.items[l]!.dueMs < this.items[m]!.dueMs) m = l;
-      if (r < n && this.items[r]!.dueMs < this.items[m]!.dueMs) m = r;
-      if (m === i) return;
-      this.swap(i, m);
-      i = m;
-    }
-  }
-}
-
+/** Row admission and size/midnight/time flushes; partitions, deadlines and uploads live in their own modules. */
 export class Writer {
-  /** exchange → symbol → stream → partition: resolved by three lookups of the row's own fields, no key string per row. */
-  private readonly index = new Map<string, Map<string, Map<FileStream, Partition>>>();
-  private readonly partitions: Partition[] = [];
-  private readonly heap = new DeadlineHeap();
-  private last: Partition | null = null;
+  private readonly table: PartitionTable;
+  private readonly heap = new DeadlineHeap<Partition>();
+  private readonly uploads: UploadPump;
   private activeBuffers = 0;
-  private readonly allowed: ReadonlyMap<string, ReadonlyMap<string, string>> | null;
-  private readonly rejectedLogged = new Set<string>();
   private readonly clock: Clock;
-  private readonly waiting: Job[] = [];
-  private readonly failing = new Set<Job>();
-  private inFlight = 0;
-  private jobsOpen = 0;
   private fileSeq = 0;
   /** Market-data rows accepted and not yet stored (connection rows are not events: not counted). */
   private pendingRows = 0;
-  /** Rows in jobs (flushed files) not yet stored. */
-  private backlogRows = 0;
   private backpressureSinceMs: number | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private idleWaiters: Array<() => void> = [];
-  private probeFailed = false;
-  private rowsWritten = 0;
-  private filesWritten = 0;
-  private putsInFlight = 0;
-  private failedAttempts = 0;
-  private lostFiles = 0;
-  private writeErrors = 0;
-  private lastStoredMs: number | null = null;
   private drainScheduled = false;
   private closed = false;
-  /** Aborted when a shutdown times out: no file becomes visible after that, no job retries. */
-  private readonly abort = new AbortController();
-  private readonly puts = new Set<Promise<unknown>>();
   private readonly addRow = (row: RecordRow) => this.add(row);
 
   constructor(
     private readonly queue: BoundedQueue<RecordRow>,
     private readonly storage: Storage,
-    private readonly encoder: Encoder,
-    private readonly losses: WriterLosses,
+    encoder: Encoder,
+    losses: WriterLosses,
     private readonly log: Logger,
     private readonly opts: WriterOptions,
   ) {
     this.clock = opts.clock ?? systemClock;
-    this.allowed = opts.symbols ? new Map(Object.entries(opts.symbols).map(([ex, syms]) => [ex, new Map(syms.map((s) => [s, s]))])) : null;
+    this.table = new PartitionTable(opts.symbols, opts.flushIntervalMs, losses, log);
+    this.uploads = new UploadPump(storage, encoder, losses, log, opts, (stream, rows) => {
+      if (stream !== "connection") this.pendingRows -= rows;
+    });
   }
 
   async start(): Promise<void> {
-    try {
-      await this.storage.probe();
-    } catch (err) {
-      this.probeFailed = true;
-      this.writeErrors++;
-      this.log.error("write_error", {
-        storage: this.storage.describe,
-        error: describeError(err),
-        action: "check that the data directory exists and is writable by the collector's user",
-      });
-    }
+    await this.uploads.probe();
     if (this.storage.removeLeftovers) {
       // In the background: a long-lived data directory is a large tree, and start-up must not wait on it.
       this.leftovers = this.storage.removeLeftovers().then(
@@ -295,17 +157,18 @@ export class Writer {
   /** Stops at maxBacklogRows, resumes below half of it: hysteresis, so a slow storage does not flap (or flood the log). */
   private backpressured(): boolean {
     const limit = this.backpressureSinceMs === null ? this.opts.maxBacklogRows : this.opts.maxBacklogRows / 2;
-    const over = this.backlogRows >= limit;
+    const backlog = this.uploads.backlogRows;
+    const over = backlog >= limit;
     if (over && this.backpressureSinceMs === null) {
       this.backpressureSinceMs = this.clock.nowMs();
       this.log.error("writer_backpressure", {
-        backlog_rows: this.backlogRows,
+        backlog_rows: backlog,
         max_backlog_rows: this.opts.maxBacklogRows,
         queue_size: this.queue.size,
         action: "storage is not keeping up or failing (see write_error / spool_full): the queue fills next and further events are dropped and counted",
       });
     } else if (!over && this.backpressureSinceMs !== null) {
-      this.log.info("writer_backpressure", { resolved: true, backlog_rows: this.backlogRows, lasted_ms: this.clock.nowMs() - this.backpressureSinceMs });
+      this.log.info("writer_backpressure", { resolved: true, backlog_rows: backlog, lasted_ms: this.clock.nowMs() - this.backpressureSinceMs });
       this.backpressureSinceMs = null;
     }
     return over;
@@ -316,76 +179,8 @@ export class Writer {
     this.add(row);
   }
 
-  /** The row's partition: the last one again (runs of one symbol/stream), else three map lookups; null = refused. */
-  private partitionFor(row: RecordRow): Partition | null {
-    const symbol = row.stream === "connection" ? CONNECTION_SYMBOL : row.symbol;
-    const last = this.last;
-    if (last && last.stream === row.stream && last.symbol === symbol && last.exchange === row.exchange) return last;
-    let bySymbol = this.index.get(row.exchange);
-    if (!bySymbol) {
-      if (!(EXCHANGES as readonly string[]).includes(row.exchange)) return this.refuse(row);
-      bySymbol = new Map();
-      this.index.set(row.exchange, bySymbol);
-    }
-    let byStream = bySymbol.get(symbol);
-    if (!byStream) {
-      if (!this.admits(row.exchange, row.stream, symbol)) return this.refuse(row);
-      byStream = new Map();
-      bySymbol.set(symbol, byStream);
-    }
-    let p = byStream.get(row.stream);
-    if (!p) {
-      if (!(FILE_STREAMS as readonly string[]).includes(row.stream)) return this.refuse(row);
-      const key = `${row.exchange}|${row.stream}|${symbol}`;
-      p = {
-        key,
-        exchange: row.exchange,
-        stream: row.stream,
-        // The collector's own string, never the row's: from the subscription list when there is one.
-        symbol: row.stream === "connection" ? CONNECTION_SYMBOL : (this.allowed?.get(row.exchange)?.get(symbol) ?? symbol),
-        rows: null,
-        dayStartUs: 0,
-        dayEndUs: 0,
-        oldestMs: 0,
-        lastFlushMs: 0,
-        lastRows: 0,
-        staggerMs: staggerFor(key, this.opts.flushIntervalMs),
-        dueMs: 0,
-        heapIndex: -1,
-      };
-      byStream.set(row.stream, p);
-      this.partitions.push(p);
-    }
-    this.last = p;
-    return p;
-  }
-
-  /** Path components come only from values the collector chose: a subscribed symbol (or ALL), a known venue and stream. */
-  private admits(exchange: string, stream: string, symbol: string): boolean {
-    if (stream === "connection") return true;
-    if (this.allowed) return this.allowed.get(exchange)?.has(symbol) ?? false;
-    return SAFE_SYMBOL.test(symbol);
-  }
-
-  /** A row the ingest layer should have refused: counted, logged once per venue, never a partition. */
-  private refuse(row: RecordRow): null {
-    this.losses.recordParseError("unknown_symbol");
-    const exchange = String(row.exchange).slice(0, 20);
-    if (!this.rejectedLogged.has(exchange)) {
-      this.rejectedLogged.add(exchange);
-      const symbol = row.stream === "connection" ? CONNECTION_SYMBOL : row.symbol;
-      this.log.warn("parse_error", {
-        exchange,
-        reason: "unknown_symbol",
-        sample: JSON.stringify({ stream: String(row.stream).slice(0, 40), symbol: String(symbol).slice(0, 64) }),
-        note: "refused by the writer: not a subscribed symbol",
-      });
-    }
-    return null;
-  }
-
   private add(row: RecordRow): void {
-    const p = this.partitionFor(row);
+    const p = this.table.partitionFor(row);
     if (!p) return;
     const tsUs = row.stream === "connection" ? row.ts_us : row.ts_recv_us;
     let rows = p.rows;
@@ -461,120 +256,22 @@ export class Writer {
       seq: ++this.fileSeq,
     });
     this.log.debug("flush", { key, rows: rows.length, reason });
-    this.jobsOpen++;
-    this.backlogRows += rows.length;
-    this.waiting.push({ key, exchange: p.exchange, stream: p.stream, symbol: p.symbol, batch: rows.build(), attempts: 0 });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.inFlight < this.opts.maxInflightUploads && this.waiting.length > 0 && !this.abort.signal.aborted) {
-      const job = this.waiting.shift()!;
-      this.inFlight++;
-      void this.run(job);
-    }
-  }
-
-  private async run(job: Job): Promise<void> {
-    const meta = fileMetadata({
-      exchange: job.exchange,
-      stream: job.stream,
-      symbol: job.symbol,
-      instanceId: this.opts.instanceId,
-      collectorVersion: this.opts.collectorVersion,
-    });
-    const signal = this.abort.signal;
-    let bytes: Uint8Array | null = null;
-    for (;;) {
-      // After a shutdown timeout nothing more is written: the job's rows stay counted as unwritten.
-      if (signal.aborted) return;
-      job.attempts++;
-      try {
-        // Encode once; a failed store is retried with the same bytes under the same key.
-        if (!bytes) bytes = await this.encoder.encode(job.batch, meta, `quantlab-collector ${this.opts.collectorVersion}`);
-        if (signal.aborted) return;
-        this.putsInFlight++;
-        const put = this.storage.put(job.key, bytes, signal);
-        this.puts.add(put);
-        try {
-          await put;
-        } finally {
-          this.puts.delete(put);
-          this.putsInFlight--;
-        }
-        break;
-      } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof EncodeError) {
-          if (!err.batch) {
-            // The worker died holding the only copy: count the rows as lost, loudly, never silently.
-            this.lose(job, err);
-            return;
-          }
-          job.batch = err.batch;
-        }
-        this.failedAttempts++;
-        this.writeErrors++;
-        if (job.attempts >= this.opts.retryBudget) this.failing.add(job);
-        const delayMs = backoffDelayMs(this.opts.retryBackoff, job.attempts);
-        this.log.error("write_error", {
-          key: job.key,
-          rows: job.batch.length,
-          attempt: job.attempts,
-          retry_in_ms: delayMs,
-          storage: this.storage.describe,
-          error: describeError(err),
-        });
-        await Bun.sleep(delayMs);
-      }
-    }
-    if (job.attempts > 1) this.log.info("write_recovered", { key: job.key, attempts: job.attempts });
-    this.probeFailed = false;
-    // total_written counts market-data events (comparable with total_events), not connection rows.
-    if (job.stream !== "connection") this.rowsWritten += job.batch.length;
-    this.filesWritten++;
-    this.lastStoredMs = Date.now();
-    this.finish(job);
-  }
-
-  private lose(job: Job, err: Error): void {
-    this.lostFiles++;
-    this.writeErrors++;
-    this.losses.recordDrop(Date.now(), job.batch.length);
-    this.log.error("write_error", {
-      key: job.key,
-      rows: job.batch.length,
-      lost: true,
-      error: describeError(err),
-      action: "rows counted in dropped_events_total; check memory limits (MemoryMax) and the encoder worker logs",
-    });
-    // Counted as dropped here: not again as unwritten at shutdown.
-    if (job.stream !== "connection") this.pendingRows -= job.batch.length;
-    this.finish(job, false);
-  }
-
-  private finish(job: Job, written = true): void {
-    this.failing.delete(job);
-    if (written && job.stream !== "connection") this.pendingRows -= job.batch.length;
-    this.backlogRows -= job.batch.length;
-    this.inFlight--;
-    this.jobsOpen--;
-    this.pump();
-    if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.uploads.submit(key, p, rows);
   }
 
   stats(): WriterStats {
+    const u = this.uploads.stats();
     return {
-      rowsWritten: this.rowsWritten,
-      filesWritten: this.filesWritten,
+      rowsWritten: u.rowsWritten,
+      filesWritten: u.filesWritten,
       pendingRows: this.pendingRows,
       activeBuffers: this.activeBuffers,
-      putsInFlight: this.putsInFlight,
-      failedAttempts: this.failedAttempts,
-      lostFiles: this.lostFiles,
-      writeErrors: this.writeErrors,
-      failing: this.probeFailed || this.failing.size > 0,
-      lastStoredMs: this.lastStoredMs,
+      putsInFlight: u.putsInFlight,
+      failedAttempts: u.failedAttempts,
+      lostFiles: u.lostFiles,
+      writeErrors: u.writeErrors,
+      failing: u.failing,
+      lastStoredMs: u.lastStoredMs,
     };
   }
 
@@ -594,32 +291,12 @@ export class Writer {
     this.closed = true;
     while (this.queue.size > 0) this.drain(DRAIN_MAX_PER_CALL, true);
     const now = this.clock.nowMs();
-    for (const p of this.partitions) this.flush(p, "shutdown", now);
-    if (this.jobsOpen > 0) {
-      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      await raceTimeout(idle, timeoutMs);
+    for (const p of this.table.all) this.flush(p, "shutdown", now);
+    if (this.uploads.open > 0) await raceTimeout(this.uploads.idle(), timeoutMs);
+    if (this.uploads.open > 0) {
+      const inFlight = this.uploads.stop();
+      if (inFlight) await raceTimeout(inFlight, ABORT_GRACE_MS);
     }
-    if (this.jobsOpen > 0) {
-      this.abort.abort();
-      if (this.puts.size > 0) await raceTimeout(Promise.allSettled([...this.puts]), ABORT_GRACE_MS);
-    }
-    return { complete: this.jobsOpen === 0, unwrittenRows: this.pendingRows };
+    return { complete: this.uploads.open === 0, unwrittenRows: this.pendingRows };
   }
-}
-
-/** Waits for `work` or `ms`, whichever ends first; the timer is cleared so it never holds the process open. */
-async function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function staggerFor(key: string, flushIntervalMs: number): number {
-  // Deterministic spread over [0, 25%) of the interval.
-  let h = 2166136261;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return (((h >>> 0) % 1000) / 1000) * flushIntervalMs * 0.25;
 }
