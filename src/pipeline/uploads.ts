@@ -91,6 +91,15 @@ export class UploadPump {
     }
   }
 
+  /** Remove the temp files an earlier run left (if the storage has any); logged, never thrown. */
+  removeLeftovers(): Promise<void> {
+    if (!this.storage.removeLeftovers) return Promise.resolve();
+    return this.storage.removeLeftovers().then(
+      (r) => this.log.info("tmp_cleanup", { storage: this.storage.describe, removed: r.removed, kept_live: r.kept }),
+      (err: unknown) => this.log.warn("tmp_cleanup", { storage: this.storage.describe, error: describeError(err) }),
+    );
+  }
+
   /** Queue a flushed buffer's file under `key` and start it if an upload slot is free. */
   submit(key: string, p: Partition, rows: ColumnBuilder): void {
     this.jobsOpen++;

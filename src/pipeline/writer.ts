@@ -4,7 +4,6 @@ import { objectKey } from "../storage/paths.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import type { Storage } from "../storage/types.ts";
 import type { Logger } from "../log.ts";
-import { describeError } from "../errors.ts";
 import type { BackoffPolicy } from "../backoff.ts";
 import { ColumnBuilder } from "./column-builder.ts";
 import type { Encoder } from "./encoder.ts";
@@ -106,7 +105,7 @@ export class Writer {
 
   constructor(
     private readonly queue: BoundedQueue<RecordRow>,
-    private readonly storage: Storage,
+    storage: Storage,
     encoder: Encoder,
     losses: WriterLosses,
     private readonly log: Logger,
@@ -121,13 +120,8 @@ export class Writer {
 
   async start(): Promise<void> {
     await this.uploads.probe();
-    if (this.storage.removeLeftovers) {
-      // In the background: a long-lived data directory is a large tree, and start-up must not wait on it.
-      this.leftovers = this.storage.removeLeftovers().then(
-        (r) => this.log.info("tmp_cleanup", { storage: this.storage.describe, removed: r.removed, kept_live: r.kept }),
-        (err: unknown) => this.log.warn("tmp_cleanup", { storage: this.storage.describe, error: describeError(err) }),
-      );
-    }
+    // In the background: a long-lived data directory is a large tree, and start-up must not wait on it.
+    this.leftovers = this.uploads.removeLeftovers();
     this.timers.push(setInterval(() => this.drainSlice(), DRAIN_EVERY_MS));
     this.timers.push(setInterval(() => this.tick(this.clock.nowMs()), TICK_EVERY_MS));
   }
