@@ -34,15 +34,22 @@ interface Drops {
   recordDrop(nowMs: number, count?: number): void;
 }
 
-/** The pump's part of WriterStats. */
-export interface UploadStats {
+/** What the pump counts: the writer's stats (WriterStats) without its buffers. */
+export interface PumpStats {
+  /** Market-data rows in stored files (comparable with total_events; connection rows are not counted). */
   rowsWritten: number;
   filesWritten: number;
+  /** storage.put calls in progress. */
   putsInFlight: number;
+  /** Failed attempts to encode or store a file (each retried with backoff). */
   failedAttempts: number;
+  /** Files whose rows were lost (the encoder died holding the only copy): counted as drops too. */
   lostFiles: number;
+  /** Failed start-up probes, failed attempts and lost files. */
   writeErrors: number;
+  /** Storage failing beyond the retry budget, or the start-up probe failed and nothing was written since. */
   failing: boolean;
+  /** When storage.put last succeeded (ms), null until the first. */
   lastStoredMs: number | null;
 }
 
@@ -203,7 +210,7 @@ export class UploadPump {
     if (this.jobsOpen === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  stats(): UploadStats {
+  stats(): PumpStats {
     return {
       rowsWritten: this.rowsWritten,
       filesWritten: this.filesWritten,

@@ -10,7 +10,7 @@ import type { Encoder } from "./encoder.ts";
 import type { BoundedQueue } from "./queue.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { PartitionTable, type Partition } from "./partitions.ts";
-import { raceTimeout, UploadPump } from "./uploads.ts";
+import { raceTimeout, UploadPump, type PumpStats } from "./uploads.ts";
 
 export interface WriterOptions {
   bufferSize: number;
@@ -44,26 +44,11 @@ export interface WriterLosses {
 }
 
 /** What the writer counts (pure data), pulled by the status snapshot and the health (src/run/writes.ts). */
-export interface WriterStats {
-  /** Market-data rows in stored files (comparable with total_events; connection rows are not counted). */
-  rowsWritten: number;
-  filesWritten: number;
+export interface WriterStats extends PumpStats {
   /** Market-data rows accepted and not yet stored. */
   pendingRows: number;
   /** Partitions holding a buffer. */
   activeBuffers: number;
-  /** storage.put calls in progress. */
-  putsInFlight: number;
-  /** Failed attempts to encode or store a file (each retried with backoff). */
-  failedAttempts: number;
-  /** Files whose rows were lost (the encoder died holding the only copy): counted as drops too. */
-  lostFiles: number;
-  /** Failed start-up probes, failed attempts and lost files. */
-  writeErrors: number;
-  /** Storage failing beyond the retry budget, or the start-up probe failed and nothing was written since. */
-  failing: boolean;
-  /** When storage.put last succeeded (ms), null until the first. */
-  lastStoredMs: number | null;
 }
 
 /** A partition holding this many × BUFFER_SIZE rows is flushed even inside MIN_FLUSH_GAP (bounds memory). */
