@@ -1,4 +1,5 @@
 /** @module exchanges/fields — strict readers for venue fields: a wrong type is an error, never a guess. */
+import { digitsInt } from "../schema/digits.ts";
 
 export class FieldError extends Error {
   constructor(readonly reason: string) {
@@ -102,24 +103,9 @@ export function optInt(o: Obj, key: string): number | null {
 
 /** `-?\d{1,16}` (digits only, as the venues send ids and ms times) that is a safe integer; else null. */
 function integerOf(v: string): number | null {
-  const len = v.length;
-  let i = 0;
-  let negative = false;
-  if (v.charCodeAt(0) === 45) {
-    negative = true;
-    i = 1;
-  }
-  if (len - i < 1 || len - i > 16) return null;
-  // Accumulated exactly while the value is a safe integer; a 16-digit text above 2^53 - 1 accumulates
-  // to 2^53 or more (rounding is monotonic) and is refused, as Number() + isSafeInteger did.
-  let n = 0;
-  for (; i < len; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-    n = n * 10 + (c - 48);
-  }
-  if (n > Number.MAX_SAFE_INTEGER) return null;
-  return negative ? -n : n;
+  const negative = v.charCodeAt(0) === 45;
+  const n = digitsInt(v, negative ? 1 : 0);
+  return n !== null && negative ? -n : n;
 }
 
 export function reqInt(o: Obj, key: string): number {

@@ -13,6 +13,7 @@
  * hundred to a few thousand trades per second in bursts) so a real outage of any length is still
  * counted as gaps, yet a 64-bit outlier is recognised after any realistic silence.
  */
+import { digitsInt } from "../schema/digits.ts";
 
 export interface TradeGap {
   kind: "gap";
@@ -38,21 +39,6 @@ export function plausibleJump(elapsedMs: number): number {
   return 10_000 + Math.ceil(Math.max(0, elapsedMs) / 1000) * 10_000;
 }
 
-/** A decimal id of 1–16 digits that is a safe integer (what the contiguous venues send), else null. */
-function numericId(tradeId: string): number | null {
-  const len = tradeId.length;
-  if (len < 1 || len > 16) return null;
-  // Exact while the value is a safe integer; a 16-digit id above 2^53 - 1 accumulates to 2^53 or
-  // more (rounding is monotonic) and is refused, as Number() + isSafeInteger did.
-  let id = 0;
-  for (let i = 0; i < len; i++) {
-    const c = tradeId.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-    id = id * 10 + (c - 48);
-  }
-  return id > Number.MAX_SAFE_INTEGER ? null : id;
-}
-
 /** The last id seen for one symbol and when; updated in place. */
 interface Cursor {
   id: number;
@@ -65,7 +51,7 @@ export class TradeIdGapTracker {
 
   /** Returns the gap or jump this id reveals, or null. Non-numeric ids are ignored. */
   observe(exchange: string, symbol: string, tradeId: string, nowMs: number): TradeGap | TradeJump | null {
-    const id = numericId(tradeId);
+    const id = digitsInt(tradeId);
     if (id === null) return null;
     let bySymbol = this.last.get(exchange);
     if (bySymbol === undefined) {
