@@ -5,8 +5,9 @@
  * never delivers — exactly the venue's silent failure.
  */
 import type { LiquidationRequest, Market, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor, paced } from "./types.ts";
+import { paced } from "./types.ts";
 import { SimBooks } from "./book.ts";
+import type { Fill } from "./series.ts";
 
 type Route = "public" | "market";
 
@@ -50,6 +51,7 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
     const S = sym.toUpperCase();
     const wrap = (data: Record<string, unknown>) => JSON.stringify(combined ? { stream: name, data } : data);
     const m = o.market;
+    const inst = m.instrument(S);
     switch (kind) {
       case "bookTicker":
         return {
@@ -57,18 +59,17 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           symbol: S,
           weight: 10,
           emit(now) {
-            const p = m.price(S);
-            const d = decimalsFor(p);
-            const spread = p * 0.0001;
+            inst.move();
             return {
               text: wrap({
                 e: "bookTicker",
-                u: m.nextId(`${S}:u`, 400_000_000),
+                // The book's update id: steps by 1–6 (other book events in between).
+                u: m.nextId(`${S}:u`, 400_000_000, 1 + Math.floor(m.random() * 6)),
                 s: S,
-                b: m.fmt(p - spread, d),
-                B: m.fmt(m.random() * 50, 3),
-                a: m.fmt(p + spread, d),
-                A: m.fmt(m.random() * 50, 3),
+                b: inst.px(inst.bidTicks),
+                B: inst.qty(inst.lots()),
+                a: inst.px(inst.askTicks),
+                A: inst.qty(inst.lots()),
                 T: now - 2,
                 E: now,
                 st: 1,
@@ -78,13 +79,21 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
             };
           },
         };
-      case "trade":
+      case "trade": {
+        // One fill per frame; a burst's fills come in consecutive frames with contiguous ids.
+        let burst: Iterator<Fill, void> | null = null;
         return {
           name,
           symbol: S,
           weight: 4,
           emit(now) {
-            const p = m.price(S);
+            let f = burst?.next();
+            if (!f || f.done) {
+              inst.move();
+              burst = inst.burst();
+              f = burst.next();
+            }
+            const fill = f.value as Fill;
             return {
               text: wrap({
                 e: "trade",
@@ -92,36 +101,48 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
                 T: now - 1,
                 s: S,
                 t: m.nextId(`${S}:t`, 7_967_419_000),
-                p: m.fmt(p, decimalsFor(p)),
-                q: m.fmt(m.random() * 2 + 0.001, 3),
+                p: inst.px(fill.ticks),
+                q: inst.qty(fill.lots),
                 X: "MARKET",
-                m: m.random() < 0.5,
+                m: fill.sell,
                 st: 1,
               }),
               rows: [{ stream: "trade", symbol: S }],
             };
           },
         };
+      }
       case "aggTrade":
         return {
           name,
           symbol: S,
           weight: 4,
           emit(now) {
-            const p = m.price(S);
+            // One aggregate per burst and price: the fills of one taker order at one price (ids f..l).
+            inst.move();
+            let first: Fill | null = null;
+            let lots = 0;
+            let fills = 0;
+            for (const fill of inst.burst()) {
+              if (first && fill.ticks !== first.ticks) break;
+              first ??= fill;
+              lots += fill.lots;
+              fills++;
+            }
             const f = m.nextId(`${S}:t`, 7_967_419_000);
+            const l = fills > 1 ? m.nextId(`${S}:t`, 7_967_419_000, fills - 1) : f;
             return {
               text: wrap({
                 e: "aggTrade",
                 E: now,
                 s: S,
                 a: m.nextId(`${S}:a`, 5_933_014),
-                p: m.fmt(p, decimalsFor(p)),
-                q: m.fmt(m.random() * 2 + 0.001, 3),
+                p: inst.px(first!.ticks),
+                q: inst.qty(lots),
                 f,
-                l: f,
+                l,
                 T: now - 1,
-                m: m.random() < 0.5,
+                m: first!.sell,
               }),
               rows: [{ stream: "trade", symbol: S }],
             };
@@ -151,18 +172,21 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           symbol: S,
           weight: 1,
           emit(now) {
-            const p = m.price(S);
-            const d = decimalsFor(p) + 3;
+            inst.move();
+            inst.stepMark();
             const nextFunding = Math.ceil(now / 28_800_000) * 28_800_000;
+            const mark = inst.mark();
+            const index = inst.index();
             return {
               text: wrap({
                 e: "markPriceUpdate",
                 E: now,
                 s: S,
-                p: m.fmt(p, d),
-                i: m.fmt(p * 0.9999, d),
-                P: m.fmt(p * 1.0001, d),
-                r: m.fmt((m.random() - 0.4) * 0.001, 8),
+                p: inst.fine(mark),
+                i: inst.fine(index),
+                // Estimated settle price: between index and mark.
+                P: inst.fine((mark + index) / 2),
+                r: inst.funding().toFixed(8),
                 T: nextFunding,
               }),
               rows: [
@@ -176,22 +200,19 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
         // The venue's format (docs/venues.md §1.5, live frames of 2026-10): `o.S` the order's side,
         // `z` accumulated fill, `l` last fill, `ps`/`st` inside `o`.
         const frame = (now: number, side?: "buy" | "sell"): SimFrame => {
-          const p = m.price(S);
-          const d = decimalsFor(p);
-          const sell = side ? side === "sell" : m.random() < 0.5;
-          const q = m.random() * 5 + 0.001;
-          const last = q * (0.2 + m.random() * 0.8);
+          const liq = inst.liquidation(side);
+          const last = 1 + Math.floor(m.random() * liq.lots);
           const o = {
             s: S,
-            S: sell ? "SELL" : "BUY",
+            S: liq.sell ? "SELL" : "BUY",
             o: "LIMIT",
             f: "IOC",
-            q: m.fmt(q, 3),
-            p: m.fmt(sell ? p * 0.995 : p * 1.005, d),
-            ap: m.fmt(p, d),
+            q: inst.qty(liq.lots),
+            p: inst.px(liq.limitTicks),
+            ap: inst.px(liq.avgTicks),
             X: "FILLED",
-            l: m.fmt(last, 3),
-            z: m.fmt(q, 3),
+            l: inst.qty(last),
+            z: inst.qty(liq.lots),
             T: now - 1,
             ps: S,
             st: 1,

@@ -1,11 +1,14 @@
 /**
  * @module sim/book — a real evolving order book per (venue, symbol) for the simulator (issue 11):
- * prices on an integer tick grid (so the text the venue sends parses back to exactly the same
- * numbers), 10–40 levels a side, never crossed. `step()` changes a few levels and returns them in
- * the venues' delta form (absolute quantity, 0 = delete); `levels()` is the true book, which tests
- * compare with the book rebuilt from the files.
+ * prices on the instrument's tick grid (sim/series), sizes on its lot grid (larger away from the
+ * touch), so the text the venue sends parses back to exactly the same numbers; 10–40 levels a side,
+ * never crossed. The book follows the instrument's best bid and ask as the market moves (the touch
+ * is taken or joined), and most other changes are within a few ticks of the top. `step()` returns
+ * the changes in the venues' delta form (absolute quantity, 0 = delete); `levels()` is the true
+ * book, which tests compare with the book rebuilt from the files.
  */
-import { decimalsFor, type Market } from "./types.ts";
+import type { Instrument, RandomSource } from "./series.ts";
+import type { Market } from "./types.ts";
 
 export type Level = [price: string, qty: string];
 
@@ -26,28 +29,23 @@ export class SimBook {
   /** price in ticks → quantity text */
   private readonly bids = new Map<number, string>();
   private readonly asks = new Map<number, string>();
-  private readonly tick: number;
-  private readonly decimals: number;
 
+  /** `contracts`: sizes are whole contracts (OKX, lot 1) rather than the instrument's lot of the base coin. */
   constructor(
-    private readonly m: Market,
-    basePrice: number,
+    private readonly rng: RandomSource,
+    private readonly inst: Instrument,
+    private readonly contracts = false,
   ) {
-    this.decimals = decimalsFor(basePrice);
-    this.tick = 10 ** -this.decimals;
-    const mid = Math.round(basePrice / this.tick);
-    for (let k = 1; k <= 20; k++) {
-      this.bids.set(mid - k, this.qty());
-      this.asks.set(mid + k, this.qty());
+    for (let k = 0; k < 20; k++) {
+      this.bids.set(inst.bidTicks - k, this.qty(k));
+      this.asks.set(inst.askTicks + k, this.qty(k));
     }
   }
 
-  private qty(): string {
-    return (0.001 + Math.floor(this.m.random() * 50_000) / 1000).toFixed(3);
-  }
-
-  private px(ticks: number): string {
-    return (ticks * this.tick).toFixed(this.decimals);
+  /** A level's size in lots: the usual heavy tail, deeper levels larger. */
+  private qty(away: number): string {
+    const lots = this.inst.lots() * (1 + Math.floor(away / 4));
+    return this.contracts ? String(lots) : this.inst.qty(lots);
   }
 
   private bestBid(): number {
@@ -62,44 +60,54 @@ export class SimBook {
     return a;
   }
 
-  /** A random one of a side's prices (a side never has fewer than MIN_LEVELS levels). */
-  private pick(prices: number[]): number {
-    const p = prices[Math.floor(this.m.random() * prices.length)];
-    if (p === undefined) throw new Error("sim book: a side has no levels");
-    return p;
-  }
-
-  /** One to four level changes: updates, deletions and insertions, never crossing the book. */
+  /** Up to five level changes: the touch following the instrument, then 1–3 changes near the top; never crossing, never a price twice. */
   step(): BookChange {
     const out: BookChange = { bids: [], asks: [] };
-    const n = 1 + Math.floor(this.m.random() * 4);
-    for (let i = 0; i < n; i++) {
-      const bid = this.m.random() < 0.5;
+    const touched = { bid: new Set<number>(), ask: new Set<number>() };
+    const set = (bid: boolean, p: number, q: string) => {
       const side = bid ? this.bids : this.asks;
-      const list = bid ? out.bids : out.asks;
-      const r = this.m.random();
-      const prices = [...side.keys()];
-      if (r < 0.25 && side.size > MIN_LEVELS) {
-        const p = this.pick(prices);
-        if (list.some((l) => l[0] === this.px(p))) continue;
-        side.delete(p);
-        list.push([this.px(p), "0"]);
-      } else if (r < 0.5 && side.size < MAX_LEVELS) {
-        // Insert inside the current range or just outside, on the right side of the spread.
-        const bb = this.bestBid();
-        const ba = this.bestAsk();
-        const off = 1 + Math.floor(this.m.random() * 30);
-        const p = bid ? Math.min(ba - 1, bb + 2 - off) : Math.max(bb + 1, ba - 2 + off);
-        if (side.has(p) || list.some((l) => l[0] === this.px(p))) continue;
-        const q = this.qty();
-        side.set(p, q);
-        list.push([this.px(p), q]);
-      } else {
-        const p = this.pick(prices);
-        if (list.some((l) => l[0] === this.px(p))) continue;
-        const q = this.qty();
-        side.set(p, q);
-        list.push([this.px(p), q]);
+      if (q === "0") side.delete(p);
+      else side.set(p, q);
+      touched[bid ? "bid" : "ask"].add(p);
+      (bid ? out.bids : out.asks).push([this.inst.px(p), q]);
+    };
+    const free = (bid: boolean, p: number) => !touched[bid ? "bid" : "ask"].has(p);
+    const far = (bid: boolean) => {
+      const side = bid ? this.bids : this.asks;
+      let w = bid ? Infinity : -Infinity;
+      for (const p of side.keys()) if (bid ? p < w : p > w) w = p;
+      return w;
+    };
+    // The touch follows the instrument: a best level beyond its price is taken (a level further out
+    // replaces it when the side is at its minimum); its price, if inside the spread, is joined.
+    for (const bid of [true, false]) {
+      const side = bid ? this.bids : this.asks;
+      const target = bid ? this.inst.bidTicks : this.inst.askTicks;
+      const best = bid ? this.bestBid() : this.bestAsk();
+      if (bid ? best > target : best < target) {
+        if (side.size <= MIN_LEVELS) set(bid, far(bid) + (bid ? -1 : 1), this.qty(20));
+        set(bid, best, "0");
+      } else if (best !== target && (bid ? target < this.bestAsk() : target > this.bestBid())) set(bid, target, this.qty(0));
+    }
+    const n = 1 + Math.floor(this.rng.random() * 3);
+    for (let i = 0; i < n; i++) {
+      const bid = this.rng.random() < 0.5;
+      const side = bid ? this.bids : this.asks;
+      const best = bid ? this.bestBid() : this.bestAsk();
+      // Mostly within a few ticks of the top.
+      const away = Math.floor(-Math.log(1 - this.rng.random()) * 4);
+      const p = bid ? best - away : best + away;
+      if (!free(bid, p)) continue;
+      const r = this.rng.random();
+      if (side.has(p) && r < 0.2 && side.size > MIN_LEVELS) set(bid, p, "0");
+      else set(bid, p, this.qty(away));
+    }
+    for (const bid of [true, false]) {
+      const side = bid ? this.bids : this.asks;
+      while (side.size > MAX_LEVELS) {
+        const p = far(bid);
+        if (!free(bid, p)) break;
+        set(bid, p, "0");
       }
     }
     return out;
@@ -107,8 +115,8 @@ export class SimBook {
 
   /** The whole book, bids high → low, asks low → high, as the venue would print it. */
   levels(): BookView {
-    const bids = [...this.bids.entries()].sort((a, b) => b[0] - a[0]).map(([p, q]): Level => [this.px(p), q]);
-    const asks = [...this.asks.entries()].sort((a, b) => a[0] - b[0]).map(([p, q]): Level => [this.px(p), q]);
+    const bids = [...this.bids.entries()].sort((a, b) => b[0] - a[0]).map(([p, q]): Level => [this.inst.px(p), q]);
+    const asks = [...this.asks.entries()].sort((a, b) => a[0] - b[0]).map(([p, q]): Level => [this.inst.px(p), q]);
     return { bids, asks };
   }
 }
@@ -132,15 +140,20 @@ export interface SimBookState {
 export class SimBooks {
   private readonly bySymbol = new Map<string, SimBookState>();
 
-  /** `firstId` draws a new book's starting id (after the book itself, so the draws stay in one order). */
+  /** `firstId` draws a new book's starting id (after the book itself, so the draws stay in one order); `contracts`: sizes in whole contracts (OKX). */
   constructor(
     private readonly m: Market,
     private readonly firstId: () => number,
+    private readonly contracts = false,
   ) {}
 
   of(symbol: string): SimBookState {
     let b = this.bySymbol.get(symbol);
-    if (!b) this.bySymbol.set(symbol, (b = { book: new SimBook(this.m, this.m.price(symbol)), id: this.firstId(), faults: { skip: 0, reset: false } }));
+    if (!b)
+      this.bySymbol.set(
+        symbol,
+        (b = { book: new SimBook(this.m, this.m.instrument(symbol), this.contracts), id: this.firstId(), faults: { skip: 0, reset: false } }),
+      );
     return b;
   }
 

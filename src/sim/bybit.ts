@@ -9,7 +9,7 @@
  */
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor, paced, SocketStates } from "./types.ts";
+import { paced, SocketStates } from "./types.ts";
 import { SimBooks, type Level } from "./book.ts";
 
 export interface BybitSimOptions {
@@ -77,14 +77,13 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   }
 
   function orderbook(S: string): SimSubscription {
+    const inst = m.instrument(S);
     return {
       name: `orderbook.1.${S}`,
       symbol: S,
       weight: 10,
       emit(now) {
-        const p = m.price(S);
-        const d = decimalsFor(p);
-        const spread = p * 0.0001;
+        inst.move();
         // Level 1 is snapshot-only; `ts` precedes `type` in the venue's text (§2.5).
         const text = JSON.stringify({
           topic: `orderbook.1.${S}`,
@@ -92,10 +91,10 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
           type: "snapshot",
           data: {
             s: S,
-            b: [[m.fmt(p - spread, d), m.fmt(m.random() * 20, 6)]],
-            a: [[m.fmt(p + spread, d), m.fmt(m.random() * 20, 6)]],
+            b: [[inst.px(inst.bidTicks), inst.qty(inst.lots())]],
+            a: [[inst.px(inst.askTicks), inst.qty(inst.lots())]],
             u: m.nextId(`bybit:${S}:u`, 72_212_000),
-            seq: m.nextId("bybit:seq", 112_603_120_000),
+            seq: m.nextId("bybit:seq", 112_603_120_000, 1 + Math.floor(m.random() * 20)),
           },
           cts: now - 1,
         });
@@ -105,23 +104,29 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   }
 
   function trades(S: string): SimSubscription {
+    const inst = m.instrument(S);
+    let last = inst.lastTicks;
     return {
       name: `publicTrade.${S}`,
       symbol: S,
       weight: 4,
       emit(now) {
-        // Up to a few fills per message, sorted by match time, sharing one cross sequence (§2.5).
-        const n = 1 + Math.floor(m.random() * 3);
-        const seq = m.nextId("bybit:seq", 112_603_120_000);
-        const data = Array.from({ length: n }, (_, k) => {
-          const p = m.price(S);
+        // One message per taker order: its fills (a burst), sorted by match time, sharing one cross sequence (§2.5).
+        inst.move();
+        const fills = [...inst.burst()];
+        const seq = m.nextId("bybit:seq", 112_603_120_000, 1 + Math.floor(m.random() * 20));
+        const n = fills.length;
+        const data = fills.map((f, k) => {
+          // Tick direction against the previous trade: a zero tick keeps the last direction's sign.
+          const L = f.ticks > last ? "PlusTick" : f.ticks < last ? "MinusTick" : f.sell ? "ZeroMinusTick" : "ZeroPlusTick";
+          last = f.ticks;
           return {
             T: now - n + k,
             s: S,
-            S: m.random() < 0.5 ? "Buy" : "Sell",
-            v: m.fmt(m.random() * 3 + 0.001, 3),
-            p: m.fmt(p, decimalsFor(p)),
-            L: m.random() < 0.5 ? "PlusTick" : "ZeroMinusTick",
+            S: f.sell ? "Sell" : "Buy",
+            v: inst.qty(f.lots),
+            p: inst.px(f.ticks),
+            L,
             i: uuid(),
             BT: false,
             RPI: m.random() < 0.1,
@@ -137,24 +142,27 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
   }
 
   function tickers(S: string): SimSubscription {
+    const inst = m.instrument(S);
     let sentSnapshot = false;
     return {
       name: `tickers.${S}`,
       symbol: S,
       weight: 3,
       emit(now) {
-        const p = m.price(S);
-        const d = decimalsFor(p);
-        const oi = 50_000 + m.random() * 10_000;
+        inst.move();
+        inst.stepMark();
+        // Open interest in the base coin (OKX's contracts × ctVal, the same market).
+        const oi = inst.stepOpenInterest() * inst.spec.ctVal;
+        const mark = inst.mark();
         const all: Record<string, string> = {
-          markPrice: m.fmt(p, d),
-          indexPrice: m.fmt(p * (1 + (m.random() - 0.5) * 0.0004), d),
-          fundingRate: m.fmt((m.random() - 0.4) * 0.0002, 7),
+          markPrice: inst.fine(mark),
+          indexPrice: inst.fine(inst.index()),
+          fundingRate: inst.funding().toFixed(8),
           nextFundingTime: String(Math.ceil(now / 28_800_000) * 28_800_000),
-          openInterest: m.fmt(oi, 3),
-          openInterestValue: m.fmt(oi * p, 2),
+          openInterest: oi.toFixed(inst.qtyDec),
+          openInterestValue: (oi * mark).toFixed(2),
         };
-        const extra = { lastPrice: m.fmt(p, d), bid1Price: m.fmt(p * 0.9999, d), bid1Size: m.fmt(m.random() * 10, 3) };
+        const extra = { lastPrice: inst.px(inst.lastTicks), bid1Price: inst.px(inst.bidTicks), bid1Size: inst.qty(inst.lots()) };
         let data: Record<string, string>;
         let type: "snapshot" | "delta";
         if (!sentSnapshot) {
@@ -191,18 +199,21 @@ export function bybitSim(o: BybitSimOptions): SimVenue {
         if ("markPrice" in data || "indexPrice" in data) rows.push({ stream: "mark_price", symbol: S });
         if ("fundingRate" in data || "nextFundingTime" in data) rows.push({ stream: "funding", symbol: S });
         if ("openInterest" in data || "openInterestValue" in data) rows.push({ stream: "open_interest", symbol: S });
-        return { text: JSON.stringify({ topic: `tickers.${S}`, type, data, cs: m.nextId("bybit:seq", 112_603_120_000), ts: now }), rows };
+        return {
+          text: JSON.stringify({ topic: `tickers.${S}`, type, data, cs: m.nextId("bybit:seq", 112_603_120_000, 1 + Math.floor(m.random() * 20)), ts: now }),
+          rows,
+        };
       },
     };
   }
 
   function liquidations(S: string): SimSubscription {
+    const inst = m.instrument(S);
     // `S` is the POSITION's side: Buy = a long was liquidated, i.e. a sell order (docs/venues.md §2.5).
     const frame = (now: number, side?: "buy" | "sell", n = 1): SimFrame => {
       const data = Array.from({ length: n }, (_, k) => {
-        const p = m.price(S);
-        const sell = side ? side === "sell" : m.random() < 0.5;
-        return { T: now - 300 + k, s: S, S: sell ? "Buy" : "Sell", v: m.fmt(m.random() * 3 + 0.001, 3), p: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)) };
+        const liq = inst.liquidation(side);
+        return { T: now - 300 + k, s: S, S: liq.sell ? "Buy" : "Sell", v: inst.qty(liq.lots), p: inst.px(liq.avgTicks) };
       });
       return {
         text: JSON.stringify({ topic: `allLiquidation.${S}`, type: "snapshot", ts: now, data }),

@@ -6,7 +6,8 @@
  */
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
-import { decimalsFor, paced, SocketStates } from "./types.ts";
+import { paced, SocketStates } from "./types.ts";
+import type { Fill } from "./series.ts";
 import { SimBooks, type Level } from "./book.ts";
 
 export interface OkxSimOptions {
@@ -53,7 +54,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
   const unified = (instId: string) => instId.replace("-USDT-SWAP", "USDT");
   // One true book per instrument: snapshot (prevSeqId -1) on subscribe, then updates chained by
   // prevSeqId == previous seqId; ids step by 1–12; ~2% empty heartbeats (prevSeqId == seqId).
-  const books = new SimBooks(m, () => 333_794_000_000 + Math.floor(m.random() * 1000));
+  const books = new SimBooks(m, () => 333_794_000_000 + Math.floor(m.random() * 1000), true);
   const okxLevels = (l: Level[]) => l.map(([px, sz]) => [px, sz, "0", sz === "0" ? "0" : String(1 + Math.floor(m.random() * 9))]);
   const bookFrame = (instId: string, action: "snapshot" | "update", bids: Level[], asks: Level[], prevSeqId: number, seqId: number, now: number) => ({
     text: JSON.stringify({
@@ -92,46 +93,63 @@ export function okxSim(o: OkxSimOptions): SimVenue {
 
   function subscription(channel: string, instId: string): SimSubscription {
     const S = unified(instId);
+    const inst = m.instrument(S);
     const arg = { channel, instId };
     const frame = (data: Record<string, unknown>, stream: Stream) => ({ text: JSON.stringify({ arg, data: [data] }), rows: [{ stream, symbol: S }] });
     const weight = { "bbo-tbt": 10, "trades-all": 4, "mark-price": 2, "funding-rate": 1, "open-interest": 1 }[channel] ?? 1;
+    // trades-all: one fill per message; a burst's fills come in consecutive messages with contiguous ids.
+    let burst: Iterator<Fill, void> | null = null;
     return {
       name: `${channel}:${instId}`,
       symbol: S,
       weight,
       emit(now) {
-        const p = m.price(S);
-        const d = decimalsFor(p);
-        // Times are ms strings; sizes are contracts (§3.5).
+        inst.move();
+        // Times are ms strings; sizes are contracts (§3.5), lot 1 here.
         switch (channel) {
           case "bbo-tbt": {
-            const spread = p * 0.0001;
-            const lv = (px: number) => [m.fmt(px, d), String(1 + Math.floor(m.random() * 60_000)), "0", String(1 + Math.floor(m.random() * 9))];
-            return frame({ asks: [lv(p + spread)], bids: [lv(p - spread)], ts: String(now), seqId: m.nextId(`okx:${instId}:seq`, 363_996_000) }, "bbo");
+            const lv = (ticks: number) => [inst.px(ticks), String(inst.lots()), "0", String(1 + Math.floor(m.random() * 9))];
+            return frame(
+              {
+                asks: [lv(inst.askTicks)],
+                bids: [lv(inst.bidTicks)],
+                ts: String(now),
+                seqId: m.nextId(`okx:${instId}:seq`, 363_996_000, 1 + Math.floor(m.random() * 12)),
+              },
+              "bbo",
+            );
           }
-          case "trades-all":
+          case "trades-all": {
+            let f = burst?.next();
+            if (!f || f.done) {
+              burst = inst.burst();
+              f = burst.next();
+            }
+            const fill = f.value as Fill;
             // Exactly one trade per message on trades-all (§3.5).
             return frame(
               {
                 instId,
                 tradeId: String(m.nextId(`okx:${instId}:trade`, 130_639_000)),
-                px: m.fmt(p, d),
-                sz: m.random() < 0.5 ? String(1 + Math.floor(m.random() * 40)) : m.fmt(m.random(), 2),
-                side: m.random() < 0.5 ? "buy" : "sell",
+                px: inst.px(fill.ticks),
+                sz: String(fill.lots),
+                side: fill.sell ? "sell" : "buy",
                 source: "0",
                 ts: String(now - 1),
               },
               "trade",
             );
+          }
           case "mark-price":
-            return frame({ instType: "SWAP", instId, markPx: m.fmt(p, d + 1), ts: String(now) }, "mark_price");
+            inst.stepMark();
+            return frame({ instType: "SWAP", instId, markPx: inst.fine(inst.mark()), ts: String(now) }, "mark_price");
           case "funding-rate": {
+            inst.stepMark();
             const fundingTime = Math.ceil(now / 28_800_000) * 28_800_000;
-            const rate = m.fmt((m.random() - 0.4) * 0.0003, 16);
             return frame(
               {
                 formulaType: "noRate",
-                fundingRate: rate,
+                fundingRate: inst.funding().toFixed(16),
                 fundingTime: String(fundingTime),
                 impactValue: "",
                 instId,
@@ -142,7 +160,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
                 minFundingRate: "-0.00375",
                 nextFundingRate: "",
                 nextFundingTime: String(fundingTime + 28_800_000),
-                premium: m.fmt((m.random() - 0.5) * 0.0004, 16),
+                premium: ((inst.mark() - inst.index()) / inst.index()).toFixed(16),
                 settFundingRate: "0.0001699799259033",
                 settState: "settled",
                 ts: String(now),
@@ -151,9 +169,17 @@ export function okxSim(o: OkxSimOptions): SimVenue {
             );
           }
           default: {
-            const oi = 1_000_000 + m.random() * 500_000;
+            const oi = inst.stepOpenInterest();
+            const ccy = oi * inst.spec.ctVal;
             return frame(
-              { instType: "SWAP", instId, oi: m.fmt(oi, 2), oiCcy: m.fmt(oi * 0.01, 4), oiUsd: m.fmt(oi * 0.01 * p, 1), ts: String(now) },
+              {
+                instType: "SWAP",
+                instId,
+                oi: String(oi),
+                oiCcy: ccy.toFixed(Math.max(0, -Math.floor(Math.log10(inst.spec.ctVal)))),
+                oiUsd: (ccy * inst.mark()).toFixed(1),
+                ts: String(now),
+              },
               "open_interest",
             );
           }
@@ -171,16 +197,18 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     const pool = [...known, ...OKX_SIM_OTHER_SWAPS];
     const item = (instId: string, now: number, side?: "buy" | "sell") => {
       const [base, quote] = instId.split("-") as [string, string];
-      const p = m.price(`${base}USDT`);
-      const sell = side ? side === "sell" : m.random() < 0.5;
+      const inst = m.instrument(`${base}USDT`);
+      // The bankruptcy price: the liquidation order's limit, through the book.
+      const liq = inst.liquidation(side);
+      const sell = liq.sell;
       const posSide = m.random() < 0.2 ? "net" : sell ? "long" : "short";
       const detail = {
-        bkLoss: m.random() < 0.8 ? "0" : m.fmt(m.random() * 5, 4),
-        bkPx: m.fmt(sell ? p * 0.99 : p * 1.01, decimalsFor(p)),
+        bkLoss: m.random() < 0.8 ? "0" : (m.random() * 5).toFixed(4),
+        bkPx: inst.px(liq.limitTicks),
         ccy: "",
         posSide,
         side: sell ? "sell" : "buy",
-        sz: String(1 + Math.floor(m.random() * 500)),
+        sz: String(liq.lots),
         ts: String(now - Math.floor(m.random() * 900)),
       };
       return { details: [detail], instFamily: `${base}-${quote}`, instId, instType: "SWAP", uly: `${base}-${quote}` };

@@ -1,5 +1,6 @@
 /** @module sim/types — what a simulated venue implements; the server owns sockets, pacing and faults. */
 import type { ExchangeId, Stream } from "../schema/rows.ts";
+import { Instrument, instrumentSpec, Rng } from "./series.ts";
 
 export interface SimFrame {
   text: string;
@@ -110,37 +111,30 @@ export type SimDeliver = (ws: SimSocket, out: { text: string; rows: { stream: St
 /** Counts simulator-side protocol events ("bybit|ping", "okx|idle_close"…) for tests. */
 export type SimCount = (key: string) => void;
 
-/** Per-symbol random walk shared by the venue generators (deterministic with a seed). */
-export class Market {
-  private readonly px = new Map<string, number>();
+/**
+ * The simulator's market: one seeded draw source (sim/series Rng), one Instrument per symbol shared
+ * by the three venues (the same asset trades at the same prices everywhere; each venue prints it in
+ * its own format), and the venues' ids: contiguous per key, with gaps only on demand.
+ */
+export class Market extends Rng {
+  private readonly instruments = new Map<string, Instrument>();
   private readonly ids = new Map<string, number>();
   private readonly skips = new Map<string, number>();
-  private seed: number;
 
   constructor(seed = 42) {
-    this.seed = seed >>> 0 || 1;
+    super(seed);
   }
 
-  random(): number {
-    // xorshift32: reproducible payloads for a given seed.
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x >>> 0;
-    return this.seed / 4294967296;
+  /** The symbol's market state (unified symbol, e.g. BTCUSDT), created on first use. */
+  instrument(symbol: string): Instrument {
+    let inst = this.instruments.get(symbol);
+    if (!inst) this.instruments.set(symbol, (inst = new Instrument(instrumentSpec(symbol), this)));
+    return inst;
   }
 
-  price(symbol: string): number {
-    let p = this.px.get(symbol);
-    if (p === undefined) p = BASE_PRICES[symbol] ?? 10 + Object.keys(BASE_PRICES).length;
-    p = p * (1 + (this.random() - 0.5) * 0.0004);
-    this.px.set(symbol, p);
-    return p;
-  }
-
-  nextId(key: string, start = 1_000_000): number {
-    const id = (this.ids.get(key) ?? start) + 1 + (this.skips.get(key) ?? 0);
+  /** The next id of `key`: the last one + `step` (+ any gap asked for with skipNext). */
+  nextId(key: string, start = 1_000_000, step = 1): number {
+    const id = (this.ids.get(key) ?? start) + step + (this.skips.get(key) ?? 0);
     this.skips.delete(key);
     this.ids.set(key, id);
     return id;
@@ -160,26 +154,4 @@ export class Market {
         .padStart(4, "0");
     return out.slice(0, n);
   }
-
-  /** Format with the tick size's decimals, as venues send prices: a decimal string. */
-  fmt(x: number, decimals: number): string {
-    return x.toFixed(decimals);
-  }
-}
-
-const BASE_PRICES: Record<string, number> = {
-  BTCUSDT: 64000,
-  ETHUSDT: 3100,
-  BNBUSDT: 580,
-  SOLUSDT: 145,
-  XRPUSDT: 0.52,
-  DOGEUSDT: 0.12,
-  ADAUSDT: 0.45,
-  AVAXUSDT: 28,
-  LINKUSDT: 14,
-  LTCUSDT: 72,
-};
-
-export function decimalsFor(price: number): number {
-  return price >= 1000 ? 1 : price >= 10 ? 2 : price >= 1 ? 3 : 5;
 }
