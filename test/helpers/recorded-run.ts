@@ -22,6 +22,8 @@ export interface RecordedRun {
 /**
  * Simulator sends exactly `frames` frames (recorded) for `venue`; the collector (small buffers,
  * 1 s flushes) receives every row (plus, with `STREAMS` including book, Binance's REST anchors); then SIGTERM. The caller stops `sim` when done.
+ * `simOpts.beforeStop`: an event to wait for before the metrics are taken and SIGTERM is sent (a
+ * paced subscribe retry may come after the last frame on a busy machine).
  */
 export async function recordedRun(
   venue: ExchangeId,
@@ -29,11 +31,12 @@ export async function recordedRun(
   dataDir: string,
   frames = 3000,
   env: Record<string, string> = {},
-  simOpts: { liquidationIntervalMs?: number } = {},
+  simOpts: { liquidationIntervalMs?: number; beforeStop?: (col: CollectorProcess) => Promise<unknown> } = {},
 ): Promise<RecordedRun> {
   // Disposed here if the run fails; handed to the caller once it succeeded.
   await using guard = new AsyncDisposableStack();
-  const sim = guard.use(simulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue], ...simOpts }));
+  const { beforeStop, ...simOnly } = simOpts;
+  const sim = guard.use(simulator({ rate: 3000, record: true, maxFramesPerVenue: frames, exchanges: [venue], ...simOnly }));
   // BINANCE_REST_URL: the book stream's REST anchor (docs/books.md), served by the simulator on the same port.
   const col = guard.use(
     spawnCollector(
@@ -66,6 +69,7 @@ export async function recordedRun(
     },
     15_000,
   );
+  await beforeStop?.(col);
   const metricsBeforeStop = await col.get("/metrics");
   const exitCode = await col.stop("SIGTERM");
   guard.move();
@@ -82,12 +86,18 @@ export interface RecordedSuite extends RecordedRun {
  * One recorded run for a whole test file: the data directory and simulator are disposed of after the
  * file's last test; `recordedRun`'s arguments as above.
  */
-export function recordedSuite(venue: ExchangeId, symbols: string[], frames = 3000, env: Record<string, string> = {}): RecordedSuite {
+export function recordedSuite(
+  venue: ExchangeId,
+  symbols: string[],
+  frames = 3000,
+  env: Record<string, string> = {},
+  beforeStop?: (col: CollectorProcess) => Promise<unknown>,
+): RecordedSuite {
   const res = suite();
   const dir = res.use(tmpDir());
   const run = { dir: dir.path } as RecordedSuite;
   beforeAll(async () => {
-    Object.assign(run, await recordedRun(venue, symbols, dir.path, frames, env));
+    Object.assign(run, await recordedRun(venue, symbols, dir.path, frames, env, beforeStop ? { beforeStop } : {}));
     res.use(run.sim);
   });
   return run;
