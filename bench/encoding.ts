@@ -82,6 +82,11 @@ const variants: Record<string, Variant> = {
     ),
 };
 
+variants["+ dictionary float64, GZIP whole file"] = (b, batch) =>
+  batch.columns
+    .filter((c) => c.type === "float64")
+    .reduce((x, c) => x.setColumnDictionaryEnabled(c.name, true), b)
+    .setCompression(Compression.GZIP);
 // List elements cannot be named through parquet-wasm's one-part column paths: only the default reaches them.
 variants["+ BSS default (list elements only)"] = (b, batch) =>
   !batch.columns.some((c) => c.type === "list_f64")

@@ -68,7 +68,7 @@ describe("encodeParquet", () => {
     });
   });
 
-  test("every file is ZSTD-compressed with delta int64 columns, not just the first (fresh properties each time)", async () => {
+  test("every file gets the chosen codecs and delta int64 columns, not just the first (fresh properties each time)", async () => {
     const rows: BboRow[] = Array.from({ length: 1000 }, (_, i) => ({
       ...base,
       stream: "bbo" as const,
@@ -85,7 +85,10 @@ describe("encodeParquet", () => {
     for (const name of ["a.parquet", "b.parquet", "c.parquet"]) {
       const f = await write(name, encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
       const cols = await query(`select path_in_schema p, compression c, encodings e from parquet_metadata(${f})`);
-      expect(cols.every((c) => c.c === "ZSTD")).toBe(true);
+      // Prices new every row (100 + i) are plain + GZIP; everything else ZSTD.
+      const gzip = cols.filter((c) => c.c === "GZIP").map((c) => c.p);
+      expect(gzip.sort()).toEqual(["ask_px", "bid_px"]);
+      expect(cols.filter((c) => c.c !== "GZIP").every((c) => c.c === "ZSTD")).toBe(true);
       expect(cols.find((c) => c.p === "ts_recv_us")!.e).toContain("DELTA_BINARY_PACKED");
       expect(cols.find((c) => c.p === "bid_qty")).toBeDefined();
       const nulls = await query(`select count(*) n, count(bid_qty) q, count(ts_tx_ms) t, sum(update_id) s from read_parquet(${f})`);
@@ -109,9 +112,12 @@ describe("encodeParquet", () => {
       ts_tx_ms: null,
     }));
     const f = await write("dict.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
-    const enc = Object.fromEntries((await query(`select path_in_schema p, encodings e from parquet_metadata(${f})`)).map((c) => [c.p, String(c.e)]));
+    const cols = await query(`select path_in_schema p, encodings e, compression c from parquet_metadata(${f})`);
+    const enc = Object.fromEntries(cols.map((c) => [c.p, String(c.e)]));
+    const codec = Object.fromEntries(cols.map((c) => [c.p, c.c]));
     expect(enc.bid_px).toContain("RLE_DICTIONARY");
     expect(enc.ask_px).not.toContain("DICTIONARY");
+    expect([codec.bid_px, codec.ask_px]).toEqual(["ZSTD", "GZIP"]);
     const back = await query(`select bid_px, ask_px from read_parquet(${f}) order by recv_seq`);
     expect(back.map((r) => [r.bid_px, r.ask_px])).toEqual(rows.map((r) => [r.bid_px, r.ask_px]));
   });
