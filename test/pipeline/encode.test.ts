@@ -5,7 +5,7 @@ import { ColumnBuilder } from "../../src/pipeline/column-builder.ts";
 import type { Row } from "../../src/schema/rows.ts";
 import { encodeParquet } from "../../src/pipeline/encode.ts";
 import { initParquetWasm } from "../../src/pipeline/wasm-init.ts";
-import type { TradeRow, BboRow } from "../../src/schema/rows.ts";
+import type { TradeRow, BboRow, OpenInterestRow } from "../../src/schema/rows.ts";
 
 function columns(rows: Row[]) {
   const b = new ColumnBuilder(rows[0]!.stream);
@@ -120,6 +120,28 @@ describe("encodeParquet", () => {
     expect([codec.bid_px, codec.ask_px]).toEqual(["ZSTD", "GZIP"]);
     const back = await query(`select bid_px, ask_px from read_parquet(${f}) order by recv_seq`);
     expect(back.map((r) => [r.bid_px, r.ask_px])).toEqual(rows.map((r) => [r.bid_px, r.ask_px]));
+  });
+
+  test("a float column of whole numbers that hardly repeats (contracts) is BYTE_STREAM_SPLIT + GZIP; other floats are not split", async () => {
+    const rows: OpenInterestRow[] = Array.from({ length: 3000 }, (_, i) => ({
+      ...base,
+      stream: "open_interest" as const,
+      ts_event_ms: 1_700_000_000_000 + i * 3000,
+      ts_recv_us: 1_700_000_000_000_000 + i * 3_000_017,
+      recv_seq: i + 1,
+      open_interest: 4_155_300 + i * 37 + ((i * 7919) % 29), // contracts: whole, every value new
+      open_interest_ccy: (4_155_300 + i) * 0.01,
+      open_interest_usd: i % 10 === 0 ? null : (4_155_300 + i) * 0.01 * 96_512.3,
+    }));
+    const f = await write("oi.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
+    const cols = await query(`select path_in_schema p, encodings e, compression c from parquet_metadata(${f})`);
+    const by = Object.fromEntries(cols.map((c) => [c.p, { e: String(c.e), c: c.c }]));
+    expect(by.open_interest).toEqual({ e: expect.stringContaining("BYTE_STREAM_SPLIT"), c: "GZIP" });
+    expect(by.open_interest_ccy!.e).not.toContain("BYTE_STREAM_SPLIT");
+    expect(by.open_interest_usd!.e).not.toContain("BYTE_STREAM_SPLIT");
+    expect([by.open_interest_ccy!.c, by.open_interest_usd!.c]).toEqual(["GZIP", "GZIP"]);
+    const back = await query(`select open_interest, open_interest_ccy, open_interest_usd from read_parquet(${f}) order by recv_seq`);
+    expect(back).toEqual(rows.map((r) => ({ open_interest: r.open_interest, open_interest_ccy: r.open_interest_ccy, open_interest_usd: r.open_interest_usd })));
   });
 
   test("the Arrow copies and the IPC stream are freed at once, never the caller's batch: the same batch encodes again to the same rows", async () => {
