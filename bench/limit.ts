@@ -44,10 +44,10 @@ const sender = senderKind === "ws" ? startReplaySender({ ring, gen }) : startRaw
 const publicUrl = `${sender.url}/public/stream?streams=${symbols.flatMap((s) => [`${s.toLowerCase()}@bookTicker`, `${s.toLowerCase()}@trade`]).join("/")}`;
 const marketUrl = `${sender.url}/market/stream?streams=${symbols.map((s) => `${s.toLowerCase()}@markPrice@1s`).join("/")}`;
 
-/** CPU seconds (user + system) of a process, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system) of a process, or of one of its threads (`tid`; the main thread's is the pid), from /proc (Linux). */
+function cpuSeconds(pid: number, tid?: number): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
     const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
     return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
@@ -88,7 +88,7 @@ async function bareRun(rate: number | "max", secs: number): Promise<{ fps: numbe
   await child.exited;
   const r = { fps: ((b.frames - a.frames) * 1000) / (b.t_ms - a.t_ms), lagP99: b.lag_p99_ms, lagMax: b.lag_max_ms, cpuPct: ((cpu1 - cpu0) / secs) * 100 };
   console.log(
-    `bare client @ ${rate}: ${Math.round(r.fps)} frames/s (JSON.parse only, ${secs} s, CPU ${r.cpuPct.toFixed(0)} %, lag p99/max ${r.lagP99}/${r.lagMax} ms)`,
+    `bare client @ ${rate}: ${Math.round(r.fps)} frames/s (JSON.parse only, ${secs} s, CPU ${r.cpuPct.toFixed(0)} % = ${((r.cpuPct * 1e4) / r.fps).toFixed(2)} µs/frame, lag p99/max ${r.lagP99}/${r.lagMax} ms)`,
   );
   return r;
 }
@@ -105,6 +105,8 @@ interface RunResult {
   lagP99: number;
   lagMax: number;
   cpuPct: number;
+  /** CPU of the collector's main thread (sockets, parsing, buffers) per frame sent, µs: the cost that sets the limit. */
+  mainCpuUsPerFrame: number;
 }
 
 async function collectorRun(rate: number): Promise<RunResult> {
@@ -116,6 +118,7 @@ async function collectorRun(rate: number): Promise<RunResult> {
   const m0 = await metrics();
   const s0 = sender.stats();
   const cpu0 = cpuSeconds(col.proc.pid);
+  const mainCpu0 = cpuSeconds(col.proc.pid, col.proc.pid);
   const senderCpu0 = process.cpuUsage();
   const t0 = performance.now();
   sender.setRate(rate);
@@ -133,6 +136,7 @@ async function collectorRun(rate: number): Promise<RunResult> {
   sender.pause();
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds(col.proc.pid);
+  const mainCpu1 = cpuSeconds(col.proc.pid, col.proc.pid);
   const senderCpu = process.cpuUsage(senderCpu0);
   const senderPct = ((senderCpu.user + senderCpu.system) / 1e6 / elapsed) * 100;
   const s1 = sender.stats();
@@ -162,9 +166,10 @@ async function collectorRun(rate: number): Promise<RunResult> {
     lagP99: lag.p99,
     lagMax: lag.max,
     cpuPct: ((cpu1 - cpu0) / elapsed) * 100,
+    mainCpuUsPerFrame: ((mainCpu1 - mainCpu0) * 1e6) / (s1.frames - s0.frames),
   };
   console.log(
-    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB (writer pending max ${pendingMax} rows, queue max ${queueMax}); lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} %; sender (this process) CPU ${senderPct.toFixed(0)} %`,
+    `collector @ ${rate}/s: sent ${Math.round(r.sentFps)} frames/s for ${elapsed.toFixed(1)} s; received ${r.received} rows, dropped ${r.drops}; rows in files ${rowsInFiles} (${r.verified ? "verified = sent = received - dropped" : "MISMATCH"}); RSS max ${rssMax} MB (writer pending max ${pendingMax} rows, queue max ${queueMax}); lag p99/max ${lag.p99}/${lag.max} ms; collector CPU ${r.cpuPct.toFixed(0)} % (main thread ${r.mainCpuUsPerFrame.toFixed(2)} µs/frame); sender (this process) CPU ${senderPct.toFixed(0)} %`,
   );
   return r;
 }

@@ -186,23 +186,43 @@ export function repeats(values: Float64Array, n: number): boolean {
   return seen.size * 2 <= m;
 }
 
-/** A NEW WriterProperties for every file: writeParquet consumes it. */
+/** Every one of the first (up to) 2,048 values is a whole number (open interest in contracts): its low mantissa bytes are zero. */
+export function wholeNumbers(values: Float64Array, n: number): boolean {
+  const m = Math.min(n, 2048);
+  for (let i = 0; i < m; i++) if (!Number.isInteger(values[i]!)) return false;
+  return m > 0;
+}
+
+/**
+ * A NEW WriterProperties for every file: writeParquet consumes it. Choices measured per stream on
+ * realistic series (`npx bun bench/encoding.ts`, docs/schema-v1.md §6):
+ * - dictionary strings (exchange, symbol, …); ids as text DELTA_BYTE_ARRAY; int64 DELTA_BINARY_PACKED;
+ * - float64 prices and sizes that repeat within a file (tick/lot grid): dictionary + ZSTD;
+ * - float64 values that hardly repeat (open interest and its USD value): plain + GZIP, which finds the
+ *   repeated high bytes of slowly moving values better than ZSTD's default level; when they are whole
+ *   numbers (contracts), BYTE_STREAM_SPLIT first: their zero low bytes become long runs;
+ * - book levels (`list<f64>` elements): dictionary + GZIP. parquet-wasm names columns by one path part,
+ *   so a list's element column cannot be configured by name: it takes the file's defaults, and every
+ *   other column of such a file is configured explicitly.
+ */
 export function writerProperties(batch: ColumnBatch, opts: EncodeOptions) {
+  const hasLists = batch.columns.some((c) => c.type === "list_f64");
   let b = new WriterPropertiesBuilder()
-    .setCompression(Compression.ZSTD)
-    .setDictionaryEnabled(false)
+    .setCompression(hasLists ? Compression.GZIP : Compression.ZSTD)
+    .setDictionaryEnabled(hasLists)
     .setMaxRowGroupSize(opts.maxRowGroupRows ?? MAX_ROW_GROUP_ROWS)
     .setCreatedBy(opts.createdBy)
     .setKeyValueMetadata(opts.metadata);
   for (const c of batch.columns) {
-    if (c.type === "utf8" && DICTIONARY_COLUMNS.has(c.name)) b = b.setColumnDictionaryEnabled(c.name, true);
+    if (c.type === "list_f64") continue;
+    const floatRepeats = c.type === "float64" && c.numbers !== undefined && repeats(c.numbers, batch.length);
+    const dictionary = (c.type === "utf8" && DICTIONARY_COLUMNS.has(c.name)) || floatRepeats;
+    const gzip = c.type === "float64" && !floatRepeats;
+    b = b.setColumnDictionaryEnabled(c.name, dictionary).setColumnCompression(c.name, gzip ? Compression.GZIP : Compression.ZSTD);
     // Ids as text (trade_id) share long prefixes with their neighbours.
-    if (c.type === "utf8" && !DICTIONARY_COLUMNS.has(c.name)) b = b.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY);
+    if (c.type === "utf8" && !dictionary) b = b.setColumnEncoding(c.name, Encoding.DELTA_BYTE_ARRAY);
     if (c.type === "int64") b = b.setColumnEncoding(c.name, Encoding.DELTA_BINARY_PACKED);
-    // Prices and sizes sit on a tick/lot grid and repeat within a file: a dictionary beat plain and
-    // BYTE_STREAM_SPLIT on realistic series (bench/encoding.ts). Values that hardly repeat (open
-    // interest, its USD value) are smaller plain: the dictionary would hold every value once more.
-    if (c.type === "float64" && c.numbers && repeats(c.numbers, batch.length)) b = b.setColumnDictionaryEnabled(c.name, true);
+    if (gzip && c.numbers && wholeNumbers(c.numbers, batch.length)) b = b.setColumnEncoding(c.name, Encoding.BYTE_STREAM_SPLIT);
   }
   return b.build();
 }

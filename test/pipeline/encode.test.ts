@@ -5,7 +5,7 @@ import { ColumnBuilder } from "../../src/pipeline/column-builder.ts";
 import type { Row } from "../../src/schema/rows.ts";
 import { encodeParquet } from "../../src/pipeline/encode.ts";
 import { initParquetWasm } from "../../src/pipeline/wasm-init.ts";
-import type { TradeRow, BboRow } from "../../src/schema/rows.ts";
+import type { TradeRow, BboRow, OpenInterestRow } from "../../src/schema/rows.ts";
 
 function columns(rows: Row[]) {
   const b = new ColumnBuilder(rows[0]!.stream);
@@ -68,7 +68,7 @@ describe("encodeParquet", () => {
     });
   });
 
-  test("every file is ZSTD-compressed with delta int64 columns, not just the first (fresh properties each time)", async () => {
+  test("every file gets the chosen codecs and delta int64 columns, not just the first (fresh properties each time)", async () => {
     const rows: BboRow[] = Array.from({ length: 1000 }, (_, i) => ({
       ...base,
       stream: "bbo" as const,
@@ -85,7 +85,10 @@ describe("encodeParquet", () => {
     for (const name of ["a.parquet", "b.parquet", "c.parquet"]) {
       const f = await write(name, encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
       const cols = await query(`select path_in_schema p, compression c, encodings e from parquet_metadata(${f})`);
-      expect(cols.every((c) => c.c === "ZSTD")).toBe(true);
+      // Prices new every row (100 + i) are plain + GZIP; everything else ZSTD.
+      const gzip = cols.filter((c) => c.c === "GZIP").map((c) => c.p);
+      expect(gzip.sort()).toEqual(["ask_px", "bid_px"]);
+      expect(cols.filter((c) => c.c !== "GZIP").every((c) => c.c === "ZSTD")).toBe(true);
       expect(cols.find((c) => c.p === "ts_recv_us")!.e).toContain("DELTA_BINARY_PACKED");
       expect(cols.find((c) => c.p === "bid_qty")).toBeDefined();
       const nulls = await query(`select count(*) n, count(bid_qty) q, count(ts_tx_ms) t, sum(update_id) s from read_parquet(${f})`);
@@ -109,11 +112,36 @@ describe("encodeParquet", () => {
       ts_tx_ms: null,
     }));
     const f = await write("dict.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
-    const enc = Object.fromEntries((await query(`select path_in_schema p, encodings e from parquet_metadata(${f})`)).map((c) => [c.p, String(c.e)]));
+    const cols = await query(`select path_in_schema p, encodings e, compression c from parquet_metadata(${f})`);
+    const enc = Object.fromEntries(cols.map((c) => [c.p, String(c.e)]));
+    const codec = Object.fromEntries(cols.map((c) => [c.p, c.c]));
     expect(enc.bid_px).toContain("RLE_DICTIONARY");
     expect(enc.ask_px).not.toContain("DICTIONARY");
+    expect([codec.bid_px, codec.ask_px]).toEqual(["ZSTD", "GZIP"]);
     const back = await query(`select bid_px, ask_px from read_parquet(${f}) order by recv_seq`);
     expect(back.map((r) => [r.bid_px, r.ask_px])).toEqual(rows.map((r) => [r.bid_px, r.ask_px]));
+  });
+
+  test("a float column of whole numbers that hardly repeats (contracts) is BYTE_STREAM_SPLIT + GZIP; other floats are not split", async () => {
+    const rows: OpenInterestRow[] = Array.from({ length: 3000 }, (_, i) => ({
+      ...base,
+      stream: "open_interest" as const,
+      ts_event_ms: 1_700_000_000_000 + i * 3000,
+      ts_recv_us: 1_700_000_000_000_000 + i * 3_000_017,
+      recv_seq: i + 1,
+      open_interest: 4_155_300 + i * 37 + ((i * 7919) % 29), // contracts: whole, every value new
+      open_interest_ccy: (4_155_300 + i) * 0.01,
+      open_interest_usd: i % 10 === 0 ? null : (4_155_300 + i) * 0.01 * 96_512.3,
+    }));
+    const f = await write("oi.parquet", encodeParquet(columns(rows), { metadata: meta, createdBy: "test" }));
+    const cols = await query(`select path_in_schema p, encodings e, compression c from parquet_metadata(${f})`);
+    const by = Object.fromEntries(cols.map((c) => [c.p, { e: String(c.e), c: c.c }]));
+    expect(by.open_interest).toEqual({ e: expect.stringContaining("BYTE_STREAM_SPLIT"), c: "GZIP" });
+    expect(by.open_interest_ccy!.e).not.toContain("BYTE_STREAM_SPLIT");
+    expect(by.open_interest_usd!.e).not.toContain("BYTE_STREAM_SPLIT");
+    expect([by.open_interest_ccy!.c, by.open_interest_usd!.c]).toEqual(["GZIP", "GZIP"]);
+    const back = await query(`select open_interest, open_interest_ccy, open_interest_usd from read_parquet(${f}) order by recv_seq`);
+    expect(back).toEqual(rows.map((r) => ({ open_interest: r.open_interest, open_interest_ccy: r.open_interest_ccy, open_interest_usd: r.open_interest_usd })));
   });
 
   test("the Arrow copies and the IPC stream are freed at once, never the caller's batch: the same batch encodes again to the same rows", async () => {

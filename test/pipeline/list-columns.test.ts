@@ -66,5 +66,16 @@ describe("book columns (bool, list<f64>)", () => {
     // One row per level, tardis incremental_book_L2 shape (README query).
     const levels = await query(`select count(*) n from (select unnest(bid_px) px from read_parquet(${sqlString(path)}))`);
     expect(levels[0]!.n).toBe(rows.reduce((s, r) => s + r.bid_px.length, 0));
+    // Level elements (reachable only through the file's defaults) are dictionary-coded and GZIP'd;
+    // the other columns keep their own settings (ZSTD; delta int64; dictionary only for strings).
+    const cols = await query(`select path_in_schema p, compression c, encodings e from parquet_metadata(${sqlString(path)})`);
+    const byPath = Object.fromEntries(cols.map((c) => [String(c.p), { c: c.c, e: String(c.e) }]));
+    for (const list of ["bid_px", "bid_qty", "ask_px", "ask_qty"]) {
+      expect(byPath[`${list}, list, element`]?.c).toBe("GZIP");
+      expect(byPath[`${list}, list, element`]?.e).toContain("RLE_DICTIONARY");
+    }
+    expect(byPath.update_id).toEqual({ c: "ZSTD", e: expect.stringContaining("DELTA_BINARY_PACKED") });
+    expect(byPath.update_id!.e).not.toContain("DICTIONARY");
+    expect(byPath.source!.c).toBe("ZSTD");
   });
 });
