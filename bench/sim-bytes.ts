@@ -10,8 +10,10 @@
  *
  * --rate is frames/s per venue; liquidations are paced at 10 ms per subscription so that they,
  * too, fill files. Bytes are per frame of each channel: a frame's rows in Parquet (bytes/row of its
- * streams × rows it produced) against the frame gzip'd. OKX's all-swaps liquidation frames are
- * counted with only the listed symbols' items (the others are not recorded).
+ * streams × rows it produced) against the frames gzip'd, each with its receive time in front as
+ * tardis-style recorders keep it (the `ts_recv_us` the collector stamped on the frame's rows, ISO
+ * µs, as in bench/encoding.ts) and alone. OKX's all-swaps liquidation frames are counted with only
+ * the listed symbols' items (the others are not recorded).
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -92,7 +94,14 @@ for (const { f, n } of files) {
   acc.files++;
   perStream.set(key, acc);
 }
-rmSync(dataDir, { recursive: true, force: true });
+/** Receive times (µs) of the frames that produced a venue's rows of `streams`, in arrival order (one per frame). */
+async function receiveTimes(venue: string, streams: string[]): Promise<number[]> {
+  const globs = streams.map((s) => `'${dataDir}/v1/${venue}/${s}/*/date=*/*.parquet'`).join(", ");
+  const r = await conn.runAndReadAll(
+    `select distinct conn_id, recv_seq, ts_recv_us from read_parquet([${globs}], hive_partitioning=false, union_by_name=true)${streams.includes("book") ? " where source = 'ws'" : ""} order by conn_id, recv_seq`,
+  );
+  return r.getRowObjects().map((o) => Number(o.ts_recv_us));
+}
 
 interface Channel {
   venue: ExchangeId;
@@ -101,6 +110,7 @@ interface Channel {
   /** The frame's text if it belongs to this channel (OKX liquidations: only the listed symbols' items), else null. */
   take: (j: any, text: string) => string | null;
 }
+const TICKER_FIELDS = ["markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest", "openInterestValue"];
 const listedOkx = new Set(symbols.map((s) => `${s.replace(/USDT$/, "")}-USDT-SWAP`));
 const channels: Channel[] = [
   { venue: "binance", label: "bookTicker", streams: ["bbo"], take: (j, t) => (j.data?.e === "bookTicker" ? t : null) },
@@ -112,9 +122,10 @@ const channels: Channel[] = [
   { venue: "bybit", label: "publicTrade (bursts)", streams: ["trade"], take: (j, t) => (String(j.topic).startsWith("publicTrade.") ? t : null) },
   {
     venue: "bybit",
-    label: "tickers (0-3 rows)",
+    label: "tickers (rows with a stream field)",
     streams: ["mark_price", "funding", "open_interest"],
-    take: (j, t) => (String(j.topic).startsWith("tickers.") ? t : null),
+    // A delta with none of the streams' fields makes no row (and has no receive time to pair): left out of both sides.
+    take: (j, t) => (String(j.topic).startsWith("tickers.") && TICKER_FIELDS.some((k) => k in j.data) ? t : null),
   },
   { venue: "bybit", label: "allLiquidation", streams: ["liquidation"], take: (j, t) => (String(j.topic).startsWith("allLiquidation.") ? t : null) },
   { venue: "bybit", label: "orderbook.50", streams: ["book"], take: (j, t) => (String(j.topic).startsWith("orderbook.50.") ? t : null) },
@@ -153,11 +164,17 @@ for (const f of sim.sent()) {
 }
 const stats = sim.stats();
 await sim.stop();
+const recvTimes = new Map<Channel, number[]>();
+for (const c of channels) if (texts.get(c)!.length > 0) recvTimes.set(c, await receiveTimes(c.venue, c.streams));
+rmSync(dataDir, { recursive: true, force: true });
+const isoUs = (us: number) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, -1)}${String(us % 1000).padStart(3, "0")}Z`;
 
 const gz = (t: string[]) => Bun.gzipSync(new TextEncoder().encode(t.join("\n") + "\n")).length;
 const f2 = (x: number) => x.toFixed(2).padStart(7);
 console.log(`sent rows ${sentRows}, received ${end.total_events}, dropped ${end.dropped_events_total}, collector exit ${code}\n`);
-console.log(`${"venue".padEnd(8)} ${"channel".padEnd(36)} ${"frames".padStart(7)} ${"Parquet".padStart(8)} ${"gzip".padStart(8)}  ratio  files (rows/file)`);
+console.log(
+  `${"venue".padEnd(8)} ${"channel".padEnd(36)} ${"frames".padStart(7)} ${"Parquet".padStart(8)} ${"gz+time".padStart(8)}  ratio ${"gzip".padStart(8)}  ratio  files (rows/file)`,
+);
 for (const c of channels) {
   const t = texts.get(c)!;
   if (t.length === 0) continue;
@@ -175,8 +192,14 @@ for (const c of channels) {
   }
   const raw = gz(t) / t.length;
   const pq = parquet / t.length;
+  // Each frame with the receive time of its rows; n/a if the rows do not pair one to one with the frames sent.
+  const times = recvTimes.get(c)!;
+  const timed = times.length === t.length ? gz(t.map((x, i) => `${isoUs(times[i]!)} ${x}`)) / t.length : NaN;
+  const withTime = Number.isNaN(timed) ? `${"n/a".padStart(8)}    n/a` : `${f2(timed)} B  ${(pq / timed).toFixed(2)}`;
   console.log(
-    `${c.venue.padEnd(8)} ${c.label.padEnd(36)} ${String(t.length).padStart(7)} ${f2(pq)} B ${f2(raw)} B  ${(pq / raw).toFixed(2)}  ${notes.join(", ")}`,
+    `${c.venue.padEnd(8)} ${c.label.padEnd(36)} ${String(t.length).padStart(7)} ${f2(pq)} B ${withTime} ${f2(raw)} B  ${(pq / raw).toFixed(2)}  ${notes.join(", ")}`,
   );
 }
-console.log("\nParquet and gzip are bytes per frame; frames carrying several rows (markPrice, tickers, publicTrade bursts) count all their rows.");
+console.log(
+  "\nBytes per frame; frames carrying several rows (markPrice, tickers, publicTrade bursts) count all their rows. gz+time: each frame with its receive time in front, gzip'd; gzip: the frames alone.",
+);
