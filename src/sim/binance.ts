@@ -7,7 +7,7 @@
 import type { LiquidationRequest, Market, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { paced } from "./types.ts";
 import { SimBooks } from "./book.ts";
-import type { Fill } from "./series.ts";
+import { TradeTape } from "./series.ts";
 
 type Route = "public" | "market";
 
@@ -80,20 +80,15 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           },
         };
       case "trade": {
-        // One fill per frame; a burst's fills come in consecutive frames with contiguous ids.
-        let burst: Iterator<Fill, void> | null = null;
+        // One fill per frame; a burst's fills go out back to back (`more`) with contiguous ids.
+        const tape = new TradeTape(inst);
         return {
           name,
           symbol: S,
           weight: 4,
+          more: () => tape.more(),
           emit(now) {
-            let f = burst?.next();
-            if (!f || f.done) {
-              inst.move();
-              burst = inst.burst();
-              f = burst.next();
-            }
-            const fill = f.value as Fill;
+            const fill = tape.next();
             return {
               text: wrap({
                 e: "trade",
@@ -112,21 +107,21 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
           },
         };
       }
-      case "aggTrade":
+      case "aggTrade": {
+        // One aggregate per burst and price: the fills of one taker order at one price (ids f..l);
+        // a burst that walks the book gives several, back to back.
+        const tape = new TradeTape(inst);
         return {
           name,
           symbol: S,
           weight: 4,
+          more: () => tape.more(),
           emit(now) {
-            // One aggregate per burst and price: the fills of one taker order at one price (ids f..l).
-            inst.move();
-            let first: Fill | null = null;
-            let lots = 0;
-            let fills = 0;
-            for (const fill of inst.burst()) {
-              if (first && fill.ticks !== first.ticks) break;
-              first ??= fill;
-              lots += fill.lots;
+            const first = tape.next();
+            let lots = first.lots;
+            let fills = 1;
+            while (tape.peek()?.ticks === first.ticks) {
+              lots += tape.next().lots;
               fills++;
             }
             const f = m.nextId(`${S}:t`, 7_967_419_000);
@@ -137,17 +132,18 @@ export function binanceSim(o: BinanceSimOptions): SimVenue {
                 E: now,
                 s: S,
                 a: m.nextId(`${S}:a`, 5_933_014),
-                p: inst.px(first!.ticks),
+                p: inst.px(first.ticks),
                 q: inst.qty(lots),
                 f,
                 l,
                 T: now - 1,
-                m: first!.sell,
+                m: first.sell,
               }),
               rows: [{ stream: "trade", symbol: S }],
             };
           },
         };
+      }
       case "depth":
       case "depth@100ms":
         return {

@@ -7,7 +7,7 @@
 import type { Stream } from "../schema/rows.ts";
 import type { Market, SimCount, SimDeliver, SimFrame, SimSocket, SimSubscription, SimVenue } from "./types.ts";
 import { paced, SocketStates } from "./types.ts";
-import type { Fill } from "./series.ts";
+import { TradeTape } from "./series.ts";
 import { SimBooks, type Level } from "./book.ts";
 
 export interface OkxSimOptions {
@@ -97,12 +97,13 @@ export function okxSim(o: OkxSimOptions): SimVenue {
     const arg = { channel, instId };
     const frame = (data: Record<string, unknown>, stream: Stream) => ({ text: JSON.stringify({ arg, data: [data] }), rows: [{ stream, symbol: S }] });
     const weight = { "bbo-tbt": 10, "trades-all": 4, "mark-price": 2, "funding-rate": 1, "open-interest": 1 }[channel] ?? 1;
-    // trades-all: one fill per message; a burst's fills come in consecutive messages with contiguous ids.
-    let burst: Iterator<Fill, void> | null = null;
+    // trades-all: one fill per message; a burst's fills go out back to back (`more`) with contiguous ids.
+    const tape = channel === "trades-all" ? new TradeTape(inst) : null;
     return {
       name: `${channel}:${instId}`,
       symbol: S,
       weight,
+      ...(tape ? { more: () => tape.more() } : {}),
       emit(now) {
         inst.move();
         // Times are ms strings; sizes are contracts (§3.5), lot 1 here.
@@ -120,12 +121,7 @@ export function okxSim(o: OkxSimOptions): SimVenue {
             );
           }
           case "trades-all": {
-            let f = burst?.next();
-            if (!f || f.done) {
-              burst = inst.burst();
-              f = burst.next();
-            }
-            const fill = f.value as Fill;
+            const fill = tape!.next();
             // Exactly one trade per message on trades-all (§3.5).
             return frame(
               {

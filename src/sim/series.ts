@@ -220,4 +220,37 @@ export class Instrument {
   }
 }
 
+/**
+ * A symbol's trades as a venue prints them one fill at a time: the fills of one burst, then (moving
+ * the market) the next burst. `more()` is true while the current burst has fills left, so a venue
+ * simulator sends them back to back, as a venue sends the fills of one taker order.
+ */
+export class TradeTape {
+  private burst: Iterator<Fill, void> | null = null;
+  private pending: Fill | null = null;
+
+  constructor(private readonly inst: Instrument) {}
+
+  next(): Fill {
+    if (!this.pending) {
+      this.inst.move();
+      this.burst = this.inst.burst();
+      this.pending = this.burst.next().value as Fill;
+    }
+    const fill = this.pending;
+    const r = this.burst!.next();
+    this.pending = r.done ? null : r.value;
+    return fill;
+  }
+
+  /** The next fill of the current burst, if any (not taken). */
+  peek(): Fill | null {
+    return this.pending;
+  }
+
+  more(): boolean {
+    return this.pending !== null;
+  }
+}
+
 const clamp = (x: number, lo: number, hi: number) => (x < lo ? lo : x > hi ? hi : x);

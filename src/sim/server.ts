@@ -289,8 +289,15 @@ export function startSimulator(opts: SimulatorOptions = {}): Simulator {
       if (opts.maxFramesPerVenue !== undefined) n = Math.min(n, opts.maxFramesPerVenue - (frames[v.id] ?? 0));
       for (let k = 0; k < n; k++) {
         const group = groups.get(weighted[(rr[v.id] = ((rr[v.id] ?? 0) + 1) % weighted.length)]!)!;
-        const out = group[0]!.ws.data.subs[group[0]!.i]!.emit(wall);
+        const sub = group[0]!.ws.data.subs[group[0]!.i]!;
+        let out = sub.emit(wall);
         if (out) deliver(v.id, group, out, wall); // null: a paced (liquidation) stream has nothing now
+        // The rest of a burst goes out back to back, each frame within this tick's budget.
+        while (out && k + 1 < n && sub.more?.() === true) {
+          k++;
+          out = sub.emit(wall);
+          if (out) deliver(v.id, group, out, wall);
+        }
       }
     }
   }, TICK_MS);

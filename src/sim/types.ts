@@ -23,6 +23,8 @@ export interface SimSubscription {
   symbol: string;
   weight: number;
   emit(nowMs: number): SimFrame | null;
+  /** True when the next frame belongs with the one just emitted (the fills of one taker order): the server sends it at once. */
+  more?(): boolean;
   /** Liquidation streams: a liquidation on demand (control `kind=liquidation`), outside the pacing. */
   inject?(nowMs: number, req: LiquidationRequest): SimFrame | null;
 }

@@ -187,6 +187,28 @@ describe("venue simulators print the series", () => {
 
   const data = (venue: string) => received[venue]!.map((t) => JSON.parse(t) as Record<string, any>);
 
+  /**
+   * Trades one fill per frame come in bursts: runs of consecutive frames with one trade time, one
+   * side and the price walking away from the touch by 0 or 1 tick a fill (one taker order).
+   */
+  function expectBursts(trades: { time: unknown; sell: boolean; ticks: number }[]): void {
+    const runs: number[] = [];
+    let run = 1;
+    trades.forEach((t, i) => {
+      const prev = trades[i - 1];
+      const walk = prev ? (t.ticks - prev.ticks) * (t.sell ? -1 : 1) : -1;
+      if (prev && t.time === prev.time && t.sell === prev.sell && (walk === 0 || walk === 1)) run++;
+      else {
+        if (i > 0) runs.push(run);
+        run = 1;
+      }
+    });
+    runs.push(run);
+    const inBursts = runs.filter((r) => r > 1).reduce((a, r) => a + r, 0);
+    expect(inBursts / trades.length).toBeGreaterThan(0.5); // most fills belong to a multi-fill order
+    expect(Math.max(...runs)).toBeGreaterThanOrEqual(6);
+  }
+
   /** Mid moves between consecutive bbo of one symbol, in half ticks: small steps. */
   function expectSmallMoves(mids: number[]): void {
     expect(mids.length).toBeGreaterThan(100);
@@ -214,19 +236,13 @@ describe("venue simulators print the series", () => {
       const trades = msgs.filter((d) => d.e === "trade" && d.s === s);
       expect(trades.length).toBeGreaterThan(100);
       const gaps: number[] = [];
-      let burst = 1;
-      let longest = 1;
       trades.forEach((d, i) => {
         steps(d.p, tick(s));
         steps(d.q, lot(s));
-        if (i === 0) return;
-        const prev = trades[i - 1]!;
-        if (d.t !== prev.t + 1) gaps.push(d.t - prev.t - 1);
-        burst = d.E === prev.E && d.m === prev.m && Math.abs(Number(d.p) - Number(prev.p)) <= tick(s) * 1.5 ? burst + 1 : 1;
-        longest = Math.max(longest, burst);
+        if (i > 0 && d.t !== trades[i - 1]!.t + 1) gaps.push(d.t - trades[i - 1]!.t - 1);
       });
       expect(gaps).toEqual(s === "BTCUSDT" ? [SKIP] : []);
-      expect(longest).toBeGreaterThanOrEqual(3);
+      expectBursts(trades.map((d) => ({ time: d.T, sell: d.m, ticks: steps(d.p, tick(s)) })));
       const marks = msgs.filter((d) => d.e === "markPriceUpdate" && d.s === s);
       expect(marks.length).toBeGreaterThan(5);
       for (const d of marks) {
@@ -318,6 +334,7 @@ describe("venue simulators print the series", () => {
         if (i > 0 && Number(d.tradeId) !== Number(trades[i - 1]!.tradeId) + 1) gaps.push(Number(d.tradeId) - Number(trades[i - 1]!.tradeId) - 1);
       });
       expect(gaps).toEqual(s === "DOGEUSDT" ? [SKIP] : []);
+      expectBursts(trades.map((d) => ({ time: d.ts, sell: d.side === "sell", ticks: steps(d.px, tick(s)) })));
       for (const d of of("mark-price")) steps(d.markPx, tick(s) / 100);
       const rates = of("funding-rate").map((d) => Number(d.fundingRate));
       expect(rates.length).toBeGreaterThan(5);
