@@ -85,6 +85,16 @@ describe.skipIf("skip" in py)("mainstream readers on every stream folder", () =>
       }
     }
     expect(wrong).toEqual([]);
+    // Those files hold every encoding and codec the writer chooses (pipeline/encode.ts), so every reader
+    // has read each of them: BYTE_STREAM_SPLIT (OKX open interest in whole contracts), dictionaries
+    // (strings, repeating prices, book levels), delta ints and delta strings; ZSTD and GZIP.
+    const meta = await query(
+      `select distinct unnest(string_split(encodings, ', ')) e, compression c from parquet_metadata(${sqlString(parquetGlob(dir.path, {}))}) order by all`,
+    );
+    const encodings = new Set(meta.map((m) => String(m.e)));
+    for (const e of ["BYTE_STREAM_SPLIT", "RLE_DICTIONARY", "DELTA_BINARY_PACKED", "DELTA_BYTE_ARRAY"])
+      expect({ e, seen: encodings.has(e) }).toEqual({ e, seen: true });
+    expect([...new Set(meta.map((m) => String(m.c)))].sort()).toEqual(["GZIP", "ZSTD"]);
     // The book's bool and list<double> columns were read (and checked) by every reader.
     expect([...seenTypes].sort()).toEqual(
       Object.keys(EXPECTED)
