@@ -205,10 +205,22 @@ async function run(): Promise<void> {
     }
   }
   sim.pause();
-  const m = (await col.get("/metrics")) as { total_events: number; dropped_events_total: number };
+  const m = (await col.get("/metrics")) as {
+    total_events: number;
+    dropped_events_total: number;
+    event_loop_lag_ms: { p50: number; p99: number; max: number };
+  };
   await col.stop("SIGTERM");
   await sim.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  // When the highest samples fell (seconds into the load): flush waves come every FLUSH_INTERVAL (60 s).
+  const top = samples
+    .map((x, i) => ({ t: i + 1, rss: x.rss }))
+    .sort((a, b) => b.rss - a.rss)
+    .slice(0, 6);
+  console.log(`  highest samples: ${top.map((x) => `t=${x.t}s ${x.rss.toFixed(1)}`).join(", ")}`);
+  const lag = m.event_loop_lag_ms;
+  console.log(`  event_loop_lag_ms over the last minute: p50 ${lag.p50}, p99 ${lag.p99}, max ${lag.max}`);
   const sorted = samples.map((x) => x.rss).sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
   console.log(

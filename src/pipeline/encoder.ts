@@ -24,6 +24,7 @@ export class EncodeError extends Error {
 }
 
 export interface Encoder {
+  /** The file's bytes, owned by the caller alone (the writer frees them once they are stored). */
   encode(batch: ColumnBatch, metadata: Map<string, string>, createdBy: string): Promise<Uint8Array>;
   /** Jobs handed over and not yet answered. */
   pending(): number;

@@ -15,6 +15,7 @@ export interface Storage {
    * Durably store `bytes` under `key`; a reader never sees a partial object. Idempotent per key.
    * Once `signal` is aborted (a shutdown past its timeout) the object is not made visible any more
    * (it rejects instead), so the writer knows exactly which rows are in completed files.
+   * `bytes` must not be kept once the promise resolves: the writer frees them then (pipeline/uploads).
    */
   put(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** Start-up: remove temporary files a killed process left behind; how many were removed. */

@@ -127,6 +127,46 @@ describe("Writer", () => {
     expect(n[0]).toEqual({ n: 100, d: 100 });
   });
 
+  test("a stored file's bytes are freed once put resolves; a failed attempt's bytes are kept and retried as they are", async () => {
+    using dir = tmpDir();
+    const real = createLocalStorage(dir.path);
+    const seen: { bytes: Uint8Array; size: number; ok: boolean }[] = [];
+    let failFirst = true;
+    const storage: Storage = {
+      describe: real.describe,
+      probe: () => real.probe(),
+      async put(key, bytes) {
+        const attempt = { bytes, size: bytes.byteLength, ok: false };
+        seen.push(attempt);
+        if (failFirst) {
+          failFirst = false;
+          throw Object.assign(new Error("disk on fire"), { code: "EIO" });
+        }
+        await real.put(key, bytes);
+        attempt.ok = true;
+      },
+    };
+    const { queue, writer } = setup(storage, { bufferSize: 50, maxInflightUploads: 1 });
+    await writer.start();
+    const now = Date.now() * 1000;
+    for (let i = 0; i < 100; i++) queue.offer(trade(i + 1, now + i));
+    await waitFor("two files stored", () => writer.stats().filesWritten === 2, 10_000);
+    expect(seen).toHaveLength(3);
+    // The retry got the very same bytes, intact: the failed attempt did not free them.
+    expect(seen[1]!.bytes).toBe(seen[0]!.bytes);
+    expect(seen[1]!.size).toBe(seen[0]!.size);
+    expect(seen[0]!.size).toBeGreaterThan(0);
+    // Once stored, each file's buffer is handed back to the allocator (detached), not left to the next GC.
+    for (const a of seen.slice(1)) {
+      expect(a.ok).toBe(true);
+      expect((a.bytes.buffer as ArrayBuffer).detached).toBe(true);
+      expect(a.bytes.byteLength).toBe(0);
+    }
+    expect(await writer.close(5000)).toEqual({ complete: true, unwrittenRows: 0 });
+    const n = await query(`select count(*) n, count(distinct recv_seq) d from read_parquet(${sqlString(`${dir.path}/v1/**/*.parquet`)})`);
+    expect(n[0]).toEqual({ n: 100, d: 100 });
+  });
+
   test("a failing storage backs up into the queue, not memory: past maxBacklogRows the writer stops draining; recovery writes everything", async () => {
     using dir = tmpDir();
     const real = createLocalStorage(dir.path);
