@@ -3,7 +3,7 @@
  *
  *   npx bun bench/memory.ts                      # 1. the ladder (≈ 20 s)
  *   npx bun bench/memory.ts --run --seconds 180  # 1. + 2. the collector idle, then at the default load
- *   npx bun bench/memory.ts --run --no-ladder [--rate 1000] [--exchanges binance,bybit,okx] [--symbols 10] [--smol]
+ *   npx bun bench/memory.ts --run --no-ladder [--rate 1000] [--exchanges binance,bybit,okx] [--symbols 10] [--smol | --binary bin/quantlab-collector]
  *
  * 1. The ladder: fresh child processes, RSS (from /proc/<pid>/smaps_rollup: anonymous = heaps, buffers,
  *    wasm memories, JIT code; file = the mapped Bun executable and libraries) after each step:
@@ -173,7 +173,8 @@ async function run(): Promise<void> {
     [],
     baseEnv({ BINANCE_WS_URL: url, BYBIT_WS_URL: url, OKX_WS_URL: url, EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir }),
     // --smol: Bun's smaller-heap mode for the whole process (https://bun.sh/docs/cli/run#smol).
-    args.includes("--smol") ? [process.execPath, "--smol", ENTRY] : undefined,
+    // --binary PATH: the single executable (`npm run build`), as systemd runs it, instead of the sources.
+    args.includes("--binary") ? [opt("--binary", "bin/quantlab-collector")] : args.includes("--smol") ? [process.execPath, "--smol", ENTRY] : undefined,
   );
   await col.waitForLog("status_api_start");
   const allOpen = (m: { connections: Record<string, { open: number; planned: number }> }) =>
