@@ -160,7 +160,7 @@ async function run(): Promise<void> {
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { SIM_DEFAULT_SYMBOLS, startSimulator } = await import("../src/sim/server.ts");
-  const { baseEnv, ENTRY, spawnCollector } = await import("../test/helpers/collector.ts");
+  const { baseEnv, ENTRY, spawnCollector, waitAllConnectionsOpen } = await import("../test/helpers/collector.ts");
   const rate = Number(opt("--rate", "1000"));
   const seconds = Number(opt("--seconds", "180"));
   const symbols = SIM_DEFAULT_SYMBOLS.slice(0, Number(opt("--symbols", "10")));
@@ -177,9 +177,7 @@ async function run(): Promise<void> {
     args.includes("--binary") ? [opt("--binary", "bin/quantlab-collector")] : args.includes("--smol") ? [process.execPath, "--smol", ENTRY] : undefined,
   );
   await col.waitForLog("status_api_start");
-  const allOpen = (m: { connections: Record<string, { open: number; planned: number }> }) =>
-    Object.values(m.connections).every((c) => c.planned > 0 && c.open >= c.planned);
-  while (!allOpen(await col.get("/metrics"))) await Bun.sleep(50);
+  await waitAllConnectionsOpen(col);
   await Bun.sleep(3000);
   const idle = memOf(col.proc.pid);
   console.log(

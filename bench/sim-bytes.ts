@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/schema/rows.ts";
 import { startSimulator } from "../src/sim/server.ts";
-import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
+import { baseEnv, spawnCollector, waitAllConnectionsOpen } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -55,9 +55,7 @@ const col = spawnCollector(
 );
 await col.waitForLog("status_api_start");
 const metrics = () => col.get("/metrics") as Promise<any>;
-const allOpen = (m: any) =>
-  Object.values(m.connections as Record<string, { open: number; planned: number }>).every((c) => c.planned > 0 && c.open >= c.planned);
-while (!allOpen(await metrics())) await Bun.sleep(50);
+await waitAllConnectionsOpen(col);
 console.log(`sim-bytes: ${rate} frames/s per venue for ${seconds} s, ${symbols.join(",")}, BUFFER_SIZE ${bufferSize}, collector pid ${col.proc.pid}`);
 sim.resume();
 await Bun.sleep(seconds * 1000);

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
-import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
+import { baseEnv, spawnCollector, waitAllConnectionsOpen } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -49,9 +49,7 @@ const port = col.statusPort();
 const proc = col.proc;
 
 const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).json() as Promise<any>;
-const allOpen = (m: any) =>
-  Object.values(m.connections as Record<string, { open: number; planned: number }>).every((c) => c.planned > 0 && c.open >= c.planned);
-while (!allOpen(await metrics())) await Bun.sleep(50);
+await waitAllConnectionsOpen(col);
 
 console.log(`bench: ${rate} frames/s per venue (${exchanges.join(",")}) for ${seconds} s, ${symbols.length} symbols, collector pid ${proc.pid}`);
 sim.resume();

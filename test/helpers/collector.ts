@@ -42,6 +42,12 @@ export function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", STATUS_PORT: "0", LOG_LEVEL: "info", ...extra };
 }
 
+/** Resolves once every venue's planned sockets are open (the status API's `connections`); polls every 50 ms. */
+export async function waitAllConnectionsOpen(col: CollectorProcess): Promise<void> {
+  const allOpen = (m: MetricsBody) => Object.values(m.connections).every((c) => c.planned > 0 && c.open >= c.planned);
+  while (!allOpen(await col.get("/metrics"))) await Bun.sleep(50);
+}
+
 export function spawnCollector(args: string[], env: Record<string, string>, cmd: string[] = [process.execPath, ENTRY]): CollectorProcess {
   const proc = Bun.spawn([...cmd, ...args], { env, stdout: "pipe", stderr: "pipe", cwd: env.CWD ?? REPO });
   const logs: LogLine[] = [];
