@@ -178,17 +178,20 @@ export interface EncodeOptions {
   maxRowGroupRows?: number;
 }
 
-/** Distinct values among the first (up to) 2,048 rows: at most half of them means the column repeats. */
+/** Rows a float column's encoding is decided on (its first ones): the same window for every rule below. */
+const SAMPLE_ROWS = 2048;
+
+/** Distinct values among the first (up to) SAMPLE_ROWS rows: at most half of them means the column repeats. */
 export function repeats(values: Float64Array, n: number): boolean {
-  const m = Math.min(n, 2048);
+  const m = Math.min(n, SAMPLE_ROWS);
   const seen = new Set<number>();
   for (let i = 0; i < m; i++) seen.add(values[i]!);
   return seen.size * 2 <= m;
 }
 
-/** Every one of the first (up to) 2,048 values is a whole number (open interest in contracts): its low mantissa bytes are zero. */
+/** Every one of the first (up to) SAMPLE_ROWS values is a whole number (open interest in contracts): its low mantissa bytes are zero. */
 export function wholeNumbers(values: Float64Array, n: number): boolean {
-  const m = Math.min(n, 2048);
+  const m = Math.min(n, SAMPLE_ROWS);
   for (let i = 0; i < m; i++) if (!Number.isInteger(values[i]!)) return false;
   return m > 0;
 }
