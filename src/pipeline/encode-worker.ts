@@ -1,5 +1,6 @@
 /** @module pipeline/encode-worker — Bun Worker entry: Parquet encoding off the socket-reading thread. */
-import { encodeParquet, releaseBuffers } from "./encode.ts";
+import { encodeParquet } from "./encode.ts";
+import { releaseBuffers } from "./release.ts";
 import { initParquetWasm } from "./wasm-init.ts";
 import type { EncodeRequest, EncodeResponse } from "./encoder.ts";
 import { transferablesOf } from "./columns.ts";

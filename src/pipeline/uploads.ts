@@ -9,6 +9,7 @@ import type { ColumnBatch } from "./columns.ts";
 import type { ColumnBuilder } from "./column-builder.ts";
 import { EncodeError, type Encoder } from "./encoder.ts";
 import type { Partition } from "./partitions.ts";
+import { freeBytes } from "./release.ts";
 
 interface Job {
   key: string;
@@ -270,12 +271,6 @@ export class UploadPump {
     this.abort.abort();
     return this.puts.size > 0 ? Promise.allSettled([...this.puts]) : null;
   }
-}
-
-/** Gives a file's memory back to the allocator at once (detaches its buffer); only a buffer the view owns whole. */
-export function freeBytes(bytes: Uint8Array): void {
-  const b = bytes.buffer;
-  if (b instanceof ArrayBuffer && !b.detached && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength && b.byteLength > 0) b.transfer(0);
 }
 
 /** Waits for `work` or `ms`, whichever ends first; the timer is cleared so it never holds the process open. */
