@@ -6,7 +6,7 @@
  * MIN_FLUSH_GAP_SECONDS=0, no time flush during the run); a stream with no full file is measured
  * on its partial files and marked so.
  *
- *   npx bun bench/sim-bytes.ts [--rate 3000] [--seconds 60] [--symbols BTCUSDT] [--buffer-size 5000]
+ *   npx bun bench/sim-bytes.ts [--rate 3000] [--seconds 60] [--symbols BTCUSDT] [--buffer-size 5000] [--keep]
  *
  * --rate is frames/s per venue; liquidations are paced at 10 ms per subscription so that they,
  * too, fill files. Bytes are per frame of each channel: a frame's rows in Parquet (bytes/row of its
@@ -164,7 +164,8 @@ const stats = sim.stats();
 await sim.stop();
 const recvTimes = new Map<Channel, number[]>();
 for (const c of channels) if (texts.get(c)!.length > 0) recvTimes.set(c, await receiveTimes(c.venue, c.streams));
-rmSync(dataDir, { recursive: true, force: true });
+if (args.includes("--keep")) console.log(`files kept in ${dataDir}`);
+else rmSync(dataDir, { recursive: true, force: true });
 const isoUs = (us: number) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, -1)}${String(us % 1000).padStart(3, "0")}Z`;
 
 const gz = (t: string[]) => Bun.gzipSync(new TextEncoder().encode(t.join("\n") + "\n")).length;

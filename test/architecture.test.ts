@@ -123,6 +123,25 @@ describe("architecture", () => {
     expect(into).toEqual(["cli.ts → app.ts"]);
   });
 
+  test("the encoder worker does not load apache-arrow (its own IPC writer: ~11 MB of resident memory less)", () => {
+    // Every module the worker reaches through static imports, and the packages they import.
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (rel: string) => {
+      if (seen.has(rel)) return;
+      seen.add(rel);
+      const text = readFileSync(join(SRC, rel), "utf8");
+      for (const m of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?\s*from\s+"([^"]+)"/gms)) {
+        const spec = m[1]!;
+        if (spec.startsWith(".")) visit(relative(SRC, resolve(dirname(join(SRC, rel)), spec)));
+        else packages.add(spec);
+      }
+    };
+    visit("pipeline/encode-worker.ts");
+    expect(seen.has("pipeline/arrow-ipc.ts")).toBe(true);
+    expect([...packages].sort()).toEqual(["flatbuffers", "parquet-wasm/esm", "parquet-wasm/esm/parquet_wasm_bg.wasm"]);
+  });
+
   test("runtime APIs appear only at the edges", () => {
     const where = (re: RegExp) =>
       files

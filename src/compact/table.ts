@@ -6,7 +6,8 @@
  */
 import { tableToIPC } from "apache-arrow";
 import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from "parquet-wasm/esm";
-import { batchToArrow, writerProperties } from "../pipeline/encode.ts";
+import { writerProperties } from "../pipeline/encode.ts";
+import { batchToArrow } from "../pipeline/arrow-table.ts";
 import type { ColumnBatch, ColumnData } from "../pipeline/columns.ts";
 import type { FileStream } from "../schema/rows.ts";
 import { Checksum } from "./checksum.ts";
