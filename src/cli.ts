@@ -10,7 +10,6 @@ import type { CompactFlags } from "./compact/command.ts";
 import type { InspectFlags } from "./inspect/command.ts";
 import { createLogger, defaultLogFormat, type LogFormat, type Logger } from "./log.ts";
 import { EXCHANGES, type ExchangeId } from "./schema/rows.ts";
-import { SIM_DEFAULT_SYMBOLS, startSimulator } from "./sim/server.ts";
 import { versionLine } from "./version.ts";
 import type { VenueBookRule } from "./books/rebuild.ts";
 
@@ -115,6 +114,8 @@ async function simulate(o: {
   const exchanges = o.exchanges ? (o.exchanges.split(",").map((s) => s.trim()) as ExchangeId[]) : undefined;
   const bad = exchanges?.find((x) => !EXCHANGES.includes(x));
   if (bad) throw new ConfigError(`invalid option: --exchanges ${bad} is not one of ${EXCHANGES.join(",")}`);
+  // Loaded only by this command: the collector's own run does not carry the simulator's code (~2 MB resident).
+  const { SIM_DEFAULT_SYMBOLS, startSimulator } = await import("./sim/server.ts");
   const sim = startSimulator({
     host: o.host,
     port: o.port,
