@@ -25,7 +25,7 @@ import { initParquetWasm } from "../src/pipeline/wasm-init.ts";
 import { fileMetadata } from "../src/schema/v1.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
 import { objectKey } from "../src/storage/paths.ts";
-import { baseEnv, ENTRY, spawnCollector } from "../test/helpers/collector.ts";
+import { baseEnv, ENTRY, spawnCollector, simVenues } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -92,10 +92,7 @@ const compactCli = async (dir: string) => {
 // --- 1. a real run -------------------------------------------------------------------------
 const sim = startSimulator({ rate, symbols });
 const streamsEnv: Record<string, string> = streamsArg ? { STREAMS: streamsArg, BINANCE_REST_URL: sim.url.replace("ws://", "http://") } : {};
-const col = spawnCollector(
-  [],
-  baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, SYMBOLS: symbols.join(","), DATA_DIR: runDir, ...streamsEnv }),
-);
+const col = spawnCollector([], baseEnv({ ...simVenues(sim.url), SYMBOLS: symbols.join(","), DATA_DIR: runDir, ...streamsEnv }));
 await col.waitForLog("status_api_start");
 console.log(`bench: collector with production defaults, ${symbols.length} symbols × 3 venues, ${rate} frames/s per venue, ${seconds} s`);
 // Steady-state file rate: files written between t = 60 s (first flushes done) and the end.

@@ -160,7 +160,7 @@ async function run(): Promise<void> {
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { SIM_DEFAULT_SYMBOLS, startSimulator } = await import("../src/sim/server.ts");
-  const { baseEnv, ENTRY, spawnCollector, waitAllConnectionsOpen } = await import("../test/helpers/collector.ts");
+  const { baseEnv, ENTRY, simVenues, spawnCollector, waitAllConnectionsOpen } = await import("../test/helpers/collector.ts");
   const rate = Number(opt("--rate", "1000"));
   const seconds = Number(opt("--seconds", "180"));
   const symbols = SIM_DEFAULT_SYMBOLS.slice(0, Number(opt("--symbols", "10")));
@@ -171,7 +171,7 @@ async function run(): Promise<void> {
   const url = sim.url;
   const col = spawnCollector(
     [],
-    baseEnv({ BINANCE_WS_URL: url, BYBIT_WS_URL: url, OKX_WS_URL: url, EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir }),
+    baseEnv({ ...simVenues(url), EXCHANGES: exchanges.join(","), SYMBOLS: symbols.join(","), DATA_DIR: dataDir }),
     // --smol: Bun's smaller-heap mode for the whole process (https://bun.sh/docs/cli/run#smol).
     // --binary PATH: the single executable (`npm run build`), as systemd runs it, instead of the sources.
     args.includes("--binary") ? [opt("--binary", "bin/quantlab-collector")] : args.includes("--smol") ? [process.execPath, "--smol", ENTRY] : undefined,

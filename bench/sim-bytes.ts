@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/schema/rows.ts";
 import { startSimulator } from "../src/sim/server.ts";
-import { baseEnv, spawnCollector, waitAllConnectionsOpen } from "../test/helpers/collector.ts";
+import { baseEnv, spawnCollector, waitAllConnectionsOpen, simVenues } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -40,9 +40,7 @@ sim.pause();
 const col = spawnCollector(
   [],
   baseEnv({
-    BINANCE_WS_URL: sim.url,
-    BYBIT_WS_URL: sim.url,
-    OKX_WS_URL: sim.url,
+    ...simVenues(sim.url),
     BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
     EXCHANGES: "binance,bybit,okx",
     SYMBOLS: symbols.join(","),

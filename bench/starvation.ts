@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator } from "../src/sim/server.ts";
-import { baseEnv, spawnCollector } from "../test/helpers/collector.ts";
+import { baseEnv, spawnCollector, simVenues } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -34,9 +34,7 @@ const sim = startSimulator({ rate, symbols });
 const col = spawnCollector(
   [],
   baseEnv({
-    BINANCE_WS_URL: sim.url,
-    BYBIT_WS_URL: sim.url,
-    OKX_WS_URL: sim.url,
+    ...simVenues(sim.url),
     SYMBOLS: symbols.join(","),
     DATA_DIR: dataDir,
     FLUSH_INTERVAL: String(flush),

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeId } from "../src/schema/rows.ts";
 import { SIM_DEFAULT_SYMBOLS, startSimulator } from "../src/sim/server.ts";
-import { baseEnv, spawnCollector, waitAllConnectionsOpen } from "../test/helpers/collector.ts";
+import { baseEnv, spawnCollector, waitAllConnectionsOpen, simVenues } from "../test/helpers/collector.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -35,9 +35,7 @@ sim.pause();
 const col = spawnCollector(
   [],
   baseEnv({
-    BINANCE_WS_URL: sim.url,
-    BYBIT_WS_URL: sim.url,
-    OKX_WS_URL: sim.url,
+    ...simVenues(sim.url),
     EXCHANGES: exchanges.join(","),
     SYMBOLS: symbols.join(","),
     DATA_DIR: dataDir,

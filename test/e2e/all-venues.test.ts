@@ -10,7 +10,7 @@ import { SPORADIC_STREAMS, STREAMS as ALL_STREAMS } from "../../src/schema/rows.
 import { DEFAULT_STREAMS as STREAMS } from "../../src/config.ts";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, spawnCollector } from "../helpers/collector.ts";
+import { baseEnv, spawnCollector, simVenues } from "../helpers/collector.ts";
 import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -26,10 +26,7 @@ beforeAll(() => {
 
 describe("all venues at once, default symbols", () => {
   test("streams, events_per_sec, and every sent row written", async () => {
-    await using col = spawnCollector(
-      [],
-      baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }),
-    );
+    await using col = spawnCollector([], baseEnv({ ...simVenues(sim.url), DATA_DIR: dir.path, FLUSH_INTERVAL: "1", MIN_FLUSH_GAP_SECONDS: "0" }));
     await col.waitForLog("status_api_start");
     expect(await col.get("/streams")).toEqual({
       symbols: DEFAULT_SYMBOLS,

@@ -15,7 +15,7 @@ import { adapters } from "../../src/exchanges/index.ts";
 import { EXCHANGES, type ExchangeId } from "../../src/schema/rows.ts";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, ENTRY, spawnCollector, type CollectorProcess, type LogLine } from "../helpers/collector.ts";
+import { baseEnv, ENTRY, spawnCollector, type CollectorProcess, type LogLine, simVenues } from "../helpers/collector.ts";
 import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { query, sqlString } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
@@ -75,9 +75,7 @@ describe("book stream, all venues", () => {
     await using col = spawnCollector(
       ["--streams", "book,bbo"],
       baseEnv({
-        BINANCE_WS_URL: sim.url,
-        BYBIT_WS_URL: sim.url,
-        OKX_WS_URL: sim.url,
+        ...simVenues(sim.url),
         BINANCE_REST_URL: sim.url.replace("ws://", "http://"),
         DATA_DIR: dir.path,
         FLUSH_INTERVAL: "1",

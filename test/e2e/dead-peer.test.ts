@@ -18,7 +18,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, spawnCollector, type CollectorProcess, type LogLine } from "../helpers/collector.ts";
+import { baseEnv, spawnCollector, type CollectorProcess, type LogLine, simVenues } from "../helpers/collector.ts";
 import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -45,9 +45,7 @@ beforeAll(async () => {
     [],
     baseEnv({
       ...env,
-      BINANCE_WS_URL: sim.url,
-      BYBIT_WS_URL: sim.url,
-      OKX_WS_URL: sim.url,
+      ...simVenues(sim.url),
       DATA_DIR: dir.path,
       WS_PING_INTERVAL_MS: "400",
       WS_WATCHDOG_MAX_MS: String(WINDOW_MS),

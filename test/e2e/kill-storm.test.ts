@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import type { ExchangeId } from "../../src/schema/rows.ts";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, spawnCollector } from "../helpers/collector.ts";
+import { baseEnv, spawnCollector, simVenues } from "../helpers/collector.ts";
 import { query, sqlString, streamsRead } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -40,9 +40,7 @@ describe("kill storm", () => {
       await using col = spawnCollector(
         [],
         baseEnv({
-          BINANCE_WS_URL: sim.url,
-          BYBIT_WS_URL: sim.url,
-          OKX_WS_URL: sim.url,
+          ...simVenues(sim.url),
           DATA_DIR: dir.path,
           SYMBOLS: "BTCUSDT,ETHUSDT",
           FLUSH_INTERVAL: "1",

@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { simulator, type DisposableSimulator } from "../helpers/sim.ts";
 import { suite } from "../helpers/suite.ts";
-import { baseEnv, spawnCollector, type CollectorProcess } from "../helpers/collector.ts";
+import { baseEnv, spawnCollector, type CollectorProcess, simVenues } from "../helpers/collector.ts";
 import type { MetricsBody } from "../../src/state/snapshot.ts";
 import { query, streamGlob } from "../helpers/duck.ts";
 import { tmpDir } from "../helpers/tmp.ts";
@@ -104,9 +104,7 @@ beforeAll(async () => {
   col = spawnCollector(
     [],
     baseEnv({
-      BINANCE_WS_URL: sim.url,
-      BYBIT_WS_URL: sim.url,
-      OKX_WS_URL: sim.url,
+      ...simVenues(sim.url),
       DATA_DIR: dir.path,
       SYMBOLS: [...SYMBOLS, UNKNOWN].join(","),
       FLUSH_INTERVAL: "1",

@@ -11,7 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { simulator } from "../helpers/sim.ts";
-import { baseEnv, spawnCollector } from "../helpers/collector.ts";
+import { baseEnv, spawnCollector, simVenues } from "../helpers/collector.ts";
 import { tmpDir } from "../helpers/tmp.ts";
 import { unwritableDataDir } from "../helpers/unwritable.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -23,9 +23,7 @@ describe("operator-facing logs", () => {
     await using col = spawnCollector(
       [],
       baseEnv({
-        BINANCE_WS_URL: refused,
-        BYBIT_WS_URL: refused,
-        OKX_WS_URL: refused,
+        ...simVenues(refused),
         DATA_DIR: dir.path,
         SYMBOLS: "BTCUSDT",
         HEARTBEAT_INTERVAL: "3600",
@@ -49,10 +47,7 @@ describe("operator-facing logs", () => {
   test("clean stop: no state change, no silence, own disconnects at info", async () => {
     using dir = tmpDir();
     await using sim = simulator({ rate: 200 });
-    await using col = spawnCollector(
-      [],
-      baseEnv({ BINANCE_WS_URL: sim.url, BYBIT_WS_URL: sim.url, OKX_WS_URL: sim.url, DATA_DIR: dir.path, SYMBOLS: "BTCUSDT,ETHUSDT" }),
-    );
+    await using col = spawnCollector([], baseEnv({ ...simVenues(sim.url), DATA_DIR: dir.path, SYMBOLS: "BTCUSDT,ETHUSDT" }));
     await col.waitForLog("state_change", (l) => l.to === "READY", 20_000);
     await waitFor(
       "every exchange delivering",

@@ -42,6 +42,11 @@ export function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", STATUS_PORT: "0", LOG_LEVEL: "info", ...extra };
 }
 
+/** Every venue's WebSocket URL pointed at one simulator: spread into baseEnv's argument. */
+export function simVenues(url: string): Record<"BINANCE_WS_URL" | "BYBIT_WS_URL" | "OKX_WS_URL", string> {
+  return { BINANCE_WS_URL: url, BYBIT_WS_URL: url, OKX_WS_URL: url };
+}
+
 /** Resolves once every venue's planned sockets are open (the status API's `connections`); polls every 50 ms. */
 export async function waitAllConnectionsOpen(col: CollectorProcess): Promise<void> {
   const allOpen = (m: MetricsBody) => Object.values(m.connections).every((c) => c.planned > 0 && c.open >= c.planned);

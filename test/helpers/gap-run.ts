@@ -5,7 +5,7 @@
  * Binance data therefore has a gap that a `disconnect` row in its `connection` stream explains.
  */
 import { simulator } from "./sim.ts";
-import { baseEnv, spawnCollector, type LogLine } from "./collector.ts";
+import { baseEnv, simVenues, spawnCollector, type LogLine } from "./collector.ts";
 import { waitFor } from "./wait.ts";
 
 export interface GapRun {
@@ -44,9 +44,7 @@ export async function gapRun(dataDir: string, symbols = ["BTCUSDT", "ETHUSDT"], 
   await using col = spawnCollector(
     [],
     baseEnv({
-      BINANCE_WS_URL: sim.url,
-      BYBIT_WS_URL: sim.url,
-      OKX_WS_URL: sim.url,
+      ...simVenues(sim.url),
       DATA_DIR: dataDir,
       SYMBOLS: symbols.join(","),
       FLUSH_INTERVAL: "1",
