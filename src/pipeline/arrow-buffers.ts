@@ -153,7 +153,7 @@ function utf8FromInts(ints: Float64Array, n: number, valid: Uint8Array | undefin
 
 function utf8Of(c: ColumnData, n: number): Utf8Buffers {
   const u = c.utf8;
-  if (!u) return utf8Data([], c.valid);
+  if (!u) return { offsets: new Int32Array(n + 1), bytes: new Uint8Array(0) }; // no values: n empty strings (or nulls, by `valid`)
   if ("dict" in u) return utf8FromDict(u.dict, u.codes, n, c.valid);
   if ("ints" in u) return utf8FromInts(u.ints, n, c.valid);
   return utf8FromJoinedAscii(u.joined, u.lengths, n, c.valid) ?? utf8Data(unpackUtf8(u, n), c.valid);

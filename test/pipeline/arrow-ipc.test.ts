@@ -59,6 +59,7 @@ function batchOf(n: number, seed: number): ColumnBatch {
     { name: "px", type: "float64", nullable: false, numbers: Float64Array.from({ length: n + 3 }, () => r() * 1e5) },
     { name: "qty", type: "float64", nullable: true, numbers: Float64Array.from({ length: n }, () => r()), valid: valid(0.3) },
     { name: "flag", type: "bool", nullable: true, bools: Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)), valid: valid(0.1) },
+    { name: "blank", type: "utf8", nullable: true, valid: valid(0.5) }, // a column with no values at all
     { name: "bid_px", type: "list_f64", nullable: true, list: { offsets, values: Float64Array.from(values) }, valid: valid(0.1) },
   ];
   return { stream: "trade", length: n, columns };
