@@ -15,7 +15,7 @@ export interface ArrowColumn {
   nullCount: number;
   /** LSB-first validity bits; absent when no value is null. */
   validity?: Uint8Array;
-  /** utf8 and list_f64: n + 1 offsets into `values` (bytes, or list elements). */
+  /** utf8 and list_f64: exactly n + 1 offsets into `values` (bytes, or list elements). */
   offsets?: Int32Array;
   /** utf8: UTF-8 bytes; int64: BigInt64Array; float64 and list_f64 (the elements): Float64Array; bool: LSB-first bits. */
   values: Uint8Array | BigInt64Array | Float64Array;
@@ -159,7 +159,10 @@ function utf8Of(c: ColumnData, n: number): Utf8Buffers {
   return utf8FromJoinedAscii(u.joined, u.lengths, n, c.valid) ?? utf8Data(unpackUtf8(u, n), c.valid);
 }
 
-/** One column's Arrow buffers. The builder hands its buffers over untrimmed (no copy on the ingest thread): `n` rows are read. */
+/**
+ * One column's Arrow buffers, exactly `n` rows long (offsets n + 1, list elements up to offsets[n]). The
+ * builder hands its buffers over untrimmed (no copy on the ingest thread): views of their first rows.
+ */
 export function arrowColumn(c: ColumnData, n: number): ArrowColumn {
   const { validity, nullCount } = validityBitmap(c.valid, n);
   const base = { name: c.name, type: c.type, nullable: c.nullable, length: n, nullCount, validity };
@@ -174,8 +177,10 @@ export function arrowColumn(c: ColumnData, n: number): ArrowColumn {
       return { ...base, values: c.numbers!.subarray(0, n) };
     case "bool":
       return { ...base, values: packBits(c.bools ?? new Uint8Array(n), n) };
-    case "list_f64":
-      return { ...base, offsets: c.list?.offsets ?? new Int32Array(n + 1), values: c.list?.values ?? new Float64Array(0) };
+    case "list_f64": {
+      const offsets = (c.list?.offsets ?? new Int32Array(n + 1)).subarray(0, n + 1);
+      return { ...base, offsets, values: (c.list?.values ?? new Float64Array(0)).subarray(0, offsets[n]!) };
+    }
   }
 }
 

@@ -120,14 +120,12 @@ function bodyParts(columns: ArrowColumn[]): { nodes: [number, number][]; parts: 
   for (const c of columns) {
     nodes.push([c.length, c.nullCount]);
     parts.push(c.validity ?? none);
-    if (c.offsets) parts.push(bytes(c.offsets.subarray(0, c.length + 1)));
+    if (c.offsets) parts.push(bytes(c.offsets));
     if (c.type === "list_f64") {
-      const n = c.offsets![c.length]!;
-      nodes.push([n, 0]);
-      parts.push(none, bytes((c.values as Float64Array).subarray(0, n)));
-    } else {
-      parts.push(bytes(c.values));
+      nodes.push([c.values.length, 0]); // the element child: no nulls
+      parts.push(none);
     }
+    parts.push(bytes(c.values));
   }
   return { nodes, parts };
 }

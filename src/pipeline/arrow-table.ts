@@ -9,35 +9,28 @@ import type { ColumnBatch } from "./columns.ts";
 
 function columnData(c: ArrowColumn): { field: Field; data: Data<DataType> } {
   const common = { length: c.length, nullCount: c.nullCount, nullBitmap: c.validity };
-  let type: DataType;
   let data: Data<DataType>;
   switch (c.type) {
     case "utf8":
-      type = new Utf8();
       data = makeData({ ...common, type: new Utf8(), valueOffsets: c.offsets!, data: c.values as Uint8Array }) as Data<DataType>;
       break;
     case "int64":
-      type = new Int64();
       data = makeData({ ...common, type: new Int64(), data: c.values as BigInt64Array }) as Data<DataType>;
       break;
     case "float64":
-      type = new Float64();
       data = makeData({ ...common, type: new Float64(), data: c.values as Float64Array }) as Data<DataType>;
       break;
     case "bool":
-      type = new Bool();
       data = makeData({ ...common, type: new Bool(), data: c.values as Uint8Array }) as Data<DataType>;
       break;
     case "list_f64": {
-      const values = (c.values as Float64Array).subarray(0, c.offsets![c.length]!);
-      const child = makeData({ type: new Float64(), length: values.length, nullCount: 0, data: values });
-      const list = new List(new Field("element", new Float64(), false));
-      type = list;
-      data = makeData({ ...common, type: list, valueOffsets: c.offsets!.subarray(0, c.length + 1), child }) as Data<DataType>;
+      const child = makeData({ type: new Float64(), length: c.values.length, nullCount: 0, data: c.values as Float64Array });
+      const type = new List(new Field("element", new Float64(), false));
+      data = makeData({ ...common, type, valueOffsets: c.offsets!, child }) as Data<DataType>;
       break;
     }
   }
-  return { field: new Field(c.name, type, c.nullable), data };
+  return { field: new Field(c.name, data.type, c.nullable), data };
 }
 
 export function batchToArrow(batch: ColumnBatch): Table {

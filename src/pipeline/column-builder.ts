@@ -4,8 +4,8 @@
  * arrays, GC has little to scan, and a flush needs no conversion.
  *
  * One column class per column type behind `Column` (COLUMN_CLASSES): a new type is one class and
- * one entry. Buffers are sized by the caller (half the partition's last file, capped at
- * 4 × BUFFER_SIZE) and grow by half when full; `build()` hands the buffers themselves to the
+ * one entry. Buffers are sized by the caller from the partition's last file (writer.initialCapacity,
+ * capped at 4 × BUFFER_SIZE) and grow by half when full; `build()` hands the buffers themselves to the
  * encoder worker (transferred with the row count, never sliced), so a flush copies no column.
  */
 import type { FileStream, RecordRow } from "../schema/rows.ts";

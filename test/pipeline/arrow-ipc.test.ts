@@ -30,7 +30,7 @@ function batchOf(n: number, seed: number): ColumnBatch {
   const valid = (p: number) => Uint8Array.from({ length: n }, () => (r() < p ? 0 : 1));
   const words = ["", "a", "ü€", "BTC-USDT-SWAP", "x".repeat(40), "日本"];
   const strings = Array.from({ length: n }, () => words[Math.floor(r() * words.length)]!);
-  const offsets = new Int32Array(n + 1);
+  const offsets = new Int32Array(n + 4); // untrimmed, as the builder hands it over: rows past n are not read
   const values: number[] = [];
   for (let i = 0; i < n; i++) {
     const k = Math.floor(r() * 4); // empty lists too
@@ -60,7 +60,7 @@ function batchOf(n: number, seed: number): ColumnBatch {
     { name: "qty", type: "float64", nullable: true, numbers: Float64Array.from({ length: n }, () => r()), valid: valid(0.3) },
     { name: "flag", type: "bool", nullable: true, bools: Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)), valid: valid(0.1) },
     { name: "blank", type: "utf8", nullable: true, valid: valid(0.5) }, // a column with no values at all
-    { name: "bid_px", type: "list_f64", nullable: true, list: { offsets, values: Float64Array.from(values) }, valid: valid(0.1) },
+    { name: "bid_px", type: "list_f64", nullable: true, list: { offsets, values: Float64Array.from([...values, 7, 8, 9]) }, valid: valid(0.1) },
   ];
   return { stream: "trade", length: n, columns };
 }
